@@ -1,0 +1,112 @@
+//! Security audit events, all under the `tracing` target `portcullis::audit`.
+//!
+//! One event per verification decision (`event = "verify"`, `outcome = "accept" | "reject"`),
+//! plus key-set events (`event = "key_rejected"`, `"key_set_truncated"`). Fields: `reason` (a
+//! stable [`Reason`](crate::Reason) code), `iss`, `sub`, `kid`, `alg`. Values from a rejected
+//! token are unverified: they are truncated to 128 characters, control characters are replaced,
+//! and `verified = false` says not to trust them. The token and secrets are never recorded.
+
+use crate::error::Reason;
+use crate::token::{Algorithm, compact, json};
+
+/// The `tracing` target of every audit event.
+pub const TARGET: &str = "portcullis::audit";
+
+const MAX_FIELD: usize = 128;
+
+/// Makes an untrusted string safe for a log line: bounded length, no control characters.
+pub(crate) fn sanitize(value: &str) -> String {
+    let mut out: String = value
+        .chars()
+        .take(MAX_FIELD)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    if value.chars().nth(MAX_FIELD).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+pub(crate) fn accepted(iss: &str, sub: Option<&str>, kid: Option<&str>, alg: Algorithm) {
+    tracing::info!(
+        target: TARGET,
+        event = "verify",
+        outcome = "accept",
+        verified = true,
+        iss = %sanitize(iss),
+        sub = sub.map(sanitize).as_deref().unwrap_or(""),
+        kid = kid.map(sanitize).as_deref().unwrap_or(""),
+        alg = alg.name(),
+    );
+}
+
+/// Logs a rejection. The token is re-read leniently here, on the failure path only, so the
+/// success path never pays for collecting audit context.
+pub(crate) fn rejected(reason: Reason, token: &str, max_len: usize) {
+    let ctx = UnverifiedContext::read(token, max_len);
+    tracing::info!(
+        target: TARGET,
+        event = "verify",
+        outcome = "reject",
+        verified = false,
+        reason = reason.code(),
+        detail = reason.subject().unwrap_or(""),
+        iss = ctx.iss.as_deref().unwrap_or(""),
+        sub = ctx.sub.as_deref().unwrap_or(""),
+        kid = ctx.kid.as_deref().unwrap_or(""),
+        alg = ctx.alg.as_deref().unwrap_or(""),
+    );
+}
+
+pub(crate) fn key_rejected(kid: Option<&str>, why: &'static str) {
+    tracing::warn!(
+        target: TARGET,
+        event = "key_rejected",
+        kid = kid.map(sanitize).as_deref().unwrap_or(""),
+        reason = why,
+    );
+}
+
+pub(crate) fn key_set_truncated(found: usize, kept: usize) {
+    tracing::warn!(target: TARGET, event = "key_set_truncated", found, kept);
+}
+
+#[derive(Default)]
+struct UnverifiedContext {
+    iss: Option<String>,
+    sub: Option<String>,
+    kid: Option<String>,
+    alg: Option<String>,
+}
+
+impl UnverifiedContext {
+    fn read(token: &str, max_len: usize) -> Self {
+        let Ok(parts) = compact::split(token, max_len) else {
+            return Self::default();
+        };
+        let field = |segment: &str, name: &str| -> Option<String> {
+            let bytes = compact::decode(segment).ok()?;
+            let map = json::parse_object(&bytes).ok()?;
+            map.get(name)?.as_str().map(sanitize)
+        };
+        Self {
+            iss: field(parts.claims, "iss"),
+            sub: field(parts.claims, "sub"),
+            kid: field(parts.header, "kid"),
+            alg: field(parts.header, "alg"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitizes() {
+        assert_eq!(sanitize("a\nb\u{1b}c"), "a?b?c");
+        let long = "x".repeat(500);
+        assert_eq!(sanitize(&long).chars().count(), MAX_FIELD + 1);
+        assert_eq!(sanitize("short"), "short");
+    }
+}

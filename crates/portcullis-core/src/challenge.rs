@@ -1,0 +1,241 @@
+//! From an [`AuthError`] to the HTTP answer, in one place for every adapter (RFC 6750 §3).
+//!
+//! | error | status | `WWW-Authenticate` |
+//! |---|---|---|
+//! | no credential | 401 | `Bearer realm="..."` (no error attribute, §3.1) |
+//! | malformed request | 400 | `Bearer realm="...", error="invalid_request", ...` |
+//! | bad token | 401 | `Bearer realm="...", error="invalid_token", ...` |
+//! | insufficient scope | 403 | `Bearer realm="...", error="insufficient_scope", scope="..."` |
+//! | keys unavailable | 503 | none; `Retry-After: <seconds>` |
+//!
+//! Descriptions are terse and generic by default: the reason stays in the audit log, so a probing
+//! client learns nothing about which check failed. [`ChallengeOptions::detailed`] adds the reason
+//! code for development.
+
+use crate::error::{AuthError, ConfigError};
+
+/// How challenges are rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChallengeOptions {
+    realm: Option<String>,
+    detailed: bool,
+}
+
+impl Default for ChallengeOptions {
+    fn default() -> Self {
+        Self {
+            realm: None,
+            detailed: false,
+        }
+    }
+}
+
+impl ChallengeOptions {
+    /// Sets the `realm` attribute. Control characters are refused; quotes and backslashes are
+    /// escaped when rendered.
+    pub fn realm(mut self, realm: impl Into<String>) -> Result<Self, ConfigError> {
+        let realm = realm.into();
+        if realm.chars().any(|c| c.is_control()) || !realm.is_ascii() {
+            return Err(ConfigError::InvalidValue {
+                name: "realm",
+                why: "must be printable ASCII",
+            });
+        }
+        self.realm = Some(realm);
+        Ok(self)
+    }
+
+    /// Puts the reason code (`expired`, `bad_audience`, ...) in `error_description`. For
+    /// development only: it tells an attacker which check they failed.
+    pub fn detailed(mut self, detailed: bool) -> Self {
+        self.detailed = detailed;
+        self
+    }
+}
+
+/// A rendered rejection: everything an adapter needs to answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    /// HTTP status code.
+    pub status: u16,
+    /// The RFC 6750 `error` code, if any (`invalid_request`, `invalid_token`, `insufficient_scope`).
+    pub error: Option<&'static str>,
+    /// The `error_description` used in the header.
+    pub description: Option<String>,
+    /// Value of the `WWW-Authenticate` header, if one is sent.
+    pub www_authenticate: Option<String>,
+    /// Value of `Retry-After` in seconds, for 503.
+    pub retry_after: Option<u64>,
+}
+
+impl Challenge {
+    /// Renders `error` under `options`.
+    pub fn from_error(error: &AuthError, options: &ChallengeOptions) -> Self {
+        let (code, generic) = match error {
+            AuthError::MissingCredential => (None, None),
+            AuthError::InvalidRequest(_) => (Some("invalid_request"), Some("malformed request")),
+            AuthError::InvalidToken(_) => (Some("invalid_token"), Some("invalid access token")),
+            AuthError::InsufficientScope { .. } => {
+                (Some("insufficient_scope"), Some("insufficient scope"))
+            }
+            AuthError::Unavailable { retry_after, .. } => {
+                return Self {
+                    status: 503,
+                    error: None,
+                    description: None,
+                    www_authenticate: None,
+                    retry_after: Some(retry_after.as_secs().max(1)),
+                };
+            }
+        };
+        let description = match (generic, options.detailed) {
+            (Some(_), true) => Some(error.reason().to_string()),
+            (g, _) => g.map(str::to_owned),
+        };
+
+        let mut header = String::from("Bearer");
+        let mut sep = " ";
+        if let Some(realm) = &options.realm {
+            header.push_str(sep);
+            push_param(&mut header, "realm", &escape_quoted(realm));
+            sep = ", ";
+        }
+        if let Some(code) = code {
+            header.push_str(sep);
+            push_param(&mut header, "error", code);
+            sep = ", ";
+        }
+        if let Some(d) = &description {
+            header.push_str(sep);
+            push_param(&mut header, "error_description", &description_chars(d));
+            sep = ", ";
+        }
+        if let AuthError::InsufficientScope { scopes } = error {
+            let list: Vec<&str> = scopes
+                .iter()
+                .map(String::as_str)
+                .filter(|s| is_scope_token(s))
+                .collect();
+            if !list.is_empty() {
+                header.push_str(sep);
+                push_param(&mut header, "scope", &list.join(" "));
+            }
+        }
+        Self {
+            status: error.status(),
+            error: code,
+            description,
+            www_authenticate: Some(header),
+            retry_after: None,
+        }
+    }
+}
+
+fn push_param(out: &mut String, name: &str, value: &str) {
+    out.push_str(name);
+    out.push_str("=\"");
+    out.push_str(value);
+    out.push('"');
+}
+
+fn escape_quoted(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// RFC 6750 §3: `error_description` is limited to %x20-21 / %x23-5B / %x5D-7E (no quote, no
+/// backslash); anything else becomes a space.
+fn description_chars(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| match c {
+            '\x20'..='\x21' | '\x23'..='\x5b' | '\x5d'..='\x7e' => c,
+            _ => ' ',
+        })
+        .collect()
+}
+
+/// RFC 6749 §3.3 scope-token: %x21 / %x23-5B / %x5D-7E, non-empty.
+fn is_scope_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| matches!(b, 0x21 | 0x23..=0x5b | 0x5d..=0x7e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Reason;
+    use std::time::Duration;
+
+    fn render(e: AuthError) -> Challenge {
+        Challenge::from_error(&e, &ChallengeOptions::default().realm("api").unwrap())
+    }
+
+    #[test]
+    fn statuses_and_headers() {
+        let c = render(AuthError::MissingCredential);
+        assert_eq!(
+            (c.status, c.www_authenticate.as_deref()),
+            (401, Some("Bearer realm=\"api\""))
+        );
+        let c = render(AuthError::InvalidToken(Reason::Expired));
+        assert_eq!(c.status, 401);
+        assert_eq!(
+            c.www_authenticate.as_deref(),
+            Some(
+                "Bearer realm=\"api\", error=\"invalid_token\", error_description=\"invalid access token\""
+            )
+        );
+        let c = render(AuthError::InvalidRequest(Reason::MalformedRequest));
+        assert_eq!(c.status, 400);
+        assert_eq!(c.error, Some("invalid_request"));
+        let c = render(AuthError::InsufficientScope {
+            scopes: vec!["read:users".into(), "bad\"scope".into(), "admin".into()],
+        });
+        assert_eq!(c.status, 403);
+        assert_eq!(
+            c.www_authenticate.as_deref(),
+            Some(
+                "Bearer realm=\"api\", error=\"insufficient_scope\", error_description=\"insufficient scope\", scope=\"read:users admin\""
+            )
+        );
+        let c = render(AuthError::Unavailable {
+            reason: Reason::KeysUnavailable,
+            retry_after: Duration::from_secs(30),
+        });
+        assert_eq!(
+            (c.status, c.retry_after, c.www_authenticate),
+            (503, Some(30), None)
+        );
+    }
+
+    #[test]
+    fn terse_by_default_detailed_on_request() {
+        let e = AuthError::InvalidToken(Reason::MissingClaim("exp"));
+        let terse = Challenge::from_error(&e, &ChallengeOptions::default());
+        assert!(!terse.www_authenticate.unwrap().contains("exp"));
+        let detailed = Challenge::from_error(&e, &ChallengeOptions::default().detailed(true));
+        assert_eq!(detailed.description.as_deref(), Some("missing_claim: exp"));
+    }
+
+    #[test]
+    fn realm_is_escaped_and_checked() {
+        let opts = ChallengeOptions::default().realm(r#"a"b\c"#).unwrap();
+        let c = Challenge::from_error(&AuthError::MissingCredential, &opts);
+        assert_eq!(
+            c.www_authenticate.as_deref(),
+            Some(r#"Bearer realm="a\"b\\c""#)
+        );
+        assert!(ChallengeOptions::default().realm("a\nb").is_err());
+        let bare =
+            Challenge::from_error(&AuthError::MissingCredential, &ChallengeOptions::default());
+        assert_eq!(bare.www_authenticate.as_deref(), Some("Bearer"));
+    }
+}

@@ -1,0 +1,106 @@
+//! The aws-lc-rs backend: `ParsedPublicKey` holds the key in aws-lc's internal form, so a verify
+//! call does no parsing.
+
+use aws_lc_rs::hmac;
+use aws_lc_rs::signature::{self, ParsedPublicKey, VerificationAlgorithm};
+
+use super::{PublicKeyMaterial, rsa_public_key_der};
+use crate::token::Algorithm;
+use crate::token::alg::Curve;
+
+const RSA_ALGS: [Algorithm; 6] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+];
+
+fn rsa_params(alg: Algorithm) -> Option<&'static dyn VerificationAlgorithm> {
+    Some(match alg {
+        Algorithm::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+        Algorithm::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
+        Algorithm::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
+        Algorithm::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
+        Algorithm::PS384 => &signature::RSA_PSS_2048_8192_SHA384,
+        Algorithm::PS512 => &signature::RSA_PSS_2048_8192_SHA512,
+        _ => return None,
+    })
+}
+
+pub(super) enum PublicKey {
+    /// One parsed key per RSA algorithm the JWK allows, indexed like `RSA_ALGS`.
+    Rsa(Box<[Option<ParsedPublicKey>; 6]>),
+    Single(ParsedPublicKey),
+}
+
+impl PublicKey {
+    pub(super) fn new(
+        material: &PublicKeyMaterial<'_>,
+        only: Option<Algorithm>,
+    ) -> Result<Self, &'static str> {
+        match material {
+            PublicKeyMaterial::Rsa { n, e } => {
+                let der = rsa_public_key_der(n, e);
+                let mut parsed: [Option<ParsedPublicKey>; 6] = Default::default();
+                for (slot, alg) in parsed.iter_mut().zip(RSA_ALGS) {
+                    if only.is_some_and(|o| o != alg) {
+                        continue;
+                    }
+                    let params = rsa_params(alg).ok_or("rsa algorithm")?;
+                    *slot = Some(
+                        ParsedPublicKey::new(params, &der)
+                            .map_err(|_| "rsa key rejected by aws-lc")?,
+                    );
+                }
+                Ok(PublicKey::Rsa(Box::new(parsed)))
+            }
+            PublicKeyMaterial::Ec { curve, point } => {
+                let alg: &'static dyn VerificationAlgorithm = match curve {
+                    Curve::P256 => &signature::ECDSA_P256_SHA256_FIXED,
+                    Curve::P384 => &signature::ECDSA_P384_SHA384_FIXED,
+                    Curve::P521 => &signature::ECDSA_P521_SHA512_FIXED,
+                };
+                ParsedPublicKey::new(alg, point)
+                    .map(PublicKey::Single)
+                    .map_err(|_| "ec point not on its curve")
+            }
+            PublicKeyMaterial::Ed25519 { x } => ParsedPublicKey::new(&signature::ED25519, x)
+                .map(PublicKey::Single)
+                .map_err(|_| "invalid ed25519 key"),
+        }
+    }
+
+    pub(super) fn verify(&self, alg: Algorithm, message: &[u8], sig: &[u8]) -> bool {
+        let key = match self {
+            PublicKey::Rsa(keys) => {
+                let idx = RSA_ALGS.iter().position(|a| *a == alg);
+                match idx.and_then(|i| keys.get(i)).and_then(Option::as_ref) {
+                    Some(key) => key,
+                    None => return false,
+                }
+            }
+            PublicKey::Single(key) => key,
+        };
+        key.verify_sig(message, sig).is_ok()
+    }
+}
+
+pub(super) struct HmacKey(hmac::Key);
+
+impl HmacKey {
+    pub(super) fn new(alg: Algorithm, secret: &[u8]) -> Option<Self> {
+        let algorithm = match alg {
+            Algorithm::HS256 => hmac::HMAC_SHA256,
+            Algorithm::HS384 => hmac::HMAC_SHA384,
+            Algorithm::HS512 => hmac::HMAC_SHA512,
+            _ => return None,
+        };
+        Some(Self(hmac::Key::new(algorithm, secret)))
+    }
+
+    pub(super) fn verify(&self, message: &[u8], tag: &[u8]) -> bool {
+        hmac::verify(&self.0, message, tag).is_ok()
+    }
+}

@@ -1,0 +1,123 @@
+//! The RustCrypto backend: keys are decoded and validated once into the crates' key types.
+
+use hmac::Mac as _;
+use p256::ecdsa::signature::Verifier as _;
+use rsa::{BigUint, Pkcs1v15Sign, Pss, RsaPublicKey};
+use sha2::{Digest as _, Sha256, Sha384, Sha512};
+
+use super::PublicKeyMaterial;
+use crate::token::Algorithm;
+use crate::token::alg::Curve;
+
+pub(super) enum PublicKey {
+    Rsa {
+        key: RsaPublicKey,
+        only: Option<Algorithm>,
+    },
+    P256(p256::ecdsa::VerifyingKey),
+    P384(p384::ecdsa::VerifyingKey),
+    Ed25519(ed25519_dalek::VerifyingKey),
+}
+
+impl PublicKey {
+    pub(super) fn new(
+        material: &PublicKeyMaterial<'_>,
+        only: Option<Algorithm>,
+    ) -> Result<Self, &'static str> {
+        match material {
+            PublicKeyMaterial::Rsa { n, e } => {
+                let key = RsaPublicKey::new_with_max_size(
+                    BigUint::from_bytes_be(n),
+                    BigUint::from_bytes_be(e),
+                    8192,
+                )
+                .map_err(|_| "rsa key rejected")?;
+                Ok(PublicKey::Rsa { key, only })
+            }
+            PublicKeyMaterial::Ec {
+                curve: Curve::P256,
+                point,
+            } => p256::ecdsa::VerifyingKey::from_sec1_bytes(point)
+                .map(PublicKey::P256)
+                .map_err(|_| "ec point not on its curve"),
+            PublicKeyMaterial::Ec {
+                curve: Curve::P384,
+                point,
+            } => p384::ecdsa::VerifyingKey::from_sec1_bytes(point)
+                .map(PublicKey::P384)
+                .map_err(|_| "ec point not on its curve"),
+            PublicKeyMaterial::Ec {
+                curve: Curve::P521, ..
+            } => Err("P-521 needs the aws-lc-rs backend"),
+            PublicKeyMaterial::Ed25519 { x } => {
+                let bytes: &[u8; 32] = (*x).try_into().map_err(|_| "invalid ed25519 key")?;
+                ed25519_dalek::VerifyingKey::from_bytes(bytes)
+                    .map(PublicKey::Ed25519)
+                    .map_err(|_| "invalid ed25519 key")
+            }
+        }
+    }
+
+    pub(super) fn verify(&self, alg: Algorithm, message: &[u8], sig: &[u8]) -> bool {
+        match self {
+            PublicKey::Rsa { key, only } => {
+                if only.is_some_and(|o| o != alg) {
+                    return false;
+                }
+                let ok = match alg {
+                    Algorithm::RS256 => {
+                        key.verify(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(message), sig)
+                    }
+                    Algorithm::RS384 => {
+                        key.verify(Pkcs1v15Sign::new::<Sha384>(), &Sha384::digest(message), sig)
+                    }
+                    Algorithm::RS512 => {
+                        key.verify(Pkcs1v15Sign::new::<Sha512>(), &Sha512::digest(message), sig)
+                    }
+                    Algorithm::PS256 => {
+                        key.verify(Pss::new::<Sha256>(), &Sha256::digest(message), sig)
+                    }
+                    Algorithm::PS384 => {
+                        key.verify(Pss::new::<Sha384>(), &Sha384::digest(message), sig)
+                    }
+                    Algorithm::PS512 => {
+                        key.verify(Pss::new::<Sha512>(), &Sha512::digest(message), sig)
+                    }
+                    _ => return false,
+                };
+                ok.is_ok()
+            }
+            PublicKey::P256(key) => p256::ecdsa::Signature::from_slice(sig)
+                .is_ok_and(|s| key.verify(message, &s).is_ok()),
+            PublicKey::P384(key) => p384::ecdsa::Signature::from_slice(sig)
+                .is_ok_and(|s| key.verify(message, &s).is_ok()),
+            PublicKey::Ed25519(key) => ed25519_dalek::Signature::from_slice(sig)
+                .is_ok_and(|s| key.verify_strict(message, &s).is_ok()),
+        }
+    }
+}
+
+pub(super) enum HmacKey {
+    S256(hmac::Hmac<Sha256>),
+    S384(hmac::Hmac<Sha384>),
+    S512(hmac::Hmac<Sha512>),
+}
+
+impl HmacKey {
+    pub(super) fn new(alg: Algorithm, secret: &[u8]) -> Option<Self> {
+        match alg {
+            Algorithm::HS256 => hmac::Hmac::new_from_slice(secret).ok().map(HmacKey::S256),
+            Algorithm::HS384 => hmac::Hmac::new_from_slice(secret).ok().map(HmacKey::S384),
+            Algorithm::HS512 => hmac::Hmac::new_from_slice(secret).ok().map(HmacKey::S512),
+            _ => None,
+        }
+    }
+
+    pub(super) fn verify(&self, message: &[u8], tag: &[u8]) -> bool {
+        match self {
+            HmacKey::S256(mac) => mac.clone().chain_update(message).verify_slice(tag).is_ok(),
+            HmacKey::S384(mac) => mac.clone().chain_update(message).verify_slice(tag).is_ok(),
+            HmacKey::S512(mac) => mac.clone().chain_update(message).verify_slice(tag).is_ok(),
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! Framework-free core of [portcullis](https://docs.rs/portcullis): strict verification of
+//! JWT access tokens, key sets, the error model and RFC 6750 challenges.
+//!
+//! A request is verified in one place: [`Verifier::verify`] (in [`verifier`]). It runs, in order:
+//! the size cap and compact-JWS parsing ([`token`]), the header policy (algorithm allow-list,
+//! `crit`, `typ`), key selection from a [`KeySource`] ([`keys`]), the signature check
+//! ([`crypto`](crate::keys) backends), then the claims policy (`iss`, `aud`, `exp`, `nbf`, `iat`).
+//! Every outcome is one audit event (target `portcullis::audit`), and every rejection is an
+//! [`AuthError`] whose [`Challenge`] is the RFC 6750 response.
+//!
+//! ```
+//! # #[cfg(feature = "testing")]
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use portcullis_core::{testing::TestIssuer, Verifier};
+//!
+//! let issuer = TestIssuer::new()?;
+//! let verifier = Verifier::builder()
+//!     .issuer(issuer.issuer())
+//!     .audience(issuer.audience())
+//!     .key_source(issuer.static_jwks()?)
+//!     .build()?;
+//!
+//! let token = issuer.token().subject("alice").scope("read:users").sign()?;
+//! let verified = verifier.verify::<serde_json::Value>(&token).await?;
+//! assert_eq!(verified.subject(), Some("alice"));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Crypto backends
+//!
+//! | feature | backend |
+//! |---|---|
+//! | `aws-lc-rs` (default) | aws-lc-rs; keys are parsed once per key-set version. Adds ES512. |
+//! | `rust-crypto` | the pure-Rust RustCrypto crates (`rsa`, `p256`, `p384`, `ed25519-dalek`). |
+//!
+//! Features are additive: with both enabled, aws-lc-rs verifies. With neither, the crate does not
+//! compile (there is no runtime "no provider" panic).
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(not(any(feature = "aws-lc-rs", feature = "rust-crypto")))]
+compile_error!(
+    "portcullis-core needs a crypto backend: enable the `aws-lc-rs` feature (default) or `rust-crypto`"
+);
+
+pub mod audit;
+pub mod challenge;
+pub mod clock;
+mod crypto;
+pub mod error;
+pub mod keys;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod token;
+pub mod verifier;
+
+pub use challenge::Challenge;
+pub use clock::{Clock, SystemClock};
+pub use error::{AuthError, ConfigError, Reason};
+pub use keys::{KeySet, KeySource, StaticJwks};
+pub use token::Algorithm;
+pub use verifier::{Verified, Verifier, VerifierBuilder};

@@ -1,0 +1,208 @@
+//! The JOSE header and its policy: `alg`, `crit`, `typ`.
+//!
+//! `jku`, `x5u`, `jwk` and `x5c` are never read: a token must not choose the key that verifies it.
+
+use serde_json::{Map, Value};
+
+use super::Algorithm;
+use crate::error::Reason;
+
+/// What a token's `typ` header may say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TypPolicy {
+    /// Accept an absent `typ`, `JWT` or `at+jwt` (with or without `application/`, any case).
+    /// Any other type (`dpop+jwt`, `logout+jwt`, `secevent+jwt`, ...) names a different kind of
+    /// JWT and is rejected, so a token minted for another purpose is never taken for an access
+    /// token (RFC 8725 §3.11).
+    #[default]
+    AccessTokenOrJwt,
+    /// Require the RFC 9068 access-token profile: `at+jwt` or `application/at+jwt`, any case.
+    RequireAtJwt,
+}
+
+impl TypPolicy {
+    fn accepts(self, typ: Option<&str>) -> bool {
+        let media = typ.map(|t| {
+            // RFC 7515 §4.1.9: "application/" may be omitted; media types are case-insensitive.
+            let t = t.trim();
+            match t.get(..12) {
+                Some(prefix) if prefix.eq_ignore_ascii_case("application/") => {
+                    t.get(12..).unwrap_or("")
+                }
+                _ => t,
+            }
+        });
+        let at_jwt = media.is_some_and(|m| m.eq_ignore_ascii_case("at+jwt"));
+        match self {
+            TypPolicy::RequireAtJwt => at_jwt,
+            TypPolicy::AccessTokenOrJwt => {
+                media.is_none_or(|m| at_jwt || m.eq_ignore_ascii_case("jwt"))
+            }
+        }
+    }
+}
+
+/// The header members portcullis acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// The signature algorithm.
+    pub alg: Algorithm,
+    /// The key id, if present.
+    pub kid: Option<String>,
+    /// The declared type, if present.
+    pub typ: Option<String>,
+}
+
+impl Header {
+    /// Reads and checks a header object: `alg` must name a known algorithm (never `none`), `kid`
+    /// and `typ` must be strings, `crit` must list only understood extensions (none are, so any
+    /// `crit` rejects), `zip` is refused (JWS has no compression), and `typ` must satisfy `typ_policy`.
+    pub fn from_object(map: &Map<String, Value>, typ_policy: TypPolicy) -> Result<Self, Reason> {
+        let alg = match map.get("alg") {
+            Some(Value::String(name)) => match Algorithm::from_name(name) {
+                Some(alg) => alg,
+                None if name.trim().eq_ignore_ascii_case("none") => return Err(Reason::AlgNone),
+                None => return Err(Reason::AlgNotAllowed),
+            },
+            Some(_) => return Err(Reason::BadHeader),
+            None => return Err(Reason::AlgNotAllowed),
+        };
+        if let Some(crit) = map.get("crit") {
+            return Err(match crit {
+                Value::Array(names) if !names.is_empty() && names.iter().all(Value::is_string) => {
+                    Reason::CritUnsupported
+                }
+                _ => Reason::BadHeader,
+            });
+        }
+        if map.contains_key("zip") {
+            return Err(Reason::BadHeader);
+        }
+        let kid = optional_string(map, "kid")?;
+        let typ = optional_string(map, "typ")?;
+        if !typ_policy.accepts(typ.as_deref()) {
+            return Err(Reason::BadType);
+        }
+        Ok(Header { alg, kid, typ })
+    }
+}
+
+fn optional_string(map: &Map<String, Value>, name: &str) -> Result<Option<String>, Reason> {
+    match map.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(Reason::BadHeader),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn header(v: Value, policy: TypPolicy) -> Result<Header, Reason> {
+        match v {
+            Value::Object(m) => Header::from_object(&m, policy),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn alg_none_in_any_spelling() {
+        for none in ["none", "None", "NONE", "nOnE", " none"] {
+            let r = header(json!({"alg": none}), TypPolicy::default());
+            assert_eq!(r.unwrap_err(), Reason::AlgNone, "{none}");
+        }
+    }
+
+    #[test]
+    fn alg_names_are_case_sensitive_and_known() {
+        assert_eq!(
+            header(json!({"alg":"rs256"}), TypPolicy::default()).unwrap_err(),
+            Reason::AlgNotAllowed
+        );
+        assert_eq!(
+            header(json!({"alg":"RS1"}), TypPolicy::default()).unwrap_err(),
+            Reason::AlgNotAllowed
+        );
+        assert_eq!(
+            header(json!({}), TypPolicy::default()).unwrap_err(),
+            Reason::AlgNotAllowed
+        );
+        assert_eq!(
+            header(json!({"alg":1}), TypPolicy::default()).unwrap_err(),
+            Reason::BadHeader
+        );
+        assert_eq!(
+            header(json!({"alg":"RS256"}), TypPolicy::default())
+                .unwrap()
+                .alg,
+            Algorithm::RS256
+        );
+    }
+
+    #[test]
+    fn crit_always_rejects() {
+        assert_eq!(
+            header(json!({"alg":"RS256","crit":["exp"]}), TypPolicy::default()).unwrap_err(),
+            Reason::CritUnsupported
+        );
+        assert_eq!(
+            header(json!({"alg":"RS256","crit":[]}), TypPolicy::default()).unwrap_err(),
+            Reason::BadHeader
+        );
+        assert_eq!(
+            header(json!({"alg":"RS256","crit":"b64"}), TypPolicy::default()).unwrap_err(),
+            Reason::BadHeader
+        );
+    }
+
+    #[test]
+    fn typ_policies() {
+        let ok_default = [
+            None,
+            Some("JWT"),
+            Some("jwt"),
+            Some("application/jwt"),
+            Some("at+jwt"),
+            Some("Application/AT+JWT"),
+        ];
+        for typ in ok_default {
+            assert!(TypPolicy::AccessTokenOrJwt.accepts(typ), "{typ:?}");
+        }
+        for typ in [
+            Some("dpop+jwt"),
+            Some("JOSE"),
+            Some("application/logout+jwt"),
+            Some(""),
+        ] {
+            assert!(!TypPolicy::AccessTokenOrJwt.accepts(typ), "{typ:?}");
+        }
+        for typ in [
+            Some("at+jwt"),
+            Some("AT+JWT"),
+            Some("application/at+jwt"),
+            Some("APPLICATION/at+JWT"),
+        ] {
+            assert!(TypPolicy::RequireAtJwt.accepts(typ), "{typ:?}");
+        }
+        for typ in [None, Some("JWT"), Some("application/jwt"), Some("at+jwt2")] {
+            assert!(!TypPolicy::RequireAtJwt.accepts(typ), "{typ:?}");
+        }
+    }
+
+    #[test]
+    fn key_hints_are_ignored_and_types_checked() {
+        let h = header(json!({"alg":"ES256","kid":"k","jku":"https://evil","x5u":"https://evil","jwk":{},"x5c":[]}), TypPolicy::default()).unwrap();
+        assert_eq!(h.kid.as_deref(), Some("k"));
+        assert_eq!(
+            header(json!({"alg":"ES256","kid":7}), TypPolicy::default()).unwrap_err(),
+            Reason::BadHeader
+        );
+        assert_eq!(
+            header(json!({"alg":"ES256","zip":"DEF"}), TypPolicy::default()).unwrap_err(),
+            Reason::BadHeader
+        );
+    }
+}

@@ -1,0 +1,292 @@
+//! [`Verifier`]: where a request's token is verified, start to finish.
+//!
+//! [`Verifier::verify`] runs DESIGN §2 in order. Each step either passes or rejects with one
+//! [`Reason`]; nothing is retried with a looser rule.
+//!
+//! 1. size cap, three segments, strict base64url ([`token::compact`](crate::token));
+//! 2. header and claims as JSON objects with no duplicate members;
+//! 3. header policy: `alg` allowed, no `crit`, `typ` per [`TypPolicy`];
+//! 4. key selection by `kid` and algorithm compatibility, one refresh on an unknown key;
+//! 5. the signature;
+//! 6. claims policy: `iss` exact, `aud` contains a configured audience, `exp`/`nbf`/`iat` with
+//!    leeway, required claims, date types;
+//! 7. the caller's claims type.
+
+mod builder;
+mod verified;
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+pub use builder::{DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN, MAX_LEEWAY, VerifierBuilder};
+pub use verified::Verified;
+
+use crate::audit;
+use crate::clock::Clock;
+use crate::crypto::HmacKey;
+use crate::error::{AuthError, KeySourceError, Reason};
+use crate::keys::Selection;
+use crate::keys::{KeySet, KeySource, Refresh};
+use crate::token::{AlgorithmSet, Header, TypPolicy, claims, compact, json};
+
+/// Verifies JWT access tokens under one policy. Cheap to clone (one `Arc`), `Send + Sync`.
+///
+/// Build it with [`Verifier::builder`]; every option and its default is documented there.
+#[derive(Clone)]
+pub struct Verifier {
+    inner: Arc<Policy>,
+}
+
+/// The whole policy of a verifier, fixed at `build()`.
+struct Policy {
+    issuer: String,
+    audiences: Vec<String>,
+    algorithms: AlgorithmSet,
+    typ: TypPolicy,
+    leeway: u64,
+    max_token_len: usize,
+    require_exp: bool,
+    required_claims: Vec<&'static str>,
+    clock: Arc<dyn Clock>,
+    keys: Option<Arc<dyn KeySource>>,
+    hmac: Option<HmacKey>,
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = &self.inner;
+        f.debug_struct("Verifier")
+            .field("issuer", &p.issuer)
+            .field("audiences", &p.audiences)
+            .field("algorithms", &p.algorithms)
+            .field("typ", &p.typ)
+            .field("leeway", &p.leeway)
+            .field("max_token_len", &p.max_token_len)
+            .field("require_exp", &p.require_exp)
+            .field("required_claims", &p.required_claims)
+            .field("keys", &p.keys)
+            .field("hmac", &p.hmac)
+            .finish()
+    }
+}
+
+/// What the parse steps produce, before any key is touched.
+struct Parsed<'t> {
+    parts: compact::Compact<'t>,
+    header: Header,
+    claims: Map<String, Value>,
+}
+
+impl Verifier {
+    /// A builder with the documented safe defaults.
+    pub fn builder() -> VerifierBuilder {
+        VerifierBuilder::default()
+    }
+
+    /// The configured issuer.
+    pub fn issuer(&self) -> &str {
+        &self.inner.issuer
+    }
+
+    /// Verifies `token` (the bare token, without `Bearer `) and returns its claims typed as `C`.
+    ///
+    /// Every call emits one audit event. Errors are [`AuthError::InvalidToken`] (401) for anything
+    /// wrong with the token and [`AuthError::Unavailable`] (503) when no usable key set exists.
+    pub async fn verify<C: DeserializeOwned>(&self, token: &str) -> Result<Verified<C>, AuthError> {
+        match self.verify_inner(token).await {
+            Ok(verified) => {
+                audit::accepted(
+                    verified.issuer(),
+                    verified.subject(),
+                    verified.kid(),
+                    verified.alg(),
+                );
+                Ok(verified)
+            }
+            Err(error) => {
+                audit::rejected(error.reason(), token, self.inner.max_token_len);
+                Err(error)
+            }
+        }
+    }
+
+    async fn verify_inner<C: DeserializeOwned>(
+        &self,
+        token: &str,
+    ) -> Result<Verified<C>, AuthError> {
+        let policy = &*self.inner;
+        let parsed = self.parse(token).map_err(AuthError::InvalidToken)?;
+        let mut signature = Vec::with_capacity(parsed.parts.signature.len() * 3 / 4);
+        compact::decode_into(parsed.parts.signature, &mut signature)
+            .map_err(AuthError::InvalidToken)?;
+        let message = parsed.parts.signing_input.as_bytes();
+        let alg = parsed.header.alg;
+
+        if alg.is_hmac() {
+            // Only the configured secret, never a key set: a public key must never become an
+            // HMAC secret (the RS256 -> HS256 confusion attack).
+            let ok = policy
+                .hmac
+                .as_ref()
+                .is_some_and(|k| k.verify(alg, message, &signature));
+            if !ok {
+                return Err(AuthError::InvalidToken(Reason::BadSignature));
+            }
+        } else {
+            self.verify_signature(&parsed, message, &signature).await?;
+        }
+
+        let dates = self
+            .check_claims(&parsed.claims)
+            .map_err(AuthError::InvalidToken)?;
+        // Deserialize from the already-parsed tree: the claims bytes are parsed exactly once.
+        let tree = Value::Object(parsed.claims);
+        let typed =
+            C::deserialize(&tree).map_err(|_| AuthError::InvalidToken(Reason::ClaimsType))?;
+        let Value::Object(raw) = tree else {
+            return Err(AuthError::InvalidToken(Reason::BadJson));
+        };
+        Ok(Verified::new(typed, raw, parsed.header, dates))
+    }
+
+    /// Steps 1-3: everything that needs no key.
+    fn parse<'t>(&self, token: &'t str) -> Result<Parsed<'t>, Reason> {
+        let policy = &*self.inner;
+        let parts = compact::split(token, policy.max_token_len)?;
+        let header_map = json::parse_object(&compact::decode(parts.header)?)?;
+        let header = Header::from_object(&header_map, policy.typ)?;
+        if !policy.algorithms.contains(header.alg) {
+            return Err(Reason::AlgNotAllowed);
+        }
+        let claims = json::parse_object(&compact::decode(parts.claims)?)?;
+        Ok(Parsed {
+            parts,
+            header,
+            claims,
+        })
+    }
+
+    /// Steps 4-5: find the key, allowing one refresh when the key is unknown.
+    async fn verify_signature(
+        &self,
+        parsed: &Parsed<'_>,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), AuthError> {
+        let Some(source) = &self.inner.keys else {
+            return Err(AuthError::InvalidToken(Reason::AlgNotAllowed));
+        };
+        let kid = parsed.header.kid.as_deref();
+        let alg = parsed.header.alg;
+        let set = match source.current() {
+            Some(set) => set,
+            None => source.refresh(Refresh::Cold).await.map_err(unavailable)?,
+        };
+        let set = if matches!(set.select(kid, alg), Selection::Unknown) {
+            let newer = source
+                .refresh(Refresh::UnknownKey { kid })
+                .await
+                .map_err(unavailable)?;
+            if Arc::ptr_eq(&newer, &set) {
+                set
+            } else {
+                newer
+            }
+        } else {
+            set
+        };
+        check_with(&set, kid, alg, message, signature)
+    }
+
+    /// Step 6. Returns the validated `(exp, nbf, iat)`.
+    fn check_claims(&self, map: &Map<String, Value>) -> Result<Dates, Reason> {
+        let policy = &*self.inner;
+        // Types first: a wrongly typed claim is rejected even when no rule reads it.
+        let exp = claims::numeric_date(map, "exp")?;
+        let nbf = claims::numeric_date(map, "nbf")?;
+        let iat = claims::numeric_date(map, "iat")?;
+        for name in ["sub", "jti", "client_id"] {
+            claims::string(map, name)?;
+        }
+
+        match claims::string(map, "iss")? {
+            None => return Err(Reason::MissingClaim("iss")),
+            Some(iss) if iss != policy.issuer => return Err(Reason::BadIssuer),
+            Some(_) => {}
+        }
+        let auds = claims::audiences(map)?;
+        if auds.is_empty() {
+            return Err(Reason::MissingClaim("aud"));
+        }
+        if !auds
+            .iter()
+            .any(|a| policy.audiences.iter().any(|want| want == a))
+        {
+            return Err(Reason::BadAudience);
+        }
+
+        let now = policy.clock.now();
+        match exp {
+            Some(exp) if now >= exp.saturating_add(policy.leeway) => return Err(Reason::Expired),
+            None if policy.require_exp => return Err(Reason::MissingClaim("exp")),
+            _ => {}
+        }
+        if let Some(nbf) = nbf
+            && nbf > now.saturating_add(policy.leeway)
+        {
+            return Err(Reason::NotYetValid);
+        }
+        if let Some(iat) = iat
+            && iat > now.saturating_add(policy.leeway)
+        {
+            return Err(Reason::IssuedInFuture);
+        }
+        for name in &policy.required_claims {
+            if map.get(*name).is_none_or(Value::is_null) {
+                return Err(Reason::MissingClaim(name));
+            }
+        }
+        Ok(Dates { exp, nbf, iat })
+    }
+}
+
+/// The validated registered dates of a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Dates {
+    pub(crate) exp: Option<u64>,
+    pub(crate) nbf: Option<u64>,
+    pub(crate) iat: Option<u64>,
+}
+
+fn check_with(
+    set: &KeySet,
+    kid: Option<&str>,
+    alg: crate::Algorithm,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), AuthError> {
+    match set.select(kid, alg) {
+        Selection::Candidates(keys) => {
+            if keys.iter().any(|k| k.key.verify(alg, message, signature)) {
+                Ok(())
+            } else {
+                Err(AuthError::InvalidToken(Reason::BadSignature))
+            }
+        }
+        other => Err(AuthError::InvalidToken(
+            KeySet::selection_error(&other).unwrap_or(Reason::UnknownKey),
+        )),
+    }
+}
+
+fn unavailable(e: KeySourceError) -> AuthError {
+    match e {
+        KeySourceError::Unavailable { retry_after, .. } => AuthError::Unavailable {
+            reason: Reason::KeysUnavailable,
+            retry_after,
+        },
+    }
+}

@@ -1,0 +1,17 @@
+//! # portcullis
+//!
+//! Zero-trust request authentication and authorization for Rust services. This facade re-exports
+//! [`portcullis_core`]; the web-framework adapters join it behind the `axum` and `actix` features.
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `aws-lc-rs` (default) | signature verification with aws-lc-rs |
+//! | `rust-crypto` | signature verification with the pure-Rust RustCrypto crates |
+//! | `testing` | [`testing::TestIssuer`]: keys, token minting, a loopback JWKS server |
+//!
+//! See [`portcullis_core`] for the request path and [`Verifier`] for every option.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub use portcullis_core::*;
