@@ -73,13 +73,6 @@ impl fmt::Debug for Verifier {
     }
 }
 
-/// What the parse steps produce, before any key is touched.
-struct Parsed<'t> {
-    parts: compact::Compact<'t>,
-    header: Header,
-    claims: Map<String, Value>,
-}
-
 impl Verifier {
     /// A builder with the documented safe defaults.
     pub fn builder() -> VerifierBuilder {
@@ -113,47 +106,42 @@ impl Verifier {
         }
     }
 
+    /// Checks only the JWS layer of `jws`: size cap, encoding, header policy, key selection and
+    /// signature. No claim is read, so this is for JWS-signed payloads that are not access tokens
+    /// (and for conformance vectors); use [`verify`](Self::verify) for access tokens.
+    pub async fn verify_signature(&self, jws: &str) -> Result<Header, AuthError> {
+        let (parts, header) = self.parse_header(jws).map_err(AuthError::InvalidToken)?;
+        self.check_signature(&parts, &header).await?;
+        Ok(header)
+    }
+
     async fn verify_inner<C: DeserializeOwned>(
         &self,
         token: &str,
     ) -> Result<Verified<C>, AuthError> {
-        let policy = &*self.inner;
-        let parsed = self.parse(token).map_err(AuthError::InvalidToken)?;
-        let mut signature = Vec::with_capacity(parsed.parts.signature.len() * 3 / 4);
-        compact::decode_into(parsed.parts.signature, &mut signature)
+        let (parts, header) = self.parse_header(token).map_err(AuthError::InvalidToken)?;
+        // The claims are parsed before the key is chosen: issuer routing reads the unverified
+        // `iss`, and a malformed claims segment is rejected without any crypto.
+        let claims = compact::decode(parts.claims)
+            .and_then(|bytes| json::parse_object(&bytes))
             .map_err(AuthError::InvalidToken)?;
-        let message = parsed.parts.signing_input.as_bytes();
-        let alg = parsed.header.alg;
-
-        if alg.is_hmac() {
-            // Only the configured secret, never a key set: a public key must never become an
-            // HMAC secret (the RS256 -> HS256 confusion attack).
-            let ok = policy
-                .hmac
-                .as_ref()
-                .is_some_and(|k| k.verify(alg, message, &signature));
-            if !ok {
-                return Err(AuthError::InvalidToken(Reason::BadSignature));
-            }
-        } else {
-            self.verify_signature(&parsed, message, &signature).await?;
-        }
+        self.check_signature(&parts, &header).await?;
 
         let dates = self
-            .check_claims(&parsed.claims)
+            .check_claims(&claims)
             .map_err(AuthError::InvalidToken)?;
         // Deserialize from the already-parsed tree: the claims bytes are parsed exactly once.
-        let tree = Value::Object(parsed.claims);
+        let tree = Value::Object(claims);
         let typed =
             C::deserialize(&tree).map_err(|_| AuthError::InvalidToken(Reason::ClaimsType))?;
         let Value::Object(raw) = tree else {
             return Err(AuthError::InvalidToken(Reason::BadJson));
         };
-        Ok(Verified::new(typed, raw, parsed.header, dates))
+        Ok(Verified::new(typed, raw, header, dates))
     }
 
-    /// Steps 1-3: everything that needs no key.
-    fn parse<'t>(&self, token: &'t str) -> Result<Parsed<'t>, Reason> {
+    /// Steps 1-3: everything about the header, which needs no key.
+    fn parse_header<'t>(&self, token: &'t str) -> Result<(compact::Compact<'t>, Header), Reason> {
         let policy = &*self.inner;
         let parts = compact::split(token, policy.max_token_len)?;
         let header_map = json::parse_object(&compact::decode(parts.header)?)?;
@@ -161,44 +149,48 @@ impl Verifier {
         if !policy.algorithms.contains(header.alg) {
             return Err(Reason::AlgNotAllowed);
         }
-        let claims = json::parse_object(&compact::decode(parts.claims)?)?;
-        Ok(Parsed {
-            parts,
-            header,
-            claims,
-        })
+        Ok((parts, header))
     }
 
-    /// Steps 4-5: find the key, allowing one refresh when the key is unknown.
-    async fn verify_signature(
+    /// Steps 4-5: the signature, under the configured secret (HMAC) or a key from the source.
+    async fn check_signature(
         &self,
-        parsed: &Parsed<'_>,
-        message: &[u8],
-        signature: &[u8],
+        parts: &compact::Compact<'_>,
+        header: &Header,
     ) -> Result<(), AuthError> {
+        let mut signature = Vec::with_capacity(parts.signature.len() * 3 / 4 + 3);
+        compact::decode_into(parts.signature, &mut signature).map_err(AuthError::InvalidToken)?;
+        let message = parts.signing_input.as_bytes();
+        if header.alg.is_hmac() {
+            // Only the configured secret, never a key set: a public key must never become an
+            // HMAC secret (the RS256 -> HS256 confusion attack).
+            let ok = self
+                .inner
+                .hmac
+                .as_ref()
+                .is_some_and(|k| k.verify(header.alg, message, &signature));
+            return if ok {
+                Ok(())
+            } else {
+                Err(AuthError::InvalidToken(Reason::BadSignature))
+            };
+        }
         let Some(source) = &self.inner.keys else {
             return Err(AuthError::InvalidToken(Reason::AlgNotAllowed));
         };
-        let kid = parsed.header.kid.as_deref();
-        let alg = parsed.header.alg;
-        let set = match source.current() {
+        let (kid, alg) = (header.kid.as_deref(), header.alg);
+        let mut set = match source.current() {
             Some(set) => set,
             None => source.refresh(Refresh::Cold).await.map_err(unavailable)?,
         };
-        let set = if matches!(set.select(kid, alg), Selection::Unknown) {
-            let newer = source
+        if matches!(set.select(kid, alg), Selection::Unknown) {
+            // One refresh at most; the source decides whether that means a fetch.
+            set = source
                 .refresh(Refresh::UnknownKey { kid })
                 .await
                 .map_err(unavailable)?;
-            if Arc::ptr_eq(&newer, &set) {
-                set
-            } else {
-                newer
-            }
-        } else {
-            set
-        };
-        check_with(&set, kid, alg, message, signature)
+        }
+        check_with(&set, kid, alg, message, &signature)
     }
 
     /// Step 6. Returns the validated `(exp, nbf, iat)`.
