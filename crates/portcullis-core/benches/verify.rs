@@ -1,1 +1,245 @@
-fn main() {}
+//! `Verifier::verify` against the physical limit: the raw aws-lc-rs signature check of the same
+//! token with a key parsed once. Run: `cargo bench -p portcullis-core --features testing --bench verify`.
+//!
+//! Criterion reports each function; the closing table measures both sides interleaved in the same
+//! run (median of 21 rounds) and prints `verify / raw`. Targets: <= 1.15x for RS256, <= 1.10x for
+//! ES256 and EdDSA.
+
+#![allow(missing_docs)] // criterion_group! generates an undocumented pub fn
+
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
+
+use aws_lc_rs::signature::{self, ParsedPublicKey, VerificationAlgorithm};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use criterion::{Criterion, criterion_group};
+use portcullis_core::testing::TestIssuer;
+use portcullis_core::{Algorithm, Verifier};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// The claims type a service would declare.
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct Claims {
+    sub: String,
+    scope: String,
+    client_id: String,
+    tenant: String,
+    roles: Vec<String>,
+}
+
+/// Polls a future that must complete without waiting (a static key source never waits).
+fn now<F: Future>(f: F) -> F::Output {
+    let mut f = pin!(f);
+    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(out) => out,
+        Poll::Pending => unreachable!("static key sources complete immediately"),
+    }
+}
+
+struct Case {
+    alg: Algorithm,
+    token: String,
+    raw_key: ParsedPublicKey,
+}
+
+fn setup() -> (Verifier, Vec<Case>) {
+    let issuer = TestIssuer::new().expect("keys");
+    let verifier = Verifier::builder()
+        .issuer(issuer.issuer())
+        .audience(issuer.audience())
+        .key_source(issuer.static_jwks().expect("jwks"))
+        .build()
+        .expect("config");
+    let jwks = issuer.jwks();
+    let jwk = |kid: &str| -> Value {
+        jwks["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .find(|k| k["kid"] == kid)
+            .cloned()
+            .expect("kid")
+    };
+    let d = |v: &Value, name: &str| {
+        URL_SAFE_NO_PAD
+            .decode(v[name].as_str().expect("member"))
+            .expect("b64")
+    };
+    let cases = [
+        Algorithm::RS256,
+        Algorithm::PS256,
+        Algorithm::ES256,
+        Algorithm::ES384,
+        Algorithm::EdDSA,
+    ];
+    let cases = cases
+        .into_iter()
+        .map(|alg| {
+            let token = issuer
+                .token()
+                .alg(alg)
+                .subject("auth0|5f7c8ec7c33c6c004bbafe82")
+                .scope("openid profile email read:users write:users read:orders offline_access")
+                .claim("client_id", "0oa1b2c3d4e5f6g7h8i9")
+                .claim("tenant", "acme-corporation-eu-west-1")
+                .claim("roles", json!(["admin", "billing", "support"]))
+                .claim("azp", "0oa1b2c3d4e5f6g7h8i9")
+                .claim("auth_time", 1_700_000_000u64)
+                .claim("acr", "urn:mace:incommon:iap:silver")
+                .claim("amr", json!(["pwd", "mfa"]))
+                .claim("sid", "08a5019c-17e1-4977-8f42-65a12843ea02")
+                .sign()
+                .expect("sign");
+            let (alg_ref, key): (&'static dyn VerificationAlgorithm, Vec<u8>) = match alg {
+                Algorithm::RS256 | Algorithm::PS256 => {
+                    let k = jwk(portcullis_core::testing::KID_RSA);
+                    let der = rsa_der(&d(&k, "n"), &d(&k, "e"));
+                    let a: &'static dyn VerificationAlgorithm = if alg == Algorithm::RS256 {
+                        &signature::RSA_PKCS1_2048_8192_SHA256
+                    } else {
+                        &signature::RSA_PSS_2048_8192_SHA256
+                    };
+                    (a, der)
+                }
+                Algorithm::ES256 | Algorithm::ES384 => {
+                    let kid = if alg == Algorithm::ES256 {
+                        portcullis_core::testing::KID_P256
+                    } else {
+                        portcullis_core::testing::KID_P384
+                    };
+                    let k = jwk(kid);
+                    let mut point = vec![4];
+                    point.extend(d(&k, "x"));
+                    point.extend(d(&k, "y"));
+                    let a: &'static dyn VerificationAlgorithm = if alg == Algorithm::ES256 {
+                        &signature::ECDSA_P256_SHA256_FIXED
+                    } else {
+                        &signature::ECDSA_P384_SHA384_FIXED
+                    };
+                    (a, point)
+                }
+                _ => (
+                    &signature::ED25519,
+                    d(&jwk(portcullis_core::testing::KID_ED25519), "x"),
+                ),
+            };
+            let raw_key = ParsedPublicKey::new(alg_ref, key).expect("raw key");
+            Case {
+                alg,
+                token,
+                raw_key,
+            }
+        })
+        .collect();
+    (verifier, cases)
+}
+
+/// DER `RSAPublicKey` for the raw baseline (kept separate from the library's own encoder).
+fn rsa_der(n: &[u8], e: &[u8]) -> Vec<u8> {
+    fn int(v: &[u8]) -> Vec<u8> {
+        let mut body = if v[0] & 0x80 != 0 { vec![0] } else { vec![] };
+        body.extend_from_slice(v);
+        let mut out = vec![2];
+        out.extend(len(body.len()));
+        out.extend(body);
+        out
+    }
+    fn len(l: usize) -> Vec<u8> {
+        if l < 128 {
+            vec![l as u8]
+        } else if l < 256 {
+            vec![0x81, l as u8]
+        } else {
+            vec![0x82, (l >> 8) as u8, l as u8]
+        }
+    }
+    let body = [int(n), int(e)].concat();
+    let mut out = vec![0x30];
+    out.extend(len(body.len()));
+    out.extend(body);
+    out
+}
+
+fn raw_verify(case: &Case) -> bool {
+    let (input, sig) = case.token.rsplit_once('.').expect("token");
+    let sig = URL_SAFE_NO_PAD.decode(sig).expect("sig");
+    case.raw_key.verify_sig(input.as_bytes(), &sig).is_ok()
+}
+
+fn portcullis_verify(verifier: &Verifier, token: &str) -> bool {
+    now(verifier.verify::<Claims>(token)).is_ok()
+}
+
+fn bench(c: &mut Criterion) {
+    let (verifier, cases) = setup();
+    let mut group = c.benchmark_group("verify");
+    for case in &cases {
+        assert!(
+            raw_verify(case) && portcullis_verify(&verifier, &case.token),
+            "{} token must verify",
+            case.alg
+        );
+        group.bench_function(format!("{}/raw_aws_lc", case.alg), |b| {
+            b.iter(|| raw_verify(black_box(case)))
+        });
+        group.bench_function(format!("{}/portcullis", case.alg), |b| {
+            b.iter(|| portcullis_verify(&verifier, black_box(&case.token)))
+        });
+    }
+    group.finish();
+}
+
+/// Interleaved A/B timing: per round, a batch of raw verifies then a batch of portcullis
+/// verifies; the ratio of medians is reported.
+fn ratios() {
+    let (verifier, cases) = setup();
+    println!(
+        "\n{:<8} {:>6} {:>12} {:>14} {:>8}",
+        "alg", "bytes", "raw µs", "portcullis µs", "ratio"
+    );
+    for case in &cases {
+        let batch = if matches!(case.alg, Algorithm::RS256 | Algorithm::PS256) {
+            400
+        } else {
+            200
+        };
+        let (mut raw, mut ours) = (Vec::new(), Vec::new());
+        for _ in 0..21 {
+            let t = Instant::now();
+            for _ in 0..batch {
+                black_box(raw_verify(black_box(case)));
+            }
+            raw.push(t.elapsed().as_secs_f64() / batch as f64);
+            let t = Instant::now();
+            for _ in 0..batch {
+                black_box(portcullis_verify(&verifier, black_box(&case.token)));
+            }
+            ours.push(t.elapsed().as_secs_f64() / batch as f64);
+        }
+        raw.sort_by(f64::total_cmp);
+        ours.sort_by(f64::total_cmp);
+        let (r, o) = (raw[10] * 1e6, ours[10] * 1e6);
+        println!(
+            "{:<8} {:>6} {:>12.2} {:>14.2} {:>7.3}x",
+            case.alg.name(),
+            case.token.len(),
+            r,
+            o,
+            o / r
+        );
+    }
+}
+
+criterion_group!(benches, bench);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    ratios();
+}

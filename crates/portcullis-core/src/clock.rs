@@ -11,8 +11,8 @@ pub trait Clock: Send + Sync + fmt::Debug + 'static {
     fn now(&self) -> u64;
 }
 
-/// The system clock. A clock before 1970 reads as 0, which makes every token look issued in the
-/// future and fails closed.
+/// The system clock. A clock set before 1970 reads as `u64::MAX`, so every token looks expired:
+/// a broken clock fails closed instead of reviving expired tokens.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
@@ -20,7 +20,7 @@ impl Clock for SystemClock {
     fn now(&self) -> u64 {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
+            .map_or(u64::MAX, |d| d.as_secs())
     }
 }
 

@@ -26,7 +26,7 @@ pub const DEFAULT_MAX_TOKEN_LEN: usize = 16 * 1024;
 /// |---|---|---|
 /// | [`issuer`](Self::issuer) | none: **required** | a token must come from the issuer you trust |
 /// | [`audience`](Self::audience) | none: **required** | a token for another API must not work here |
-/// | [`algorithms`](Self::algorithms) | RS256/384/512, PS256/384/512, ES256, ES384, EdDSA (+ ES512 on aws-lc-rs); with only a shared secret, its HMAC algorithm | RFC 8725: asymmetric unless a secret is given |
+/// | [`algorithms`](Self::algorithms) | RS256/384/512, PS256/384/512, ES256, ES384, EdDSA (+ ES512 on aws-lc-rs); plus the HMAC algorithm of a [`shared_secret`](Self::shared_secret) (alone when no key source is set) | RFC 8725: asymmetric unless a secret is given |
 /// | [`typ`](Self::typ) | [`TypPolicy::AccessTokenOrJwt`] | rejects other JWT kinds (`dpop+jwt`, ...) |
 /// | [`leeway`](Self::leeway) | 60 s ([`DEFAULT_LEEWAY`]) | clock skew between hosts |
 /// | [`max_token_len`](Self::max_token_len) | 16 KiB ([`DEFAULT_MAX_TOKEN_LEN`]) | bounds per-request work |
@@ -174,11 +174,12 @@ impl VerifierBuilder {
                 why: "must be between 256 bytes and 1 MiB",
             });
         }
-        // With only a shared secret configured, the secret's algorithm is the whole allow-list.
-        let mut algorithms = match (self.algorithms, &self.hmac) {
-            (Some(set), _) => set,
-            (None, Some(_)) => AlgorithmSet::EMPTY,
-            (None, None) => AlgorithmSet::asymmetric_default(),
+        // With only a shared secret (no key source), the secret's algorithm is the whole
+        // allow-list; with both, the asymmetric default plus the secret's algorithm.
+        let mut algorithms = match (self.algorithms, &self.hmac, &self.keys) {
+            (Some(set), _, _) => set,
+            (None, Some(_), None) => AlgorithmSet::EMPTY,
+            (None, _, _) => AlgorithmSet::asymmetric_default(),
         };
         if let Some(unsupported) = algorithms.iter().find(|a| !a.is_supported()) {
             return Err(ConfigError::UnsupportedAlgorithm(unsupported.name()));
