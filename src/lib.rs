@@ -15,3 +15,8 @@
 #![deny(missing_docs)]
 
 pub use portcullis_core::*;
+
+/// The README's code blocks, compiled as doc tests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -5,6 +5,12 @@
 //! run (median of 21 rounds) and prints `verify / raw`. Targets: <= 1.15x for RS256, <= 1.10x for
 //! ES256 and EdDSA.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code
 #![allow(missing_docs)] // criterion_group! generates an undocumented pub fn
 
 use std::future::Future;

@@ -2,7 +2,7 @@
 //!
 //! One event per verification decision (`event = "verify"`, `outcome = "accept" | "reject"`),
 //! plus key-set events (`event = "key_rejected"`, `"key_set_truncated"`). Fields: `reason` (a
-//! stable [`Reason`](crate::Reason) code), `iss`, `sub`, `kid`, `alg`. Values from a rejected
+//! stable [`Reason`] code), `iss`, `sub`, `kid`, `alg`. Values from a rejected
 //! token are unverified: they are truncated to 128 characters, control characters are replaced,
 //! and `verified = false` says not to trust them. The token and secrets are never recorded.
 
@@ -33,7 +33,7 @@ pub(crate) fn accepted(iss: &str, sub: Option<&str>, kid: Option<&str>, alg: Alg
         event = "verify",
         outcome = "accept",
         verified = true,
-        iss = %sanitize(iss),
+        iss = sanitize(iss).as_str(),
         sub = sub.map(sanitize).as_deref().unwrap_or(""),
         kid = kid.map(sanitize).as_deref().unwrap_or(""),
         alg = alg.name(),

@@ -14,20 +14,11 @@
 
 use crate::error::{AuthError, ConfigError};
 
-/// How challenges are rendered.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How challenges are rendered. The default has no realm and terse descriptions.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ChallengeOptions {
     realm: Option<String>,
     detailed: bool,
-}
-
-impl Default for ChallengeOptions {
-    fn default() -> Self {
-        Self {
-            realm: None,
-            detailed: false,
-        }
-    }
 }
 
 impl ChallengeOptions {

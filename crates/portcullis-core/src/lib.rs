@@ -4,7 +4,7 @@
 //! A request is verified in one place: [`Verifier::verify`] (in [`verifier`]). It runs, in order:
 //! the size cap and compact-JWS parsing ([`token`]), the header policy (algorithm allow-list,
 //! `crit`, `typ`), key selection from a [`KeySource`] ([`keys`]), the signature check
-//! ([`crypto`](crate::keys) backends), then the claims policy (`iss`, `aud`, `exp`, `nbf`, `iat`).
+//! (the `crypto` backends), then the claims policy (`iss`, `aud`, `exp`, `nbf`, `iat`).
 //! Every outcome is one audit event (target `portcullis::audit`), and every rejection is an
 //! [`AuthError`] whose [`Challenge`] is the RFC 6750 response.
 //!

@@ -1,6 +1,13 @@
 //! Key-set loading: weak or hostile keys are refused one by one, with an audit event, and never
 //! take the good keys down with them. Also the loopback JWKS/discovery server of the test kit.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code
+
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 

@@ -1,6 +1,13 @@
 //! The verification rules of DESIGN §2, one table row per rule, accept and reject, with the reason
 //! code asserted. Runs once per crypto backend (see `.ci/run`).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code
+
 use std::sync::LazyLock;
 use std::time::Duration;
 

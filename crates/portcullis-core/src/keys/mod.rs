@@ -1,4 +1,4 @@
-//! Keys: the JWK model and its validation ([`jwk`]), parsed key sets ([`KeySet`]), where key sets
+//! Keys: the JWK model and its validation (`jwk`), parsed key sets ([`KeySet`]), where key sets
 //! come from ([`KeySource`]), and the static source ([`StaticJwks`]).
 
 pub(crate) mod jwk;

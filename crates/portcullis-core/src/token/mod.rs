@@ -1,4 +1,4 @@
-//! The compact JWS: splitting and decoding ([`compact`]), strict JSON ([`json`]), the header
+//! The compact JWS: splitting and decoding (`compact`), strict JSON (`json`), the header
 //! policy ([`header`]), the algorithm allow-list ([`Algorithm`]) and the registered claims
 //! ([`claims`]).
 
