@@ -209,7 +209,12 @@ fn ratios() {
         "\n{:<8} {:>6} {:>12} {:>14} {:>8}",
         "alg", "bytes", "raw µs", "portcullis µs", "ratio"
     );
-    for case in &cases {
+    // PORTCULLIS_BENCH_ALG=RS256 limits the table to one algorithm (for profiling).
+    let only = std::env::var("PORTCULLIS_BENCH_ALG").ok();
+    for case in cases
+        .iter()
+        .filter(|c| only.as_deref().is_none_or(|a| a == c.alg.name()))
+    {
         let batch = if matches!(case.alg, Algorithm::RS256 | Algorithm::PS256) {
             400
         } else {

@@ -716,7 +716,7 @@ fn typed_claims_and_accessors() {
     );
     assert_eq!(ok.issuer(), i.issuer());
     assert_eq!(ok.subject(), Some("alice"));
-    assert_eq!(ok.audiences(), vec![i.audience()]);
+    assert_eq!(ok.audiences().collect::<Vec<_>>(), vec![i.audience()]);
     assert_eq!(ok.expires_at(), Some(NOW + 600));
     assert_eq!(ok.issued_at(), Some(NOW));
     assert_eq!(ok.client_id(), Some("web"));
@@ -726,6 +726,8 @@ fn typed_claims_and_accessors() {
         ["read:users", "write:users"]
     );
     assert!(ok.has_scope("read:users") && !ok.has_scope("read"));
+    assert_eq!(ok.raw_claims()["tenant"], json!("acme"));
+    assert_eq!(ok.raw_claims().len(), 9);
     assert_eq!(
         (ok.kid(), ok.alg(), ok.typ()),
         (Some(KID_RSA), Algorithm::RS256, Some("at+jwt"))

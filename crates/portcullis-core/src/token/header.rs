@@ -2,9 +2,8 @@
 //!
 //! `jku`, `x5u`, `jwk` and `x5c` are never read: a token must not choose the key that verifies it.
 
-use serde_json::{Map, Value};
-
 use super::Algorithm;
+use super::json::{self, Member};
 use crate::error::Reason;
 
 /// What a token's `typ` header may say.
@@ -55,12 +54,33 @@ pub struct Header {
 }
 
 impl Header {
-    /// Reads and checks a header object: `alg` must name a known algorithm (never `none`), `kid`
-    /// and `typ` must be strings, `crit` must list only understood extensions (none are, so any
-    /// `crit` rejects), `zip` is refused (JWS has no compression), and `typ` must satisfy `typ_policy`.
-    pub fn from_object(map: &Map<String, Value>, typ_policy: TypPolicy) -> Result<Self, Reason> {
-        let alg = match map.get("alg") {
-            Some(Value::String(name)) => match Algorithm::from_name(name) {
+    /// Reads and checks a header: a JSON object without duplicate members whose `alg` names a
+    /// known algorithm (never `none`); `kid` and `typ` are strings; `crit` lists only understood
+    /// extensions (none are, so any `crit` rejects); `zip` is refused (JWS has no compression);
+    /// and `typ` satisfies `typ_policy`.
+    pub fn from_json(bytes: &[u8], typ_policy: TypPolicy) -> Result<Self, Reason> {
+        let mut alg = None;
+        let mut crit = None;
+        let mut zip = false;
+        let mut kid = Ok(None);
+        let mut typ = Ok(None);
+        json::scan_object(bytes, |name, member| {
+            match name {
+                "alg" => alg = Some(member),
+                "crit" => {
+                    crit = Some(
+                        matches!(member, Member::Array { ref strings, all_strings: true } if !strings.is_empty()),
+                    )
+                }
+                "zip" => zip = true,
+                "kid" => kid = optional_string(member),
+                "typ" => typ = optional_string(member),
+                _ => {}
+            }
+            Ok(())
+        })?;
+        let alg = match alg {
+            Some(Member::Str(name)) => match Algorithm::from_name(&name) {
                 Some(alg) => alg,
                 None if name.trim().eq_ignore_ascii_case("none") => return Err(Reason::AlgNone),
                 None => return Err(Reason::AlgNotAllowed),
@@ -68,19 +88,15 @@ impl Header {
             Some(_) => return Err(Reason::BadHeader),
             None => return Err(Reason::AlgNotAllowed),
         };
-        if let Some(crit) = map.get("crit") {
-            return Err(match crit {
-                Value::Array(names) if !names.is_empty() && names.iter().all(Value::is_string) => {
-                    Reason::CritUnsupported
-                }
-                _ => Reason::BadHeader,
-            });
+        match crit {
+            Some(true) => return Err(Reason::CritUnsupported),
+            Some(false) => return Err(Reason::BadHeader),
+            None => {}
         }
-        if map.contains_key("zip") {
+        if zip {
             return Err(Reason::BadHeader);
         }
-        let kid = optional_string(map, "kid")?;
-        let typ = optional_string(map, "typ")?;
+        let (kid, typ) = (kid?, typ?);
         if !typ_policy.accepts(typ.as_deref()) {
             return Err(Reason::BadType);
         }
@@ -88,24 +104,20 @@ impl Header {
     }
 }
 
-fn optional_string(map: &Map<String, Value>, name: &str) -> Result<Option<String>, Reason> {
-    match map.get(name) {
-        None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(Reason::BadHeader),
+fn optional_string(member: Member<'_>) -> Result<Option<String>, Reason> {
+    match member {
+        Member::Str(s) => Ok(Some(s.into_owned())),
+        _ => Err(Reason::BadHeader),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn header(v: Value, policy: TypPolicy) -> Result<Header, Reason> {
-        match v {
-            Value::Object(m) => Header::from_object(&m, policy),
-            _ => unreachable!(),
-        }
+        Header::from_json(v.to_string().as_bytes(), policy)
     }
 
     #[test]

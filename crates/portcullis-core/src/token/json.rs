@@ -2,7 +2,13 @@
 //!
 //! RFC 7515 §5.2 lets a parser either reject duplicates or take the last one; two parsers that
 //! choose differently read two different tokens from the same bytes. We reject.
+//!
+//! Two readers share the rule: [`scan_object`], the request path's single pass that hands each
+//! top-level member to a callback without building a tree, and [`parse_object`], which builds a
+//! `serde_json` map for key-set documents and on-demand claim access.
 
+use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fmt;
 
 use serde::Deserializer as _;
@@ -23,12 +29,257 @@ pub(crate) fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, Reason> {
     }
 }
 
-/// Our visitor raises exactly one data error, the duplicate; everything else is syntax or EOF.
+const DUPLICATE: &str = "duplicate member name";
+const REJECTED: &str = "member rejected";
+
 fn classify(e: serde_json::Error) -> Reason {
-    if e.is_data() {
+    if e.is_data() && e.to_string().starts_with(DUPLICATE) {
         Reason::DuplicateMember
     } else {
         Reason::BadJson
+    }
+}
+
+/// A top-level member's value, reduced to what policy code reads.
+#[derive(Debug)]
+pub(crate) enum Member<'de> {
+    Str(Cow<'de, str>),
+    Num(Number),
+    Bool,
+    Null,
+    /// An array: its string elements, and whether every element was a string.
+    Array {
+        strings: Vec<Cow<'de, str>>,
+        all_strings: bool,
+    },
+    Object,
+}
+
+/// Reads `bytes` as one JSON object without duplicate member names (at any depth), calling
+/// `on_member` for each top-level member in document order. The first `Err` from the callback
+/// stops the scan and is returned.
+pub(crate) fn scan_object<'de, F>(bytes: &'de [u8], mut on_member: F) -> Result<(), Reason>
+where
+    F: FnMut(&str, Member<'de>) -> Result<(), Reason>,
+{
+    // Validating UTF-8 once for the whole buffer (SIMD-fast) lets the parser skip the per-string
+    // check: the request path's strings are then borrowed, never re-validated.
+    let text = std::str::from_utf8(bytes).map_err(|_| Reason::BadJson)?;
+    let mut failure = None;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let scanned = de.deserialize_any(TopLevel {
+        on_member: &mut on_member,
+        failure: &mut failure,
+    });
+    if let Some(reason) = failure {
+        return Err(reason);
+    }
+    scanned.map_err(classify)?;
+    de.end().map_err(|_| Reason::BadJson)
+}
+
+/// Member names seen in one object. Small objects compare linearly; past 16 names a hash set
+/// keeps a hostile object with thousands of members from costing quadratic time.
+#[derive(Default)]
+struct Seen<'de> {
+    few: Vec<Cow<'de, str>>,
+    many: Option<HashSet<Cow<'de, str>>>,
+}
+
+impl<'de> Seen<'de> {
+    fn is_new(&mut self, name: &Cow<'de, str>) -> bool {
+        if let Some(set) = &mut self.many {
+            return set.insert(name.clone());
+        }
+        if self.few.iter().any(|n| n == name) {
+            return false;
+        }
+        self.few.push(name.clone());
+        if self.few.len() > 16 {
+            self.many = Some(self.few.drain(..).collect());
+        }
+        true
+    }
+}
+
+/// A member name, borrowed from the input unless it contains escapes.
+struct Name<'de>(Cow<'de, str>);
+
+impl<'de> de::Deserialize<'de> for Name<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Name<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+struct TopLevel<'a, F> {
+    on_member: &'a mut F,
+    failure: &'a mut Option<Reason>,
+}
+
+impl<'de, F> Visitor<'de> for TopLevel<'_, F>
+where
+    F: FnMut(&str, Member<'de>) -> Result<(), Reason>,
+{
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<(), A::Error> {
+        let mut seen = Seen::default();
+        while let Some(Name(name)) = access.next_key()? {
+            if !seen.is_new(&name) {
+                return Err(de::Error::custom(DUPLICATE));
+            }
+            let member = access.next_value_seed(MemberSeed)?;
+            if let Err(reason) = (self.on_member)(&name, member) {
+                *self.failure = Some(reason);
+                return Err(de::Error::custom(REJECTED));
+            }
+        }
+        Ok(())
+    }
+}
+
+struct MemberSeed;
+
+impl<'de> DeserializeSeed<'de> for MemberSeed {
+    type Value = Member<'de>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Member<'de>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MemberSeed {
+    type Value = Member<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Member<'de>, E> {
+        Ok(Member::Bool)
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Member<'de>, E> {
+        Ok(Member::Num(v.into()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Member<'de>, E> {
+        Ok(Member::Num(v.into()))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Member<'de>, E> {
+        Ok(Number::from_f64(v).map_or(Member::Null, Member::Num))
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Member<'de>, E> {
+        Ok(Member::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Member<'de>, E> {
+        Ok(Member::Str(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Member<'de>, E> {
+        Ok(Member::Str(Cow::Owned(v)))
+    }
+    fn visit_unit<E>(self) -> Result<Member<'de>, E> {
+        Ok(Member::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Member<'de>, A::Error> {
+        let mut strings = Vec::new();
+        let mut all_strings = true;
+        while let Some(element) = seq.next_element_seed(ElementSeed)? {
+            match element {
+                Some(s) => strings.push(s),
+                None => all_strings = false,
+            }
+        }
+        Ok(Member::Array {
+            strings,
+            all_strings,
+        })
+    }
+    fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<Member<'de>, A::Error> {
+        Checked.visit_map(access).map(|()| Member::Object)
+    }
+}
+
+/// An array element: a string, or anything else (checked for duplicates, then dropped).
+struct ElementSeed;
+
+impl<'de> DeserializeSeed<'de> for ElementSeed {
+    type Value = Option<Cow<'de, str>>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        match MemberSeed.deserialize(d)? {
+            Member::Str(s) => Ok(Some(s)),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// A nested value that nobody reads here: only checked for duplicate names.
+#[derive(Clone, Copy)]
+struct Checked;
+
+impl<'de> DeserializeSeed<'de> for Checked {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Checked {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Checked)?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<(), A::Error> {
+        let mut seen = Seen::default();
+        while let Some(Name(name)) = access.next_key()? {
+            if !seen.is_new(&name) {
+                return Err(de::Error::custom(DUPLICATE));
+            }
+            access.next_value_seed(Checked)?;
+        }
+        Ok(())
     }
 }
 
@@ -91,7 +342,7 @@ impl<'de> Visitor<'de> for StrictValue {
         let mut map = Map::new();
         while let Some(key) = access.next_key::<String>()? {
             if map.contains_key(&key) {
-                return Err(de::Error::custom("duplicate member name"));
+                return Err(de::Error::custom(DUPLICATE));
             }
             let value = access.next_value_seed(StrictValue)?;
             map.insert(key, value);
@@ -151,9 +402,76 @@ mod tests {
         );
     }
 
+    fn scan(bytes: &[u8]) -> Result<Vec<String>, Reason> {
+        let mut names = Vec::new();
+        scan_object(bytes, |name, _| {
+            names.push(name.to_owned());
+            Ok(())
+        })?;
+        Ok(names)
+    }
+
+    #[test]
+    fn scan_agrees_with_parse() {
+        let cases: [&[u8]; 12] = [
+            br#"{"a":1,"b":[1,{"c":null}],"d":"x"}"#,
+            br#"{"a":1,"a":2}"#,
+            br#"{"a":1,"\u0061":2}"#,
+            br#"{"x":{"b":1,"b":1}}"#,
+            br#"{"x":[{"b":1,"b":1}]}"#,
+            br#"{"x":[[{"b":1,"b":1}]]}"#,
+            b"[]",
+            b"1",
+            b"{} {}",
+            b"{\"a\":\"\xff\"}",
+            b"",
+            br#"{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":0,"k11":1,"k12":2,"k13":3,"k14":4,"k15":5,"k16":6,"k17":7,"k3":8}"#,
+        ];
+        for bytes in cases {
+            let parsed = parse_object(bytes).map(|m| m.len());
+            let scanned = scan(bytes).map(|n| n.len());
+            assert_eq!(parsed, scanned, "{}", String::from_utf8_lossy(bytes));
+        }
+        assert_eq!(
+            scan(br#"{"b":1,"a":2}"#).unwrap(),
+            ["b", "a"],
+            "document order"
+        );
+    }
+
+    #[test]
+    fn scan_members_and_callback_errors() {
+        let mut seen = Vec::new();
+        scan_object(
+            br#"{"s":"x\n","n":1.5,"b":true,"z":null,"a":["p",1,"q"],"o":{"k":[]}}"#,
+            |name, m| {
+                seen.push(format!("{name}={m:?}"));
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(seen.len(), 6);
+        assert!(seen[0].contains("Str(\"x\\n\")"), "{}", seen[0]);
+        assert!(
+            seen[4].contains("all_strings: false") && seen[4].contains("\"p\""),
+            "{}",
+            seen[4]
+        );
+        assert!(seen[5].ends_with("Object"));
+        let stop = scan_object(br#"{"a":1,"b":2}"#, |name, _| {
+            if name == "b" {
+                Err(Reason::BadHeader)
+            } else {
+                Ok(())
+            }
+        });
+        assert_eq!(stop, Err(Reason::BadHeader));
+    }
+
     #[test]
     fn deep_nesting_is_an_error_not_a_crash() {
         let deep = format!("{{\"a\":{}1{}}}", "[".repeat(10_000), "]".repeat(10_000));
         assert_eq!(parse_object(deep.as_bytes()).unwrap_err(), Reason::BadJson);
+        assert_eq!(scan(deep.as_bytes()).unwrap_err(), Reason::BadJson);
     }
 }

@@ -19,7 +19,6 @@ use std::fmt;
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
 
 pub use builder::{DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN, MAX_LEEWAY, VerifierBuilder};
 pub use verified::Verified;
@@ -30,7 +29,8 @@ use crate::crypto::HmacKey;
 use crate::error::{AuthError, KeySourceError, Reason};
 use crate::keys::Selection;
 use crate::keys::{KeySet, KeySource, Refresh};
-use crate::token::{AlgorithmSet, Header, TypPolicy, claims, compact, json};
+use crate::token::claims::Registered;
+use crate::token::{AlgorithmSet, Header, TypPolicy, compact};
 
 /// Verifies JWT access tokens under one policy. Cheap to clone (one `Arc`), `Send + Sync`.
 ///
@@ -123,32 +123,29 @@ impl Verifier {
         token: &str,
     ) -> Result<Verified<C>, AuthError> {
         let (parts, header) = self.parse_header(token).map_err(AuthError::InvalidToken)?;
-        // The claims are parsed before the key is chosen: issuer routing reads the unverified
+        // The claims are read before the key is chosen: issuer routing reads the unverified
         // `iss`, and a malformed claims segment is rejected without any crypto.
-        let claims = compact::decode(parts.claims)
-            .and_then(|bytes| json::parse_object(&bytes))
+        let claims = compact::decode(parts.claims).map_err(AuthError::InvalidToken)?;
+        let registered = Registered::read(&claims, &self.inner.required_claims)
             .map_err(AuthError::InvalidToken)?;
         self.check_signature(&parts, &header).await?;
-
-        let dates = self
-            .check_claims(&claims)
+        self.check_claims(&registered)
             .map_err(AuthError::InvalidToken)?;
-        // Deserialize from the already-parsed tree: the claims bytes are parsed exactly once.
-        let tree = Value::Object(claims);
+        // One more pass over the (already validated) bytes straight into the caller's type; no
+        // intermediate tree is built on the request path.
+        // `scan_object` accepted the bytes, so they are UTF-8; `from_str` then skips re-checking.
+        let text =
+            std::str::from_utf8(&claims).map_err(|_| AuthError::InvalidToken(Reason::BadJson))?;
         let typed =
-            C::deserialize(&tree).map_err(|_| AuthError::InvalidToken(Reason::ClaimsType))?;
-        let Value::Object(raw) = tree else {
-            return Err(AuthError::InvalidToken(Reason::BadJson));
-        };
-        Ok(Verified::new(typed, raw, header, dates))
+            serde_json::from_str(text).map_err(|_| AuthError::InvalidToken(Reason::ClaimsType))?;
+        Ok(Verified::new(typed, registered, header, claims))
     }
 
     /// Steps 1-3: everything about the header, which needs no key.
     fn parse_header<'t>(&self, token: &'t str) -> Result<(compact::Compact<'t>, Header), Reason> {
         let policy = &*self.inner;
         let parts = compact::split(token, policy.max_token_len)?;
-        let header_map = json::parse_object(&compact::decode(parts.header)?)?;
-        let header = Header::from_object(&header_map, policy.typ)?;
+        let header = Header::from_json(&compact::decode(parts.header)?, policy.typ)?;
         if !policy.algorithms.contains(header.alg) {
             return Err(Reason::AlgNotAllowed);
         }
@@ -196,64 +193,46 @@ impl Verifier {
         check_with(&set, kid, alg, message, &signature)
     }
 
-    /// Step 6. Returns the validated `(exp, nbf, iat)`.
-    fn check_claims(&self, map: &Map<String, Value>) -> Result<Dates, Reason> {
+    /// Step 6, on claims whose types [`Registered::read`] already checked.
+    fn check_claims(&self, claims: &Registered) -> Result<(), Reason> {
         let policy = &*self.inner;
-        // Types first: a wrongly typed claim is rejected even when no rule reads it.
-        let exp = claims::numeric_date(map, "exp")?;
-        let nbf = claims::numeric_date(map, "nbf")?;
-        let iat = claims::numeric_date(map, "iat")?;
-        for name in ["sub", "jti", "client_id"] {
-            claims::string(map, name)?;
-        }
-
-        match claims::string(map, "iss")? {
+        match claims.iss.as_deref() {
             None => return Err(Reason::MissingClaim("iss")),
             Some(iss) if iss != policy.issuer => return Err(Reason::BadIssuer),
             Some(_) => {}
         }
-        let auds = claims::audiences(map)?;
-        if auds.is_empty() {
-            return Err(Reason::MissingClaim("aud"));
-        }
+        let auds = match claims.aud.as_deref() {
+            None | Some([]) => return Err(Reason::MissingClaim("aud")),
+            Some(auds) => auds,
+        };
         if !auds
             .iter()
-            .any(|a| policy.audiences.iter().any(|want| want == a))
+            .any(|a| policy.audiences.iter().any(|want| **a == **want))
         {
             return Err(Reason::BadAudience);
         }
 
         let now = policy.clock.now();
-        match exp {
+        match claims.exp {
             Some(exp) if now >= exp.saturating_add(policy.leeway) => return Err(Reason::Expired),
             None if policy.require_exp => return Err(Reason::MissingClaim("exp")),
             _ => {}
         }
-        if let Some(nbf) = nbf
+        if let Some(nbf) = claims.nbf
             && nbf > now.saturating_add(policy.leeway)
         {
             return Err(Reason::NotYetValid);
         }
-        if let Some(iat) = iat
+        if let Some(iat) = claims.iat
             && iat > now.saturating_add(policy.leeway)
         {
             return Err(Reason::IssuedInFuture);
         }
-        for name in &policy.required_claims {
-            if map.get(*name).is_none_or(Value::is_null) {
-                return Err(Reason::MissingClaim(name));
-            }
+        match claims.missing_required {
+            Some(name) => Err(Reason::MissingClaim(name)),
+            None => Ok(()),
         }
-        Ok(Dates { exp, nbf, iat })
     }
-}
-
-/// The validated registered dates of a token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Dates {
-    pub(crate) exp: Option<u64>,
-    pub(crate) nbf: Option<u64>,
-    pub(crate) iat: Option<u64>,
 }
 
 fn check_with(

@@ -1,27 +1,42 @@
+use std::fmt;
+use std::sync::OnceLock;
+
 use serde_json::{Map, Value};
 
-use super::Dates;
-use crate::token::{Algorithm, Header, claims};
+use crate::token::claims::Registered;
+use crate::token::{Algorithm, Header, json};
 
 /// A token that passed every check: the caller's typed claims plus typed access to the
 /// registered claims and the header's `kid`/`alg`.
 ///
-/// It holds the parsed claims, never the token itself.
-#[derive(Debug, Clone)]
+/// It holds the decoded claims, never the token itself (so never the signature).
+#[derive(Clone)]
 pub struct Verified<C> {
     claims: C,
-    raw: Map<String, Value>,
+    registered: Registered,
     header: Header,
-    dates: Dates,
+    json: Vec<u8>,
+    tree: OnceLock<Map<String, Value>>,
+}
+
+impl<C: fmt::Debug> fmt::Debug for Verified<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verified")
+            .field("claims", &self.claims)
+            .field("kid", &self.header.kid)
+            .field("alg", &self.header.alg)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<C> Verified<C> {
-    pub(crate) fn new(claims: C, raw: Map<String, Value>, header: Header, dates: Dates) -> Self {
+    pub(crate) fn new(claims: C, registered: Registered, header: Header, json: Vec<u8>) -> Self {
         Self {
             claims,
-            raw,
+            registered,
             header,
-            dates,
+            json,
+            tree: OnceLock::new(),
         }
     }
 
@@ -35,54 +50,58 @@ impl<C> Verified<C> {
         self.claims
     }
 
-    /// Every claim as parsed JSON (for requirements on arbitrary claim paths).
+    /// Every claim as parsed JSON, for requirements on arbitrary claim paths. Built on first use
+    /// (the request path never builds it unless asked).
     pub fn raw_claims(&self) -> &Map<String, Value> {
-        &self.raw
+        // The bytes already passed the same strict parser, so the fallback is unreachable.
+        self.tree
+            .get_or_init(|| json::parse_object(&self.json).unwrap_or_default())
     }
 
     /// `iss`: always present and equal to the configured issuer.
     pub fn issuer(&self) -> &str {
-        self.str_claim("iss").unwrap_or_default()
+        self.registered.iss.as_deref().unwrap_or_default()
     }
 
     /// `sub`, if present.
     pub fn subject(&self) -> Option<&str> {
-        self.str_claim("sub")
+        self.registered.sub.as_deref()
     }
 
     /// `aud`, as a list (a string `aud` is a one-element list).
-    pub fn audiences(&self) -> Vec<&str> {
-        claims::audiences(&self.raw).unwrap_or_default()
+    pub fn audiences(&self) -> impl Iterator<Item = &str> {
+        self.registered.aud.iter().flatten().map(|a| &**a)
     }
 
     /// `exp` in seconds since the epoch (present unless expiry was made optional).
     pub fn expires_at(&self) -> Option<u64> {
-        self.dates.exp
+        self.registered.exp
     }
 
     /// `nbf`, if present.
     pub fn not_before(&self) -> Option<u64> {
-        self.dates.nbf
+        self.registered.nbf
     }
 
     /// `iat`, if present.
     pub fn issued_at(&self) -> Option<u64> {
-        self.dates.iat
+        self.registered.iat
     }
 
     /// `jti`, if present.
     pub fn jwt_id(&self) -> Option<&str> {
-        self.str_claim("jti")
+        self.registered.jti.as_deref()
     }
 
     /// `client_id` (RFC 9068 §2.2), if present.
     pub fn client_id(&self) -> Option<&str> {
-        self.str_claim("client_id")
+        self.registered.client_id.as_deref()
     }
 
-    /// The granted scopes: `scope` (space-delimited string or array), else `scp`.
+    /// The granted scopes: `scope` (space-delimited string or array), else `scp`. Non-string
+    /// array members are ignored, never coerced.
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
-        claims::scopes(&self.raw)
+        self.registered.scope.iter()
     }
 
     /// Whether `scope` was granted.
@@ -103,9 +122,5 @@ impl<C> Verified<C> {
     /// The header's `typ`, if present.
     pub fn typ(&self) -> Option<&str> {
         self.header.typ.as_deref()
-    }
-
-    fn str_claim(&self, name: &str) -> Option<&str> {
-        self.raw.get(name).and_then(Value::as_str)
     }
 }
