@@ -6,7 +6,6 @@ mod set;
 mod source;
 mod static_jwks;
 
-pub(crate) use set::Selection;
 pub use set::{KeySet, MAX_KEYS};
 pub use source::{KeySource, KeysFuture, Refresh};
 pub use static_jwks::StaticJwks;

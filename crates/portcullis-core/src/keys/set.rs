@@ -23,18 +23,6 @@ pub struct KeySet {
     version: u64,
 }
 
-/// The outcome of key selection for one token.
-pub(crate) enum Selection<'a> {
-    /// Keys that may verify the token (almost always one).
-    Candidates(Vec<&'a Jwk>),
-    /// No key has the token's `kid`, or no compatible key exists for a `kid`-less token.
-    Unknown,
-    /// The `kid` exists but no key with it accepts the token's `alg`.
-    Mismatch,
-    /// No `kid`, and more than one compatible key.
-    Ambiguous,
-}
-
 impl KeySet {
     /// Parses a JWK Set document (`{"keys": [...]}`, RFC 7517 §5).
     ///
@@ -97,46 +85,48 @@ impl KeySet {
         self.version
     }
 
-    /// Picks the keys that may verify a token with this `kid` and `alg`.
+    /// Checks `signature` over `message` with the key the token names.
     ///
-    /// With a `kid`, every key carrying it and accepting `alg` is a candidate (a set may
-    /// legitimately reuse a kid across key types). Without one, exactly one compatible key must
-    /// exist: guessing among several would let a token choose its key.
-    pub(crate) fn select(&self, kid: Option<&str>, alg: Algorithm) -> Selection<'_> {
+    /// With a `kid`, every key carrying it and accepting `alg` is tried (a set may legitimately
+    /// reuse a kid across key types). Without one, exactly one compatible key must exist:
+    /// guessing among several would let a token choose its key. `UnknownKey` means no key has
+    /// the `kid` (or no compatible key exists for a kid-less token), which is the one outcome a
+    /// refreshed key set can change.
+    pub(crate) fn verify(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), Reason> {
+        let mut candidates = 0usize;
         match kid {
             Some(kid) => {
-                let mut named = self
-                    .keys
-                    .iter()
-                    .filter(|k| k.kid.as_deref() == Some(kid))
-                    .peekable();
-                if named.peek().is_none() {
-                    return Selection::Unknown;
+                let mut named = false;
+                for key in self.keys.iter().filter(|k| k.kid.as_deref() == Some(kid)) {
+                    named = true;
+                    if key.accepts(alg) {
+                        candidates += 1;
+                        if key.key.verify(alg, message, signature) {
+                            return Ok(());
+                        }
+                    }
                 }
-                let fits: Vec<&Jwk> = named.filter(|k| k.accepts(alg)).collect();
-                if fits.is_empty() {
-                    Selection::Mismatch
-                } else {
-                    Selection::Candidates(fits)
+                match (named, candidates) {
+                    (false, _) => Err(Reason::UnknownKey),
+                    (true, 0) => Err(Reason::KeyMismatch),
+                    _ => Err(Reason::BadSignature),
                 }
             }
             None => {
                 let mut fits = self.keys.iter().filter(|k| k.accepts(alg));
                 match (fits.next(), fits.next()) {
-                    (None, _) => Selection::Unknown,
-                    (Some(only), None) => Selection::Candidates(vec![only]),
-                    (Some(_), Some(_)) => Selection::Ambiguous,
+                    (None, _) => Err(Reason::UnknownKey),
+                    (Some(only), None) if only.key.verify(alg, message, signature) => Ok(()),
+                    (Some(_), None) => Err(Reason::BadSignature),
+                    (Some(_), Some(_)) => Err(Reason::AmbiguousKey),
                 }
             }
-        }
-    }
-
-    pub(crate) fn selection_error(selection: &Selection<'_>) -> Option<Reason> {
-        match selection {
-            Selection::Candidates(_) => None,
-            Selection::Unknown => Some(Reason::UnknownKey),
-            Selection::Mismatch => Some(Reason::KeyMismatch),
-            Selection::Ambiguous => Some(Reason::AmbiguousKey),
         }
     }
 }

@@ -1,9 +1,7 @@
 //! Registered claims (RFC 7519 §4.1, RFC 9068 §2.2, RFC 8693 §4.2): read in the one scan of the
 //! claims, with their types checked. A wrongly typed registered claim is an error, never coerced.
 
-use std::borrow::Cow;
-
-use super::json::{self, Member};
+use super::json::{Tape, ValueRef};
 use crate::error::Reason;
 
 /// A JWT NumericDate in whole seconds since the epoch.
@@ -12,15 +10,63 @@ pub type NumericDate = u64;
 /// 9999-12-31T23:59:59Z. A date beyond it is a bug or an attack, never a real expiry.
 pub const MAX_NUMERIC_DATE: u64 = 253_402_300_799;
 
-/// The registered claims of one token, typed.
+/// A string from the claims text: a span of it when the JSON had no escapes (no allocation on
+/// the request path), an owned copy otherwise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Text {
+    Span { start: u32, end: u32 },
+    Owned(Box<str>),
+}
+
+impl Text {
+    fn new(s: &str, base: &str) -> Self {
+        // Pointer arithmetic on addresses only (no dereference): is `s` a slice of `base`?
+        let (start, base_start) = (s.as_ptr() as usize, base.as_ptr() as usize);
+        match (start.checked_sub(base_start), u32::try_from(base.len())) {
+            (Some(offset), Ok(_)) if offset + s.len() <= base.len() => Text::Span {
+                start: offset as u32,
+                end: (offset + s.len()) as u32,
+            },
+            _ => Text::Owned(s.into()),
+        }
+    }
+
+    /// The string, given the claims text it was read from.
+    pub(crate) fn resolve<'a>(&'a self, base: &'a str) -> &'a str {
+        match self {
+            Text::Span { start, end } => {
+                base.get(*start as usize..*end as usize).unwrap_or_default()
+            }
+            Text::Owned(s) => s,
+        }
+    }
+}
+
+/// `aud`: one string (the common case, no allocation) or a list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Audiences {
+    One(Text),
+    Many(Vec<Text>),
+}
+
+impl Audiences {
+    pub(crate) fn as_slice(&self) -> &[Text] {
+        match self {
+            Audiences::One(one) => std::slice::from_ref(one),
+            Audiences::Many(many) => many,
+        }
+    }
+}
+
+/// The registered claims of one token, typed; strings refer to the claims text.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Registered {
-    pub(crate) iss: Option<Box<str>>,
-    pub(crate) sub: Option<Box<str>>,
-    pub(crate) jti: Option<Box<str>>,
-    pub(crate) client_id: Option<Box<str>>,
-    /// `None` when absent; a string `aud` is a one-element list.
-    pub(crate) aud: Option<Vec<Box<str>>>,
+    pub(crate) iss: Option<Text>,
+    pub(crate) sub: Option<Text>,
+    pub(crate) jti: Option<Text>,
+    pub(crate) client_id: Option<Text>,
+    /// `None` when absent.
+    pub(crate) aud: Option<Audiences>,
     pub(crate) exp: Option<NumericDate>,
     pub(crate) nbf: Option<NumericDate>,
     pub(crate) iat: Option<NumericDate>,
@@ -35,48 +81,52 @@ pub(crate) enum Scopes {
     #[default]
     Absent,
     /// Space-delimited (RFC 6749 §3.3).
-    Text(Box<str>),
+    Text(Text),
     /// An array; non-string members were dropped, never coerced.
-    List(Vec<Box<str>>),
+    List(Vec<Text>),
     /// Present with a type that carries no scopes (a number, an object).
     Unusable,
 }
 
 impl Scopes {
     /// The scope tokens, by the one reading rule used everywhere.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
-        let (text, list): (Option<&str>, &[Box<str>]) = match self {
-            Scopes::Text(s) => (Some(s), &[]),
+    pub(crate) fn iter<'a>(&'a self, base: &'a str) -> impl Iterator<Item = &'a str> {
+        let (text, list): (Option<&str>, &[Text]) = match self {
+            Scopes::Text(s) => (Some(s.resolve(base)), &[]),
             Scopes::List(items) => (None, items),
             Scopes::Absent | Scopes::Unusable => (None, &[]),
         };
         text.into_iter()
             .flat_map(|s| s.split(' ').filter(|s| !s.is_empty()))
-            .chain(list.iter().map(|s| &**s))
+            .chain(list.iter().map(move |s| s.resolve(base)))
     }
 
-    fn from_member(member: Member<'_>) -> Self {
-        match member {
-            Member::Str(s) => Scopes::Text(s.into()),
-            Member::Array { strings, .. } => {
-                Scopes::List(strings.into_iter().map(Into::into).collect())
-            }
-            _ => Scopes::Unusable,
+    fn from_value(value: ValueRef<'_, '_>, base: &str) -> Self {
+        if let Some(s) = value.as_str() {
+            Scopes::Text(Text::new(s, base))
+        } else if let Some(items) = value.as_array() {
+            Scopes::List(items.flatten().map(|s| Text::new(s, base)).collect())
+        } else {
+            Scopes::Unusable
         }
     }
 }
 
 impl Registered {
-    /// Reads the claims object: checks it is one JSON object without duplicate members, and
-    /// picks out the registered claims. `scope` wins over `scp` (Azure AD's name) when both exist.
-    /// `required` names claims that must be present and not null; the first one missing is
-    /// recorded in `missing_required` (the policy decides when to act on it).
-    pub(crate) fn read(claims: &[u8], required: &[&'static str]) -> Result<Self, Reason> {
+    /// Reads the registered claims from the parsed claims object `claims` of the text `base`.
+    /// `scope` wins over `scp` (Azure AD's name) when both exist. `required` names claims that
+    /// must be present and not null; the first one missing is recorded in `missing_required`
+    /// (the policy decides when to act on it).
+    pub(crate) fn read(
+        claims: &Tape<'_>,
+        base: &str,
+        required: &[&'static str],
+    ) -> Result<Self, Reason> {
         let mut r = Registered::default();
         let mut scp = Scopes::Absent;
         let mut present = vec![false; required.len()];
-        json::scan_object(claims, |name, member| {
-            if !matches!(member, Member::Null) {
+        for (name, value) in claims.members() {
+            if !value.is_null() {
                 for (flag, _) in present
                     .iter_mut()
                     .zip(required)
@@ -86,20 +136,19 @@ impl Registered {
                 }
             }
             match name {
-                "iss" => r.iss = Some(string(member, "iss")?),
-                "sub" => r.sub = Some(string(member, "sub")?),
-                "jti" => r.jti = Some(string(member, "jti")?),
-                "client_id" => r.client_id = Some(string(member, "client_id")?),
-                "aud" => r.aud = Some(audiences(member)?),
-                "exp" => r.exp = Some(numeric_date(member, "exp")?),
-                "nbf" => r.nbf = Some(numeric_date(member, "nbf")?),
-                "iat" => r.iat = Some(numeric_date(member, "iat")?),
-                "scope" => r.scope = Scopes::from_member(member),
-                "scp" => scp = Scopes::from_member(member),
+                "iss" => r.iss = Some(string(value, base, "iss")?),
+                "sub" => r.sub = Some(string(value, base, "sub")?),
+                "jti" => r.jti = Some(string(value, base, "jti")?),
+                "client_id" => r.client_id = Some(string(value, base, "client_id")?),
+                "aud" => r.aud = Some(audiences(value, base)?),
+                "exp" => r.exp = Some(numeric_date(value, "exp")?),
+                "nbf" => r.nbf = Some(numeric_date(value, "nbf")?),
+                "iat" => r.iat = Some(numeric_date(value, "iat")?),
+                "scope" => r.scope = Scopes::from_value(value, base),
+                "scp" => scp = Scopes::from_value(value, base),
                 _ => {}
             }
-            Ok(())
-        })?;
+        }
         if r.scope == Scopes::Absent {
             r.scope = scp;
         }
@@ -112,35 +161,36 @@ impl Registered {
     }
 }
 
-fn string(member: Member<'_>, name: &'static str) -> Result<Box<str>, Reason> {
-    match member {
-        Member::Str(s) => Ok(s.into()),
-        _ => Err(Reason::BadClaim(name)),
-    }
+fn string(value: ValueRef<'_, '_>, base: &str, name: &'static str) -> Result<Text, Reason> {
+    value
+        .as_str()
+        .map(|s| Text::new(s, base))
+        .ok_or(Reason::BadClaim(name))
 }
 
 /// `aud`: a string or an array of strings (RFC 7519 §4.1.3). One non-string member makes the
 /// whole claim invalid rather than being skipped.
-fn audiences(member: Member<'_>) -> Result<Vec<Box<str>>, Reason> {
-    match member {
-        Member::Str(s) => Ok(vec![s.into()]),
-        Member::Array {
-            strings,
-            all_strings: true,
-        } => Ok(strings.into_iter().map(Cow::into).collect()),
-        _ => Err(Reason::BadClaim("aud")),
+fn audiences(value: ValueRef<'_, '_>, base: &str) -> Result<Audiences, Reason> {
+    if let Some(s) = value.as_str() {
+        return Ok(Audiences::One(Text::new(s, base)));
     }
+    value
+        .as_array()
+        .ok_or(Reason::BadClaim("aud"))?
+        .map(|item| {
+            item.map(|s| Text::new(s, base))
+                .ok_or(Reason::BadClaim("aud"))
+        })
+        .collect::<Result<_, _>>()
+        .map(Audiences::Many)
 }
 
 /// A NumericDate: a JSON number (integer or fraction, truncated), not negative, not beyond
 /// [`MAX_NUMERIC_DATE`].
-fn numeric_date(member: Member<'_>, name: &'static str) -> Result<NumericDate, Reason> {
-    let Member::Num(n) = member else {
-        return Err(Reason::BadClaim(name));
-    };
-    let secs = match (n.as_u64(), n.as_f64()) {
-        (Some(u), _) => u,
-        (None, Some(f)) if f.is_finite() && f >= 0.0 && f <= MAX_NUMERIC_DATE as f64 => {
+fn numeric_date(value: ValueRef<'_, '_>, name: &'static str) -> Result<NumericDate, Reason> {
+    let secs = match value.as_number() {
+        Some((Some(u), _)) => u,
+        Some((None, f)) if f.is_finite() && f >= 0.0 && f <= MAX_NUMERIC_DATE as f64 => {
             f.trunc() as u64
         }
         _ => return Err(Reason::BadClaim(name)),
@@ -156,14 +206,17 @@ mod tests {
     use super::*;
 
     fn read(json: &str) -> Result<Registered, Reason> {
-        Registered::read(json.as_bytes(), &[])
+        Registered::read(&Tape::parse(json)?, json, &[])
     }
 
     #[test]
     fn required_claims() {
-        let r = Registered::read(br#"{"a":1,"b":null}"#, &["a", "b", "c"]).unwrap();
+        let required = ["a", "b", "c"];
+        let text = r#"{"a":1,"b":null}"#;
+        let r = Registered::read(&Tape::parse(text).unwrap(), text, &required).unwrap();
         assert_eq!(r.missing_required, Some("b"));
-        let r = Registered::read(br#"{"a":1,"b":[],"c":{}}"#, &["a", "b", "c"]).unwrap();
+        let text = r#"{"a":1,"b":[],"c":{}}"#;
+        let r = Registered::read(&Tape::parse(text).unwrap(), text, &required).unwrap();
         assert_eq!(r.missing_required, None);
     }
 
@@ -195,8 +248,12 @@ mod tests {
     fn audience_shapes() {
         let aud = |json: &str| {
             read(json).map(|r| {
-                r.aud
-                    .map(|a| a.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                r.aud.map(|a| {
+                    a.as_slice()
+                        .iter()
+                        .map(|s| s.resolve(json).to_string())
+                        .collect::<Vec<_>>()
+                })
             })
         };
         assert_eq!(aud(r#"{"aud":"a"}"#), Ok(Some(vec!["a".into()])));
@@ -212,9 +269,16 @@ mod tests {
 
     #[test]
     fn string_claims_are_typed() {
+        let plain = r#"{"sub":"ab"}"#;
+        let sub = read(plain).unwrap().sub.unwrap();
         assert_eq!(
-            read(r#"{"sub":"a\u0062"}"#).unwrap().sub.as_deref(),
-            Some("ab")
+            (&sub, sub.resolve(plain)),
+            (&Text::Span { start: 8, end: 10 }, "ab")
+        );
+        assert_eq!(
+            read(r#"{"sub":"a\u0062"}"#).unwrap().sub,
+            Some(Text::Owned("ab".into())),
+            "escaped strings are copied"
         );
         for name in ["iss", "sub", "jti", "client_id"] {
             let err = read(&format!(r#"{{"{name}":1}}"#)).unwrap_err();
@@ -229,7 +293,7 @@ mod tests {
             read(json)
                 .unwrap()
                 .scope
-                .iter()
+                .iter(json)
                 .map(str::to_owned)
                 .collect::<Vec<_>>()
         };

@@ -3,7 +3,7 @@
 //! `jku`, `x5u`, `jwk` and `x5c` are never read: a token must not choose the key that verifies it.
 
 use super::Algorithm;
-use super::json::{self, Member};
+use super::json::{Tape, ValueRef};
 use crate::error::Reason;
 
 /// What a token's `typ` header may say.
@@ -59,44 +59,48 @@ impl Header {
     /// extensions (none are, so any `crit` rejects); `zip` is refused (JWS has no compression);
     /// and `typ` satisfies `typ_policy`.
     pub fn from_json(bytes: &[u8], typ_policy: TypPolicy) -> Result<Self, Reason> {
+        let text = std::str::from_utf8(bytes).map_err(|_| Reason::BadJson)?;
+        let tape = Tape::parse(text)?;
         let mut alg = None;
         let mut crit = None;
         let mut zip = false;
-        let mut kid = Ok(None);
-        let mut typ = Ok(None);
-        json::scan_object(bytes, |name, member| {
+        let mut kid = None;
+        let mut typ = None;
+        for (name, value) in tape.members() {
             match name {
-                "alg" => alg = Some(member),
-                "crit" => {
-                    crit = Some(
-                        matches!(member, Member::Array { ref strings, all_strings: true } if !strings.is_empty()),
-                    )
-                }
+                "alg" => alg = Some(value),
+                "crit" => crit = Some(value),
                 "zip" => zip = true,
-                "kid" => kid = optional_string(member),
-                "typ" => typ = optional_string(member),
+                "kid" => kid = Some(value),
+                "typ" => typ = Some(value),
                 _ => {}
             }
-            Ok(())
-        })?;
-        let alg = match alg {
-            Some(Member::Str(name)) => match Algorithm::from_name(&name) {
+        }
+        let alg = match alg.map(|v| v.as_str()) {
+            Some(Some(name)) => match Algorithm::from_name(name) {
                 Some(alg) => alg,
                 None if name.trim().eq_ignore_ascii_case("none") => return Err(Reason::AlgNone),
                 None => return Err(Reason::AlgNotAllowed),
             },
-            Some(_) => return Err(Reason::BadHeader),
+            Some(None) => return Err(Reason::BadHeader),
             None => return Err(Reason::AlgNotAllowed),
         };
-        match crit {
-            Some(true) => return Err(Reason::CritUnsupported),
-            Some(false) => return Err(Reason::BadHeader),
-            None => {}
+        if let Some(crit) = crit {
+            // A well-formed `crit` (a non-empty list of names) names extensions we do not
+            // implement; anything else is a malformed header. Both reject.
+            let mut names = crit.as_array().ok_or(Reason::BadHeader)?.peekable();
+            let well_formed = names.peek().is_some() && names.all(|n| n.is_some());
+            return Err(if well_formed {
+                Reason::CritUnsupported
+            } else {
+                Reason::BadHeader
+            });
         }
         if zip {
             return Err(Reason::BadHeader);
         }
-        let (kid, typ) = (kid?, typ?);
+        let kid = optional_string(kid)?;
+        let typ = optional_string(typ)?;
         if !typ_policy.accepts(typ.as_deref()) {
             return Err(Reason::BadType);
         }
@@ -104,10 +108,13 @@ impl Header {
     }
 }
 
-fn optional_string(member: Member<'_>) -> Result<Option<String>, Reason> {
-    match member {
-        Member::Str(s) => Ok(Some(s.into_owned())),
-        _ => Err(Reason::BadHeader),
+fn optional_string(value: Option<ValueRef<'_, '_>>) -> Result<Option<String>, Reason> {
+    match value {
+        None => Ok(None),
+        Some(v) => v
+            .as_str()
+            .map(|s| Some(s.to_owned()))
+            .ok_or(Reason::BadHeader),
     }
 }
 

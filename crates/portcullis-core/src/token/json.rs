@@ -1,102 +1,216 @@
-//! JSON objects with duplicate member names rejected at every depth.
+//! JSON objects with duplicate member names rejected at every depth, parsed once.
 //!
 //! RFC 7515 §5.2 lets a parser either reject duplicates or take the last one; two parsers that
 //! choose differently read two different tokens from the same bytes. We reject.
 //!
-//! Two readers share the rule: [`scan_object`], the request path's single pass that hands each
-//! top-level member to a callback without building a tree, and [`parse_object`], which builds a
-//! `serde_json` map for key-set documents and on-demand claim access.
+//! A header or claims segment is parsed by `serde_json` exactly once, into a [`Tape`]: a flat list
+//! of events with strings borrowed from the input. Policy code reads the top-level members from
+//! the tape, and [`Tape::deserialize`] replays it into the caller's claims type, so the text is
+//! never scanned twice and no `serde_json::Value` tree is built on the request path.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 
-use serde::Deserializer as _;
-use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Number, Value};
+use serde::de::value::{BorrowedStrDeserializer, Error as ReplayError, StrDeserializer};
+use serde::de::{
+    self, DeserializeSeed, Deserializer as _, EnumAccess, IntoDeserializer as _, MapAccess,
+    SeqAccess, VariantAccess, Visitor,
+};
+use serde_json::{Map, Value};
 
 use crate::error::Reason;
 
-/// Parses `bytes` as one JSON object. Anything else (an array, trailing data, invalid UTF-8,
-/// nesting deeper than 128, a repeated member name) is an error.
-pub(crate) fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, Reason> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = de.deserialize_any(StrictValue).map_err(classify)?;
-    de.end().map_err(|_| Reason::BadJson)?;
-    match value {
-        Value::Object(map) => Ok(map),
-        _ => Err(Reason::BadJson),
-    }
-}
-
 const DUPLICATE: &str = "duplicate member name";
-const REJECTED: &str = "member rejected";
 
-fn classify(e: serde_json::Error) -> Reason {
-    if e.is_data() && e.to_string().starts_with(DUPLICATE) {
-        Reason::DuplicateMember
-    } else {
-        Reason::BadJson
-    }
-}
-
-/// A top-level member's value, reduced to what policy code reads.
-#[derive(Debug)]
-pub(crate) enum Member<'de> {
-    Str(Cow<'de, str>),
-    Num(Number),
-    Bool,
+/// One JSON value, or the start of a container, in document order.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Event<'de> {
     Null,
-    /// An array: its string elements, and whether every element was a string.
-    Array {
-        strings: Vec<Cow<'de, str>>,
-        all_strings: bool,
+    Bool(bool),
+    U64(u64),
+    /// serde_json yields `I64` only for negative integers.
+    I64(i64),
+    F64(f64),
+    Str(Cow<'de, str>),
+    /// An array of `len` values; its last event is just before index `end`.
+    Seq {
+        len: u32,
+        end: u32,
     },
-    Object,
+    /// An object of `len` members, each a `Str` name then a value; ends before `end`.
+    Map {
+        len: u32,
+        end: u32,
+    },
 }
 
-/// Reads `bytes` as one JSON object without duplicate member names (at any depth), calling
-/// `on_member` for each top-level member in document order. The first `Err` from the callback
-/// stops the scan and is returned.
-pub(crate) fn scan_object<'de, F>(bytes: &'de [u8], mut on_member: F) -> Result<(), Reason>
-where
-    F: FnMut(&str, Member<'de>) -> Result<(), Reason>,
-{
-    // Validating UTF-8 once for the whole buffer (SIMD-fast) lets the parser skip the per-string
-    // check: the request path's strings are then borrowed, never re-validated.
-    let text = std::str::from_utf8(bytes).map_err(|_| Reason::BadJson)?;
-    let mut failure = None;
-    let mut de = serde_json::Deserializer::from_str(text);
-    let scanned = de.deserialize_any(TopLevel {
-        on_member: &mut on_member,
-        failure: &mut failure,
-    });
-    if let Some(reason) = failure {
-        return Err(reason);
+/// A strictly parsed JSON object.
+#[derive(Debug)]
+pub(crate) struct Tape<'de> {
+    events: Vec<Event<'de>>,
+}
+
+/// One value inside a [`Tape`].
+#[derive(Clone, Copy)]
+pub(crate) struct ValueRef<'t, 'de> {
+    events: &'t [Event<'de>],
+    at: usize,
+}
+
+impl<'de> Tape<'de> {
+    /// Parses `text` as one JSON object. Anything else (an array, trailing data, nesting deeper
+    /// than 128, a repeated member name at any depth) is an error. Taking `&str` means UTF-8 was
+    /// checked once for the whole buffer, so serde_json skips the per-string check.
+    pub(crate) fn parse(text: &'de str) -> Result<Self, Reason> {
+        let mut events = Vec::with_capacity(text.len() / 8 + 4);
+        let mut de = serde_json::Deserializer::from_str(text);
+        Build { out: &mut events }
+            .deserialize(&mut de)
+            .map_err(|e| {
+                if e.is_data() && e.to_string().starts_with(DUPLICATE) {
+                    Reason::DuplicateMember
+                } else {
+                    Reason::BadJson
+                }
+            })?;
+        de.end().map_err(|_| Reason::BadJson)?;
+        match events.first() {
+            Some(Event::Map { .. }) => Ok(Self { events }),
+            _ => Err(Reason::BadJson),
+        }
     }
-    scanned.map_err(classify)?;
-    de.end().map_err(|_| Reason::BadJson)
+
+    /// The top-level members in document order.
+    pub(crate) fn members(&self) -> impl Iterator<Item = (&str, ValueRef<'_, 'de>)> {
+        let events = self.events.as_slice();
+        let len = match events.first() {
+            Some(Event::Map { len, .. }) => *len as usize,
+            _ => 0,
+        };
+        let mut at = 1;
+        (0..len).map_while(move |_| {
+            let name = match events.get(at) {
+                Some(Event::Str(name)) => name.as_ref(),
+                _ => return None,
+            };
+            let value = ValueRef { events, at: at + 1 };
+            at = skip(events, at + 1);
+            Some((name, value))
+        })
+    }
+
+    /// Replays the object into `T`, as `serde_json::from_str` would have built it.
+    pub(crate) fn deserialize<T: de::Deserialize<'de>>(&self) -> Result<T, ReplayError> {
+        let mut replay = Replay {
+            events: &self.events,
+            pos: 0,
+        };
+        let value = T::deserialize(&mut replay)?;
+        if replay.pos != self.events.len() {
+            return Err(de::Error::custom("trailing data"));
+        }
+        Ok(value)
+    }
 }
 
-/// Member names seen in one object. Small objects compare linearly; past 16 names a hash set
-/// keeps a hostile object with thousands of members from costing quadratic time.
-#[derive(Default)]
+/// Parses `bytes` as one strict JSON object into a `serde_json` map (for key-set documents and
+/// on-demand claim access; the request path reads the [`Tape`] instead).
+pub(crate) fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, Reason> {
+    let text = std::str::from_utf8(bytes).map_err(|_| Reason::BadJson)?;
+    Tape::parse(text)?
+        .deserialize::<Map<String, Value>>()
+        .map_err(|_| Reason::BadJson)
+}
+
+impl<'t, 'de> ValueRef<'t, 'de> {
+    fn event(&self) -> Option<&'t Event<'de>> {
+        self.events.get(self.at)
+    }
+
+    /// The value if it is a string.
+    pub(crate) fn as_str(&self) -> Option<&'t str> {
+        match self.event() {
+            Some(Event::Str(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn is_null(&self) -> bool {
+        matches!(self.event(), Some(Event::Null))
+    }
+
+    /// A number as (`u64` if it is a non-negative integer, its `f64` value otherwise).
+    pub(crate) fn as_number(&self) -> Option<(Option<u64>, f64)> {
+        match self.event() {
+            Some(Event::U64(u)) => Some((Some(*u), *u as f64)),
+            Some(Event::I64(i)) => Some((None, *i as f64)),
+            Some(Event::F64(f)) => Some((None, *f)),
+            _ => None,
+        }
+    }
+
+    /// If the value is an array: each element as `Some(string)` or `None` for any other type.
+    pub(crate) fn as_array(&self) -> Option<impl Iterator<Item = Option<&'t str>>> {
+        let Some(Event::Seq { len, .. }) = self.event() else {
+            return None;
+        };
+        let events = self.events;
+        let mut at = self.at + 1;
+        Some((0..*len).map(move |_| {
+            let element = ValueRef { events, at }.as_str();
+            at = skip(events, at);
+            element
+        }))
+    }
+}
+
+/// The index just past the value that starts at `at`.
+fn skip(events: &[Event<'_>], at: usize) -> usize {
+    match events.get(at) {
+        Some(Event::Seq { end, .. } | Event::Map { end, .. }) => *end as usize,
+        _ => at + 1,
+    }
+}
+
+/// Member names seen in one object. Up to 16 names live on the stack and compare linearly;
+/// past that a hash set keeps a hostile object with thousands of members from costing quadratic
+/// time.
 struct Seen<'de> {
-    few: Vec<Cow<'de, str>>,
+    few: [Cow<'de, str>; 16],
+    len: usize,
     many: Option<HashSet<Cow<'de, str>>>,
 }
 
 impl<'de> Seen<'de> {
+    fn new() -> Self {
+        Self {
+            few: std::array::from_fn(|_| Cow::Borrowed("")),
+            len: 0,
+            many: None,
+        }
+    }
+
+    // A `&Cow` (not `&str`) so a borrowed name is stored as a borrow, without a copy.
+    #[allow(clippy::ptr_arg)]
     fn is_new(&mut self, name: &Cow<'de, str>) -> bool {
         if let Some(set) = &mut self.many {
             return set.insert(name.clone());
         }
-        if self.few.iter().any(|n| n == name) {
+        let seen = self.few.get(..self.len).unwrap_or_default();
+        if seen.iter().any(|n| n.len() == name.len() && n == name) {
             return false;
         }
-        self.few.push(name.clone());
-        if self.few.len() > 16 {
-            self.many = Some(self.few.drain(..).collect());
+        match self.few.get_mut(self.len) {
+            Some(slot) => {
+                *slot = name.clone();
+                self.len += 1;
+            }
+            None => {
+                let mut set: HashSet<Cow<'de, str>> = self.few.iter().cloned().collect();
+                set.insert(name.clone());
+                self.many = Some(set);
+            }
         }
         true
     }
@@ -127,115 +241,12 @@ impl<'de> de::Deserialize<'de> for Name<'de> {
     }
 }
 
-struct TopLevel<'a, F> {
-    on_member: &'a mut F,
-    failure: &'a mut Option<Reason>,
+/// Appends one value's events to `out`.
+struct Build<'a, 'de> {
+    out: &'a mut Vec<Event<'de>>,
 }
 
-impl<'de, F> Visitor<'de> for TopLevel<'_, F>
-where
-    F: FnMut(&str, Member<'de>) -> Result<(), Reason>,
-{
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<(), A::Error> {
-        let mut seen = Seen::default();
-        while let Some(Name(name)) = access.next_key()? {
-            if !seen.is_new(&name) {
-                return Err(de::Error::custom(DUPLICATE));
-            }
-            let member = access.next_value_seed(MemberSeed)?;
-            if let Err(reason) = (self.on_member)(&name, member) {
-                *self.failure = Some(reason);
-                return Err(de::Error::custom(REJECTED));
-            }
-        }
-        Ok(())
-    }
-}
-
-struct MemberSeed;
-
-impl<'de> DeserializeSeed<'de> for MemberSeed {
-    type Value = Member<'de>;
-
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Member<'de>, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for MemberSeed {
-    type Value = Member<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Member<'de>, E> {
-        Ok(Member::Bool)
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Member<'de>, E> {
-        Ok(Member::Num(v.into()))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Member<'de>, E> {
-        Ok(Member::Num(v.into()))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Member<'de>, E> {
-        Ok(Number::from_f64(v).map_or(Member::Null, Member::Num))
-    }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Member<'de>, E> {
-        Ok(Member::Str(Cow::Borrowed(v)))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Member<'de>, E> {
-        Ok(Member::Str(Cow::Owned(v.to_owned())))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Member<'de>, E> {
-        Ok(Member::Str(Cow::Owned(v)))
-    }
-    fn visit_unit<E>(self) -> Result<Member<'de>, E> {
-        Ok(Member::Null)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Member<'de>, A::Error> {
-        let mut strings = Vec::new();
-        let mut all_strings = true;
-        while let Some(element) = seq.next_element_seed(ElementSeed)? {
-            match element {
-                Some(s) => strings.push(s),
-                None => all_strings = false,
-            }
-        }
-        Ok(Member::Array {
-            strings,
-            all_strings,
-        })
-    }
-    fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<Member<'de>, A::Error> {
-        Checked.visit_map(access).map(|()| Member::Object)
-    }
-}
-
-/// An array element: a string, or anything else (checked for duplicates, then dropped).
-struct ElementSeed;
-
-impl<'de> DeserializeSeed<'de> for ElementSeed {
-    type Value = Option<Cow<'de, str>>;
-
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        match MemberSeed.deserialize(d)? {
-            Member::Str(s) => Ok(Some(s)),
-            _ => Ok(None),
-        }
-    }
-}
-
-/// A nested value that nobody reads here: only checked for duplicate names.
-#[derive(Clone, Copy)]
-struct Checked;
-
-impl<'de> DeserializeSeed<'de> for Checked {
+impl<'de> DeserializeSeed<'de> for Build<'_, 'de> {
     type Value = ();
 
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
@@ -243,117 +254,296 @@ impl<'de> DeserializeSeed<'de> for Checked {
     }
 }
 
-impl<'de> Visitor<'de> for Checked {
+fn count<E: de::Error>(n: usize) -> Result<u32, E> {
+    u32::try_from(n).map_err(|_| E::custom("too many values"))
+}
+
+impl<'de> Visitor<'de> for Build<'_, 'de> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
     }
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+    fn visit_bool<E>(self, v: bool) -> Result<(), E> {
+        self.out.push(Event::Bool(v));
         Ok(())
     }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+    fn visit_i64<E>(self, v: i64) -> Result<(), E> {
+        self.out.push(Event::I64(v));
         Ok(())
     }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+    fn visit_u64<E>(self, v: u64) -> Result<(), E> {
+        self.out.push(Event::U64(v));
         Ok(())
     }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+    fn visit_f64<E>(self, v: f64) -> Result<(), E> {
+        self.out.push(Event::F64(v));
         Ok(())
     }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<(), E> {
+        self.out.push(Event::Str(Cow::Borrowed(v)));
+        Ok(())
+    }
+    fn visit_str<E>(self, v: &str) -> Result<(), E> {
+        self.out.push(Event::Str(Cow::Owned(v.to_owned())));
+        Ok(())
+    }
+    fn visit_string<E>(self, v: String) -> Result<(), E> {
+        self.out.push(Event::Str(Cow::Owned(v)));
         Ok(())
     }
     fn visit_unit<E>(self) -> Result<(), E> {
+        self.out.push(Event::Null);
         Ok(())
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element_seed(Checked)?.is_some() {}
+        let start = self.out.len();
+        self.out.push(Event::Seq { len: 0, end: 0 });
+        let mut len = 0;
+        while seq
+            .next_element_seed(Build {
+                out: &mut *self.out,
+            })?
+            .is_some()
+        {
+            len += 1;
+        }
+        let (len, end) = (count(len)?, count(self.out.len())?);
+        if let Some(slot) = self.out.get_mut(start) {
+            *slot = Event::Seq { len, end };
+        }
         Ok(())
     }
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<(), A::Error> {
-        let mut seen = Seen::default();
+        let start = self.out.len();
+        self.out.push(Event::Map { len: 0, end: 0 });
+        let mut seen = Seen::new();
+        let mut len = 0;
         while let Some(Name(name)) = access.next_key()? {
             if !seen.is_new(&name) {
                 return Err(de::Error::custom(DUPLICATE));
             }
-            access.next_value_seed(Checked)?;
+            self.out.push(Event::Str(name));
+            access.next_value_seed(Build {
+                out: &mut *self.out,
+            })?;
+            len += 1;
+        }
+        let (len, end) = (count(len)?, count(self.out.len())?);
+        if let Some(slot) = self.out.get_mut(start) {
+            *slot = Event::Map { len, end };
         }
         Ok(())
     }
 }
 
-#[derive(Clone, Copy)]
-struct StrictValue;
+/// Replays a tape through serde, like `serde_json`'s own deserializer over the original text.
+struct Replay<'t, 'de> {
+    events: &'t [Event<'de>],
+    pos: usize,
+}
 
-impl<'de> DeserializeSeed<'de> for StrictValue {
-    type Value = Value;
-
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(self)
+impl<'t, 'de> Replay<'t, 'de> {
+    fn next(&mut self) -> Result<&'t Event<'de>, ReplayError> {
+        let event = self
+            .events
+            .get(self.pos)
+            .ok_or_else(|| de::Error::custom("unexpected end of input"))?;
+        self.pos += 1;
+        Ok(event)
     }
 }
 
-impl<'de> Visitor<'de> for StrictValue {
-    type Value = Value;
+impl<'de> de::Deserializer<'de> for &mut Replay<'_, 'de> {
+    type Error = ReplayError;
 
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::Number(v.into()))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::Number(v.into()))
-    }
-
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        // serde_json never yields a non-finite float; Null is the same fallback it uses itself.
-        Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
-    }
-
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
-
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
-        while let Some(item) = seq.next_element_seed(StrictValue)? {
-            items.push(item);
-        }
-        Ok(Value::Array(items))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
-        let mut map = Map::new();
-        while let Some(key) = access.next_key::<String>()? {
-            if map.contains_key(&key) {
-                return Err(de::Error::custom(DUPLICATE));
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ReplayError> {
+        match self.next()? {
+            Event::Null => visitor.visit_unit(),
+            Event::Bool(b) => visitor.visit_bool(*b),
+            Event::U64(n) => visitor.visit_u64(*n),
+            Event::I64(n) => visitor.visit_i64(*n),
+            Event::F64(n) => visitor.visit_f64(*n),
+            Event::Str(Cow::Borrowed(s)) => visitor.visit_borrowed_str(s),
+            Event::Str(Cow::Owned(s)) => visitor.visit_str(s),
+            Event::Seq { len, .. } => {
+                let mut access = Items {
+                    de: self,
+                    left: *len,
+                };
+                let value = visitor.visit_seq(&mut access)?;
+                match access.left {
+                    0 => Ok(value),
+                    _ => Err(de::Error::custom("trailing array elements")),
+                }
             }
-            let value = access.next_value_seed(StrictValue)?;
-            map.insert(key, value);
+            Event::Map { len, .. } => {
+                let mut access = Items {
+                    de: self,
+                    left: *len,
+                };
+                let value = visitor.visit_map(&mut access)?;
+                match access.left {
+                    0 => Ok(value),
+                    _ => Err(de::Error::custom("trailing object members")),
+                }
+            }
         }
-        Ok(Value::Object(map))
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ReplayError> {
+        if let Some(Event::Null) = self.events.get(self.pos) {
+            self.pos += 1;
+            visitor.visit_none()
+        } else {
+            visitor.visit_some(self)
+        }
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, ReplayError> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ReplayError> {
+        self.pos = skip(self.events, self.pos);
+        visitor.visit_unit()
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, ReplayError> {
+        match self.next()? {
+            Event::Str(Cow::Borrowed(s)) => {
+                visitor.visit_enum(BorrowedStrDeserializer::<ReplayError>::new(s))
+            }
+            Event::Str(Cow::Owned(s)) => {
+                let access: StrDeserializer<'_, ReplayError> = s.as_str().into_deserializer();
+                visitor.visit_enum(access)
+            }
+            Event::Map { len: 1, .. } => visitor.visit_enum(Variant { de: self }),
+            _ => Err(de::Error::custom(
+                "expected a string or a single-member object for an enum",
+            )),
+        }
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        unit unit_struct seq tuple tuple_struct map struct identifier
+    }
+}
+
+/// Elements of an array, or members of an object, still to be replayed.
+struct Items<'r, 't, 'de> {
+    de: &'r mut Replay<'t, 'de>,
+    left: u32,
+}
+
+impl<'de> SeqAccess<'de> for Items<'_, '_, 'de> {
+    type Error = ReplayError;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, ReplayError> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        seed.deserialize(&mut *self.de).map(Some)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.left as usize)
+    }
+}
+
+impl<'de> MapAccess<'de> for Items<'_, '_, 'de> {
+    type Error = ReplayError;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, ReplayError> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        seed.deserialize(&mut *self.de).map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, ReplayError> {
+        seed.deserialize(&mut *self.de)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.left as usize)
+    }
+}
+
+/// An externally tagged enum written as `{"Variant": value}`.
+struct Variant<'r, 't, 'de> {
+    de: &'r mut Replay<'t, 'de>,
+}
+
+impl<'r, 't, 'de> EnumAccess<'de> for Variant<'r, 't, 'de> {
+    type Error = ReplayError;
+    type Variant = Self;
+
+    fn variant_seed<V: DeserializeSeed<'de>>(
+        self,
+        seed: V,
+    ) -> Result<(V::Value, Self), ReplayError> {
+        let tag = seed.deserialize(&mut *self.de)?;
+        Ok((tag, self))
+    }
+}
+
+impl<'de> VariantAccess<'de> for Variant<'_, '_, 'de> {
+    type Error = ReplayError;
+
+    fn unit_variant(self) -> Result<(), ReplayError> {
+        de::Deserialize::deserialize(&mut *self.de)
+    }
+
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(
+        self,
+        seed: T,
+    ) -> Result<T::Value, ReplayError> {
+        seed.deserialize(&mut *self.de)
+    }
+
+    fn tuple_variant<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, ReplayError> {
+        self.de.deserialize_any(visitor)
+    }
+
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, ReplayError> {
+        self.de.deserialize_any(visitor)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::Deserialize;
 
     #[test]
     fn accepts_objects() {
@@ -368,9 +558,11 @@ mod tests {
             r#"{"a":1,"\u0061":2}"#,
             r#"{"x":{"b":1,"b":1}}"#,
             r#"{"x":[{"b":1,"b":1}]}"#,
+            r#"{"x":[[{"b":1,"b":1}]]}"#,
+            r#"{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":0,"k11":1,"k12":2,"k13":3,"k14":4,"k15":5,"k16":6,"k17":7,"k3":8}"#,
         ] {
             assert_eq!(
-                parse_object(bad.as_bytes()).unwrap_err(),
+                Tape::parse(bad).unwrap_err(),
                 Reason::DuplicateMember,
                 "{bad}"
             );
@@ -389,12 +581,9 @@ mod tests {
             "{\"a\":1}x",
             "",
             "{\"a\":01}",
+            "{\"a\":1,}",
         ] {
-            assert_eq!(
-                parse_object(bad.as_bytes()).unwrap_err(),
-                Reason::BadJson,
-                "{bad}"
-            );
+            assert_eq!(Tape::parse(bad).unwrap_err(), Reason::BadJson, "{bad}");
         }
         assert_eq!(
             parse_object(b"{\"a\":\"\xff\"}").unwrap_err(),
@@ -402,76 +591,89 @@ mod tests {
         );
     }
 
-    fn scan(bytes: &[u8]) -> Result<Vec<String>, Reason> {
-        let mut names = Vec::new();
-        scan_object(bytes, |name, _| {
-            names.push(name.to_owned());
-            Ok(())
-        })?;
-        Ok(names)
-    }
-
-    #[test]
-    fn scan_agrees_with_parse() {
-        let cases: [&[u8]; 12] = [
-            br#"{"a":1,"b":[1,{"c":null}],"d":"x"}"#,
-            br#"{"a":1,"a":2}"#,
-            br#"{"a":1,"\u0061":2}"#,
-            br#"{"x":{"b":1,"b":1}}"#,
-            br#"{"x":[{"b":1,"b":1}]}"#,
-            br#"{"x":[[{"b":1,"b":1}]]}"#,
-            b"[]",
-            b"1",
-            b"{} {}",
-            b"{\"a\":\"\xff\"}",
-            b"",
-            br#"{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":0,"k11":1,"k12":2,"k13":3,"k14":4,"k15":5,"k16":6,"k17":7,"k3":8}"#,
-        ];
-        for bytes in cases {
-            let parsed = parse_object(bytes).map(|m| m.len());
-            let scanned = scan(bytes).map(|n| n.len());
-            assert_eq!(parsed, scanned, "{}", String::from_utf8_lossy(bytes));
-        }
-        assert_eq!(
-            scan(br#"{"b":1,"a":2}"#).unwrap(),
-            ["b", "a"],
-            "document order"
-        );
-    }
-
-    #[test]
-    fn scan_members_and_callback_errors() {
-        let mut seen = Vec::new();
-        scan_object(
-            br#"{"s":"x\n","n":1.5,"b":true,"z":null,"a":["p",1,"q"],"o":{"k":[]}}"#,
-            |name, m| {
-                seen.push(format!("{name}={m:?}"));
-                Ok(())
-            },
-        )
-        .unwrap();
-        assert_eq!(seen.len(), 6);
-        assert!(seen[0].contains("Str(\"x\\n\")"), "{}", seen[0]);
-        assert!(
-            seen[4].contains("all_strings: false") && seen[4].contains("\"p\""),
-            "{}",
-            seen[4]
-        );
-        assert!(seen[5].ends_with("Object"));
-        let stop = scan_object(br#"{"a":1,"b":2}"#, |name, _| {
-            if name == "b" {
-                Err(Reason::BadHeader)
-            } else {
-                Ok(())
-            }
-        });
-        assert_eq!(stop, Err(Reason::BadHeader));
-    }
-
     #[test]
     fn deep_nesting_is_an_error_not_a_crash() {
         let deep = format!("{{\"a\":{}1{}}}", "[".repeat(10_000), "]".repeat(10_000));
-        assert_eq!(parse_object(deep.as_bytes()).unwrap_err(), Reason::BadJson);
-        assert_eq!(scan(deep.as_bytes()).unwrap_err(), Reason::BadJson);
+        assert_eq!(Tape::parse(&deep).unwrap_err(), Reason::BadJson);
+    }
+
+    #[test]
+    fn members_in_document_order() {
+        let tape =
+            Tape::parse(r#"{"b":{"x":[1,2]},"a":"s","c":[1,"t",null,{"y":1}],"d":-2.5,"e":null}"#)
+                .unwrap();
+        let members: Vec<&str> = tape.members().map(|(n, _)| n).collect();
+        assert_eq!(members, ["b", "a", "c", "d", "e"]);
+        let get = |name: &str| tape.members().find(|(n, _)| *n == name).unwrap().1;
+        assert_eq!(get("a").as_str(), Some("s"));
+        assert_eq!(get("b").as_str(), None);
+        let c: Vec<Option<&str>> = get("c").as_array().unwrap().collect();
+        assert_eq!(c, [None, Some("t"), None, None]);
+        assert_eq!(get("d").as_number(), Some((None, -2.5)));
+        assert!(get("e").is_null());
+    }
+
+    /// The replay must build exactly what serde_json builds from the text.
+    #[test]
+    fn replay_agrees_with_serde_json() {
+        #[derive(Deserialize, Debug, PartialEq)]
+        enum Kind {
+            Unit,
+            New(u8),
+            Tuple(u8, String),
+            Named { x: i32 },
+        }
+        #[derive(Deserialize, Debug, PartialEq)]
+        struct Claims {
+            sub: String,
+            n: Option<u32>,
+            missing: Option<String>,
+            big: u64,
+            neg: i16,
+            f: f32,
+            list: Vec<String>,
+            pair: (u8, bool),
+            kinds: Vec<Kind>,
+            nested: std::collections::BTreeMap<String, Value>,
+            escaped: String,
+            #[serde(default)]
+            defaulted: u8,
+        }
+        let text = r#"{"sub":"a","n":null,"big":18446744073709551615,"neg":-7,"f":1.5,
+            "list":["x","y"],"pair":[1,true],"kinds":["Unit",{"New":3},{"Tuple":[1,"z"]},{"Named":{"x":-1}}],
+            "nested":{"k":[1,{"m":null}]},"escaped":"\u00e9\n","ignored":{"deep":[1,[2]]}}"#;
+        let tape = Tape::parse(text).unwrap();
+        let replayed: Claims = tape.deserialize().unwrap();
+        let direct: Claims = serde_json::from_str(text).unwrap();
+        assert_eq!(replayed, direct);
+        let replayed: Value = tape.deserialize().unwrap();
+        let direct: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(replayed, direct);
+
+        // Type errors are errors in both.
+        #[derive(Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Strict {
+            sub: u32,
+        }
+        assert!(tape.deserialize::<Strict>().is_err());
+        #[derive(Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Closed {
+            sub: String,
+        }
+        assert!(tape.deserialize::<Closed>().is_err());
+        assert!(
+            Tape::parse(r#"{"pair":[1,true,3]}"#)
+                .unwrap()
+                .deserialize::<PairOnly>()
+                .is_err()
+        );
+        #[derive(Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct PairOnly {
+            pair: (u8, bool),
+        }
     }
 }

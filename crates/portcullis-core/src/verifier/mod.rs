@@ -27,9 +27,9 @@ use crate::audit;
 use crate::clock::Clock;
 use crate::crypto::HmacKey;
 use crate::error::{AuthError, KeySourceError, Reason};
-use crate::keys::Selection;
-use crate::keys::{KeySet, KeySource, Refresh};
+use crate::keys::{KeySource, Refresh};
 use crate::token::claims::Registered;
+use crate::token::json::Tape;
 use crate::token::{AlgorithmSet, Header, TypPolicy, compact};
 
 /// Verifies JWT access tokens under one policy. Cheap to clone (one `Arc`), `Send + Sync`.
@@ -125,19 +125,19 @@ impl Verifier {
         let (parts, header) = self.parse_header(token).map_err(AuthError::InvalidToken)?;
         // The claims are read before the key is chosen: issuer routing reads the unverified
         // `iss`, and a malformed claims segment is rejected without any crypto.
-        let claims = compact::decode(parts.claims).map_err(AuthError::InvalidToken)?;
-        let registered = Registered::read(&claims, &self.inner.required_claims)
+        let claims = compact::decode(parts.claims)
+            .and_then(|bytes| String::from_utf8(bytes).map_err(|_| Reason::BadJson))
+            .map_err(AuthError::InvalidToken)?;
+        let tape = Tape::parse(&claims).map_err(AuthError::InvalidToken)?;
+        let registered = Registered::read(&tape, &claims, &self.inner.required_claims)
             .map_err(AuthError::InvalidToken)?;
         self.check_signature(&parts, &header).await?;
-        self.check_claims(&registered)
+        self.check_claims(&registered, &claims)
             .map_err(AuthError::InvalidToken)?;
-        // One more pass over the (already validated) bytes straight into the caller's type; no
-        // intermediate tree is built on the request path.
-        // `scan_object` accepted the bytes, so they are UTF-8; `from_str` then skips re-checking.
-        let text =
-            std::str::from_utf8(&claims).map_err(|_| AuthError::InvalidToken(Reason::BadJson))?;
-        let typed =
-            serde_json::from_str(text).map_err(|_| AuthError::InvalidToken(Reason::ClaimsType))?;
+        // Replayed from the tape: the claims text is parsed exactly once.
+        let typed = tape
+            .deserialize()
+            .map_err(|_| AuthError::InvalidToken(Reason::ClaimsType))?;
         Ok(Verified::new(typed, registered, header, claims))
     }
 
@@ -179,35 +179,39 @@ impl Verifier {
             return Err(AuthError::InvalidToken(Reason::AlgNotAllowed));
         };
         let (kid, alg) = (header.kid.as_deref(), header.alg);
-        let mut set = match source.current() {
+        let set = match source.current() {
             Some(set) => set,
             None => source.refresh(Refresh::Cold).await.map_err(unavailable)?,
         };
-        if matches!(set.select(kid, alg), Selection::Unknown) {
+        match set.verify(kid, alg, message, &signature) {
             // One refresh at most; the source decides whether that means a fetch.
-            set = source
-                .refresh(Refresh::UnknownKey { kid })
-                .await
-                .map_err(unavailable)?;
+            Err(Reason::UnknownKey) => {
+                let newer = source
+                    .refresh(Refresh::UnknownKey { kid })
+                    .await
+                    .map_err(unavailable)?;
+                newer.verify(kid, alg, message, &signature)
+            }
+            outcome => outcome,
         }
-        check_with(&set, kid, alg, message, &signature)
+        .map_err(AuthError::InvalidToken)
     }
 
     /// Step 6, on claims whose types [`Registered::read`] already checked.
-    fn check_claims(&self, claims: &Registered) -> Result<(), Reason> {
+    fn check_claims(&self, claims: &Registered, text: &str) -> Result<(), Reason> {
         let policy = &*self.inner;
-        match claims.iss.as_deref() {
+        match claims.iss.as_ref().map(|iss| iss.resolve(text)) {
             None => return Err(Reason::MissingClaim("iss")),
             Some(iss) if iss != policy.issuer => return Err(Reason::BadIssuer),
             Some(_) => {}
         }
-        let auds = match claims.aud.as_deref() {
+        let auds = match claims.aud.as_ref().map(|a| a.as_slice()) {
             None | Some([]) => return Err(Reason::MissingClaim("aud")),
             Some(auds) => auds,
         };
         if !auds
             .iter()
-            .any(|a| policy.audiences.iter().any(|want| **a == **want))
+            .any(|a| policy.audiences.iter().any(|want| a.resolve(text) == want))
         {
             return Err(Reason::BadAudience);
         }
@@ -232,27 +236,6 @@ impl Verifier {
             Some(name) => Err(Reason::MissingClaim(name)),
             None => Ok(()),
         }
-    }
-}
-
-fn check_with(
-    set: &KeySet,
-    kid: Option<&str>,
-    alg: crate::Algorithm,
-    message: &[u8],
-    signature: &[u8],
-) -> Result<(), AuthError> {
-    match set.select(kid, alg) {
-        Selection::Candidates(keys) => {
-            if keys.iter().any(|k| k.key.verify(alg, message, signature)) {
-                Ok(())
-            } else {
-                Err(AuthError::InvalidToken(Reason::BadSignature))
-            }
-        }
-        other => Err(AuthError::InvalidToken(
-            KeySet::selection_error(&other).unwrap_or(Reason::UnknownKey),
-        )),
     }
 }
 

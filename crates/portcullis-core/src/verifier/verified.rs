@@ -3,7 +3,7 @@ use std::sync::OnceLock;
 
 use serde_json::{Map, Value};
 
-use crate::token::claims::Registered;
+use crate::token::claims::{Registered, Text};
 use crate::token::{Algorithm, Header, json};
 
 /// A token that passed every check: the caller's typed claims plus typed access to the
@@ -15,7 +15,7 @@ pub struct Verified<C> {
     claims: C,
     registered: Registered,
     header: Header,
-    json: Vec<u8>,
+    json: String,
     tree: OnceLock<Map<String, Value>>,
 }
 
@@ -30,7 +30,7 @@ impl<C: fmt::Debug> fmt::Debug for Verified<C> {
 }
 
 impl<C> Verified<C> {
-    pub(crate) fn new(claims: C, registered: Registered, header: Header, json: Vec<u8>) -> Self {
+    pub(crate) fn new(claims: C, registered: Registered, header: Header, json: String) -> Self {
         Self {
             claims,
             registered,
@@ -55,22 +55,27 @@ impl<C> Verified<C> {
     pub fn raw_claims(&self) -> &Map<String, Value> {
         // The bytes already passed the same strict parser, so the fallback is unreachable.
         self.tree
-            .get_or_init(|| json::parse_object(&self.json).unwrap_or_default())
+            .get_or_init(|| json::parse_object(self.json.as_bytes()).unwrap_or_default())
     }
 
     /// `iss`: always present and equal to the configured issuer.
     pub fn issuer(&self) -> &str {
-        self.registered.iss.as_deref().unwrap_or_default()
+        self.text(&self.registered.iss).unwrap_or_default()
     }
 
     /// `sub`, if present.
     pub fn subject(&self) -> Option<&str> {
-        self.registered.sub.as_deref()
+        self.text(&self.registered.sub)
     }
 
     /// `aud`, as a list (a string `aud` is a one-element list).
     pub fn audiences(&self) -> impl Iterator<Item = &str> {
-        self.registered.aud.iter().flatten().map(|a| &**a)
+        let auds = self
+            .registered
+            .aud
+            .as_ref()
+            .map_or(&[][..], |a| a.as_slice());
+        auds.iter().map(|a| a.resolve(&self.json))
     }
 
     /// `exp` in seconds since the epoch (present unless expiry was made optional).
@@ -90,18 +95,18 @@ impl<C> Verified<C> {
 
     /// `jti`, if present.
     pub fn jwt_id(&self) -> Option<&str> {
-        self.registered.jti.as_deref()
+        self.text(&self.registered.jti)
     }
 
     /// `client_id` (RFC 9068 §2.2), if present.
     pub fn client_id(&self) -> Option<&str> {
-        self.registered.client_id.as_deref()
+        self.text(&self.registered.client_id)
     }
 
     /// The granted scopes: `scope` (space-delimited string or array), else `scp`. Non-string
     /// array members are ignored, never coerced.
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
-        self.registered.scope.iter()
+        self.registered.scope.iter(&self.json)
     }
 
     /// Whether `scope` was granted.
@@ -122,5 +127,9 @@ impl<C> Verified<C> {
     /// The header's `typ`, if present.
     pub fn typ(&self) -> Option<&str> {
         self.header.typ.as_deref()
+    }
+
+    fn text<'a>(&'a self, field: &'a Option<Text>) -> Option<&'a str> {
+        field.as_ref().map(|t| t.resolve(&self.json))
     }
 }
