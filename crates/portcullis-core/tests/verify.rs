@@ -822,3 +822,13 @@ fn tokens_from_jsonwebtoken_verify() {
         encode(&header, &claims, &EncodingKey::from_ec_der(pkcs8.as_ref())).expect("encode");
     assert!(check(&v, &token).is_ok(), "{:?}", check(&v, &token));
 }
+
+#[test]
+fn verifier_is_cheap_to_share() {
+    fn shareable<T: Clone + Send + Sync + 'static>() {}
+    shareable::<Verifier>();
+    shareable::<StaticJwks>();
+    // A clone shares the policy: one allocation, not a copy of the key set.
+    let v = verifier();
+    assert!(std::mem::size_of_val(&v) <= std::mem::size_of::<usize>());
+}
