@@ -60,12 +60,7 @@ struct Case {
 
 fn setup() -> (Verifier, Vec<Case>) {
     let issuer = TestIssuer::new().expect("keys");
-    let verifier = Verifier::builder()
-        .issuer(issuer.issuer())
-        .audience(issuer.audience())
-        .key_source(issuer.static_jwks().expect("jwks"))
-        .build()
-        .expect("config");
+    let verifier = issuer.verifier().expect("jwks").build().expect("config");
     let jwks = issuer.jwks();
     let jwk = |kid: &str| -> Value {
         jwks["keys"]

@@ -11,6 +11,12 @@ pub trait Clock: Send + Sync + fmt::Debug + 'static {
     fn now(&self) -> u64;
 }
 
+impl<C: Clock + ?Sized> Clock for Arc<C> {
+    fn now(&self) -> u64 {
+        (**self).now()
+    }
+}
+
 /// The system clock. A clock set before 1970 reads as `u64::MAX`, so every token looks expired:
 /// a broken clock fails closed instead of reviving expired tokens.
 #[derive(Debug, Clone, Copy, Default)]

@@ -9,38 +9,15 @@
 )] // test code
 
 use std::io::{Read, Write};
-use std::sync::{Arc, Mutex};
+
+mod common;
+use common::audit_log;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis_core::testing::{KID_RSA, TestIssuer};
 use portcullis_core::{KeySet, StaticJwks, Verifier};
 use serde_json::{Value, json};
-
-/// Collects what the audit target writes while `f` runs.
-fn audit_log<T>(f: impl FnOnce() -> T) -> (T, String) {
-    #[derive(Clone, Default)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
-    impl Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().expect("lock").extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buf = Buf::default();
-    let writer = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::TRACE)
-        .finish();
-    let out = tracing::subscriber::with_default(subscriber, f);
-    let text = String::from_utf8(buf.0.lock().expect("lock").clone()).expect("utf8");
-    (out, text)
-}
 
 fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
@@ -239,12 +216,7 @@ fn from_file() {
 #[test]
 fn audit_events_never_carry_the_token() {
     let issuer = TestIssuer::new().expect("keys");
-    let verifier = Verifier::builder()
-        .issuer(issuer.issuer())
-        .audience(issuer.audience())
-        .key_source(issuer.static_jwks().expect("jwks"))
-        .build()
-        .expect("config");
+    let verifier = issuer.verifier().expect("jwks").build().expect("config");
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("rt");

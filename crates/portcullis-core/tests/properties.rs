@@ -23,12 +23,7 @@ struct Fixture {
 
 static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
     let issuer = TestIssuer::new().expect("keys");
-    let verifier = Verifier::builder()
-        .issuer(issuer.issuer())
-        .audience(issuer.audience())
-        .key_source(issuer.static_jwks().expect("jwks"))
-        .build()
-        .expect("config");
+    let verifier = issuer.verifier().expect("jwks").build().expect("config");
     let tokens = [
         Algorithm::RS256,
         Algorithm::PS256,

@@ -37,12 +37,7 @@ fn verifier() -> Verifier {
 }
 
 fn builder() -> portcullis_core::VerifierBuilder {
-    let i = issuer();
-    Verifier::builder()
-        .issuer(i.issuer())
-        .audience(i.audience())
-        .clock(clock())
-        .key_source(i.static_jwks().expect("jwks"))
+    issuer().verifier().expect("jwks")
 }
 
 fn run<F: std::future::Future>(f: F) -> F::Output {

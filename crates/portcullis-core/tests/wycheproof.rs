@@ -14,8 +14,10 @@
 )] // test code
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+mod common;
+use common::audit_log;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -328,31 +330,6 @@ fn tc_id(test: &Value) -> u64 {
     test["tcId"]
         .as_u64()
         .unwrap_or_else(|| panic!("vector without a numeric tcId: {test}"))
-}
-
-/// Runs `f` and returns what it wrote to the `portcullis::audit` target.
-fn audit_log<T>(f: impl FnOnce() -> T) -> (T, String) {
-    #[derive(Clone, Default)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
-    impl Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().expect("audit buffer").extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buf = Buf::default();
-    let writer = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::TRACE)
-        .finish();
-    let out = tracing::subscriber::with_default(subscriber, f);
-    let text = String::from_utf8(buf.0.lock().expect("audit buffer").clone()).expect("utf-8");
-    (out, text)
 }
 
 async fn run(verifier: &Verifier, jws: &str) -> Outcome {

@@ -33,6 +33,7 @@ pub use server::TestServer;
 use crate::clock::{Clock, SystemClock};
 use crate::keys::StaticJwks;
 use crate::token::Algorithm;
+use crate::verifier::{Verifier, VerifierBuilder};
 
 /// The issuer used when none is given.
 pub const DEFAULT_ISSUER: &str = "https://issuer.portcullis.test/";
@@ -180,6 +181,16 @@ impl TestIssuer {
     /// The JWK Set as a [`StaticJwks`] key source.
     pub fn static_jwks(&self) -> Result<StaticJwks, crate::ConfigError> {
         StaticJwks::from_json(self.jwks().to_string())
+    }
+
+    /// A verifier builder for this issuer: its issuer, audience, key set and clock. Add policy
+    /// options and call `build()`.
+    pub fn verifier(&self) -> Result<VerifierBuilder, crate::ConfigError> {
+        Ok(Verifier::builder()
+            .issuer(self.issuer.clone())
+            .audience(self.audience.clone())
+            .clock(Arc::clone(&self.clock))
+            .key_source(self.static_jwks()?))
     }
 
     /// Starts a token: RS256, `kid` of the matching key, `typ: at+jwt`, and claims `iss`, `aud`,
