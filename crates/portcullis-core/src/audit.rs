@@ -67,6 +67,21 @@ pub(crate) fn key_rejected(kid: Option<&str>, why: &'static str) {
     );
 }
 
+#[cfg_attr(not(feature = "remote"), allow(dead_code))]
+pub(crate) fn jwks_fetched(source: &str, keys: usize) {
+    tracing::info!(target: TARGET, event = "jwks_fetched", source, keys);
+}
+
+#[cfg_attr(not(feature = "remote"), allow(dead_code))]
+pub(crate) fn jwks_fetch_failed(source: &str, error: &str) {
+    tracing::warn!(target: TARGET, event = "jwks_fetch_failed", source, error);
+}
+
+#[cfg_attr(not(feature = "remote"), allow(dead_code))]
+pub(crate) fn jwks_serving_stale(source: &str) {
+    tracing::warn!(target: TARGET, event = "jwks_serving_stale", source);
+}
+
 pub(crate) fn key_set_truncated(found: usize, kept: usize) {
     tracing::warn!(target: TARGET, event = "key_set_truncated", found, kept);
 }

@@ -36,6 +36,49 @@ pub trait KeySource: Send + Sync + fmt::Debug + 'static {
     /// A set that may answer what `current` could not. Returning the same set is a valid answer
     /// (a static source, or a rate-limited remote one); an error means no usable keys (503).
     fn refresh<'a>(&'a self, why: Refresh<'a>) -> KeysFuture<'a>;
+
+    /// What the source holds, for a health endpoint. The default describes [`current`](Self::current).
+    fn health(&self) -> KeySourceHealth {
+        let set = self.current();
+        KeySourceHealth {
+            source: "static".into(),
+            keys: set.as_ref().map_or(0, |s| s.len()),
+            kids: set
+                .as_ref()
+                .map(|s| s.kids().map(|k| k.unwrap_or_default().to_owned()).collect())
+                .unwrap_or_default(),
+            age_secs: None,
+            last_fetch_unix: None,
+            last_error: None,
+            fresh: set.is_some(),
+            serving_stale: false,
+            usable: set.is_some(),
+        }
+    }
+}
+
+/// A key source's state, serializable for a `/health` endpoint. Contains no key material.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct KeySourceHealth {
+    /// Where the keys come from (a URL, `discovery: <issuer>`, or `static`).
+    pub source: String,
+    /// Number of usable keys.
+    pub keys: usize,
+    /// Their key ids (empty for keys without one).
+    pub kids: Vec<String>,
+    /// Seconds since the last successful fetch.
+    pub age_secs: Option<u64>,
+    /// Unix time of the last successful fetch.
+    pub last_fetch_unix: Option<u64>,
+    /// Why the last fetch failed, if it did.
+    pub last_error: Option<String>,
+    /// Whether the set is within its freshness lifetime.
+    pub fresh: bool,
+    /// Whether an expired set is being served because fetches fail.
+    pub serving_stale: bool,
+    /// Whether verification can use the set at all (fresh or stale within its bound).
+    pub usable: bool,
 }
 
 impl<T: KeySource + ?Sized> KeySource for Arc<T> {
@@ -45,5 +88,9 @@ impl<T: KeySource + ?Sized> KeySource for Arc<T> {
 
     fn refresh<'a>(&'a self, why: Refresh<'a>) -> KeysFuture<'a> {
         (**self).refresh(why)
+    }
+
+    fn health(&self) -> KeySourceHealth {
+        (**self).health()
     }
 }

@@ -28,7 +28,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 
-pub use server::TestServer;
+pub use server::{JwksMode, TestServer};
 
 use crate::clock::{Clock, SystemClock};
 use crate::keys::StaticJwks;

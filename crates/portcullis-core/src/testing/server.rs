@@ -1,12 +1,15 @@
-//! A loopback HTTP server for the issuer's JWKS and OIDC discovery documents.
+//! A loopback HTTP server for the issuer's JWKS and OIDC discovery documents, with switchable
+//! misbehaviour for testing key sources against outages and hostile endpoints.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
-use axum::Json;
 use axum::Router;
 use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -14,11 +17,35 @@ use tokio::task::JoinHandle;
 
 use super::{TestIssuer, TestKitError};
 
+/// How the JWKS endpoint answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum JwksMode {
+    /// 200 with the current document, an `ETag`, and 304 for a matching `If-None-Match`.
+    Normal,
+    /// This status and an empty body.
+    Status(u16),
+    /// Never answers (until the client gives up).
+    Hang,
+    /// 200, `application/json`, and a body that is not JSON.
+    Garbage,
+    /// 200 with a 1 MiB JSON body.
+    Huge,
+    /// 200 with the document but `Content-Type: text/html`.
+    WrongContentType,
+    /// 302 to this location.
+    Redirect(String),
+}
+
 #[derive(Clone)]
 struct Shared {
     issuer: String,
+    discovery_issuer: Arc<RwLock<Option<String>>>,
     jwks: Arc<RwLock<Value>>,
+    mode: Arc<RwLock<JwksMode>>,
+    cache_control: Arc<RwLock<Option<String>>>,
     jwks_hits: Arc<AtomicUsize>,
+    discovery_hits: Arc<AtomicUsize>,
 }
 
 /// A running loopback server: `GET /.well-known/openid-configuration` and `GET /jwks.json`.
@@ -26,10 +53,19 @@ struct Shared {
 #[derive(Debug)]
 pub struct TestServer {
     addr: SocketAddr,
-    jwks: Arc<RwLock<Value>>,
-    jwks_hits: Arc<AtomicUsize>,
+    shared: SharedHandles,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
+}
+
+#[derive(Debug)]
+struct SharedHandles {
+    jwks: Arc<RwLock<Value>>,
+    mode: Arc<RwLock<JwksMode>>,
+    cache_control: Arc<RwLock<Option<String>>>,
+    discovery_issuer: Arc<RwLock<Option<String>>>,
+    jwks_hits: Arc<AtomicUsize>,
+    discovery_hits: Arc<AtomicUsize>,
 }
 
 impl TestIssuer {
@@ -41,13 +77,25 @@ impl TestIssuer {
         let issuer = TestIssuer::new()?.with_issuer(format!("http://{addr}"));
         let shared = Shared {
             issuer: issuer.issuer().to_owned(),
+            discovery_issuer: Arc::default(),
             jwks: Arc::new(RwLock::new(issuer.jwks())),
-            jwks_hits: Arc::new(AtomicUsize::new(0)),
+            mode: Arc::new(RwLock::new(JwksMode::Normal)),
+            cache_control: Arc::default(),
+            jwks_hits: Arc::default(),
+            discovery_hits: Arc::default(),
+        };
+        let handles = SharedHandles {
+            jwks: Arc::clone(&shared.jwks),
+            mode: Arc::clone(&shared.mode),
+            cache_control: Arc::clone(&shared.cache_control),
+            discovery_issuer: Arc::clone(&shared.discovery_issuer),
+            jwks_hits: Arc::clone(&shared.jwks_hits),
+            discovery_hits: Arc::clone(&shared.discovery_hits),
         };
         let app = Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
             .route("/jwks.json", get(jwks))
-            .with_state(shared.clone());
+            .with_state(shared);
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app)
@@ -60,8 +108,7 @@ impl TestIssuer {
             issuer,
             TestServer {
                 addr,
-                jwks: shared.jwks,
-                jwks_hits: shared.jwks_hits,
+                shared: handles,
                 shutdown: Some(tx),
                 task,
             },
@@ -69,20 +116,93 @@ impl TestIssuer {
     }
 }
 
-async fn discovery(State(s): State<Shared>) -> Json<Value> {
-    Json(json!({
-        "issuer": s.issuer,
+fn read<T: Clone>(lock: &RwLock<T>) -> T {
+    lock.read()
+        .map_or_else(|p| p.into_inner().clone(), |g| g.clone())
+}
+
+fn write<T>(lock: &RwLock<T>, value: T) {
+    match lock.write() {
+        Ok(mut g) => *g = value,
+        Err(p) => *p.into_inner() = value,
+    }
+}
+
+async fn discovery(State(s): State<Shared>) -> Response {
+    s.discovery_hits.fetch_add(1, Ordering::SeqCst);
+    let issuer = read(&s.discovery_issuer).unwrap_or_else(|| s.issuer.clone());
+    let doc = json!({
+        "issuer": issuer,
         "jwks_uri": format!("{}/jwks.json", s.issuer),
         "id_token_signing_alg_values_supported": ["RS256", "PS256", "ES256", "ES384", "ES512", "EdDSA"],
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
-    }))
+    });
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        doc.to_string(),
+    )
+        .into_response()
 }
 
-async fn jwks(State(s): State<Shared>) -> Json<Value> {
+async fn jwks(State(s): State<Shared>, headers: HeaderMap) -> Response {
     s.jwks_hits.fetch_add(1, Ordering::SeqCst);
-    let doc = s.jwks.read().map(|g| g.clone()).unwrap_or(Value::Null);
-    Json(doc)
+    let doc = read(&s.jwks).to_string();
+    let etag = format!("\"{:x}\"", fnv(doc.as_bytes()));
+    let json = HeaderValue::from_static("application/json");
+    match read(&s.mode) {
+        JwksMode::Normal => {
+            let mut response = if headers
+                .get(header::IF_NONE_MATCH)
+                .and_then(|v| v.to_str().ok())
+                == Some(etag.as_str())
+            {
+                StatusCode::NOT_MODIFIED.into_response()
+            } else {
+                ([(header::CONTENT_TYPE, json)], doc).into_response()
+            };
+            if let Ok(etag) = HeaderValue::from_str(&etag) {
+                response.headers_mut().insert(header::ETAG, etag);
+            }
+            if let Some(cc) = read(&s.cache_control).and_then(|cc| HeaderValue::from_str(&cc).ok())
+            {
+                response.headers_mut().insert(header::CACHE_CONTROL, cc);
+            }
+            response
+        }
+        JwksMode::Status(code) => StatusCode::from_u16(code)
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            .into_response(),
+        JwksMode::Hang => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            StatusCode::GATEWAY_TIMEOUT.into_response()
+        }
+        JwksMode::Garbage => ([(header::CONTENT_TYPE, json)], "{\"keys\": [oops").into_response(),
+        JwksMode::Huge => {
+            let padding = "x".repeat(1024 * 1024);
+            (
+                [(header::CONTENT_TYPE, json)],
+                format!("{{\"keys\":[],\"pad\":\"{padding}\"}}"),
+            )
+                .into_response()
+        }
+        JwksMode::WrongContentType => (
+            [(header::CONTENT_TYPE, HeaderValue::from_static("text/html"))],
+            doc,
+        )
+            .into_response(),
+        JwksMode::Redirect(to) => match HeaderValue::from_str(&to) {
+            Ok(location) => (StatusCode::FOUND, [(header::LOCATION, location)]).into_response(),
+            Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        },
+    }
+}
+
+/// FNV-1a: a stable ETag without a hashing dependency.
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 impl TestServer {
@@ -103,14 +223,32 @@ impl TestServer {
 
     /// Replaces the served JWKS (key rotation in tests).
     pub fn set_jwks(&self, jwks: Value) {
-        if let Ok(mut guard) = self.jwks.write() {
-            *guard = jwks;
-        }
+        write(&self.shared.jwks, jwks);
+    }
+
+    /// Switches how the JWKS endpoint answers.
+    pub fn set_mode(&self, mode: JwksMode) {
+        write(&self.shared.mode, mode);
+    }
+
+    /// Sends this `Cache-Control` header with normal JWKS answers (`None` for none).
+    pub fn set_cache_control(&self, value: Option<&str>) {
+        write(&self.shared.cache_control, value.map(str::to_owned));
+    }
+
+    /// Makes the discovery document claim another `issuer` (`None` restores the real one).
+    pub fn set_discovery_issuer(&self, issuer: Option<&str>) {
+        write(&self.shared.discovery_issuer, issuer.map(str::to_owned));
     }
 
     /// How many times the JWKS was requested.
     pub fn jwks_requests(&self) -> usize {
-        self.jwks_hits.load(Ordering::SeqCst)
+        self.shared.jwks_hits.load(Ordering::SeqCst)
+    }
+
+    /// How many times the discovery document was requested.
+    pub fn discovery_requests(&self) -> usize {
+        self.shared.discovery_hits.load(Ordering::SeqCst)
     }
 }
 

@@ -91,6 +91,7 @@ impl Verifier {
     pub async fn verify<C: DeserializeOwned>(&self, token: &str) -> Result<Verified<C>, AuthError> {
         match self.verify_inner(token).await {
             Ok(verified) => {
+                metrics::counter!("portcullis_verify_total", "outcome" => "accept").increment(1);
                 audit::accepted(
                     verified.issuer(),
                     verified.subject(),
@@ -100,6 +101,8 @@ impl Verifier {
                 Ok(verified)
             }
             Err(error) => {
+                let reason = error.reason().code();
+                metrics::counter!("portcullis_verify_total", "outcome" => "reject", "reason" => reason).increment(1);
                 audit::rejected(error.reason(), token, self.inner.max_token_len);
                 Err(error)
             }
