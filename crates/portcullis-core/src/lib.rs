@@ -62,4 +62,4 @@ pub use clock::{Clock, SystemClock};
 pub use error::{AuthError, ConfigError, Reason};
 pub use keys::{KeySet, KeySource, StaticJwks};
 pub use token::Algorithm;
-pub use verifier::{Verified, Verifier, VerifierBuilder};
+pub use verifier::{IssuerResolver, TrustedIssuer, Verified, Verifier, VerifierBuilder};

@@ -1,11 +1,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretBox};
+use secrecy::SecretBox;
 
+use super::issuer::{IssuerResolver, Issuers, TrustedIssuer};
 use super::{Policy, Verifier};
 use crate::clock::{Clock, SystemClock};
-use crate::crypto::HmacKey;
 use crate::error::ConfigError;
 use crate::keys::KeySource;
 use crate::token::{Algorithm, AlgorithmSet, TypPolicy};
@@ -32,6 +32,7 @@ pub const DEFAULT_MAX_TOKEN_LEN: usize = 16 * 1024;
 /// | [`max_token_len`](Self::max_token_len) | 16 KiB ([`DEFAULT_MAX_TOKEN_LEN`]) | bounds per-request work |
 /// | `exp` | required | a token without expiry is valid forever |
 /// | [`clock`](Self::clock) | the system clock | |
+/// | [`trust`](Self::trust), [`resolver`](Self::resolver) | none | more issuers, routed by `iss` before any I/O |
 pub struct VerifierBuilder {
     issuer: Option<String>,
     audiences: Vec<String>,
@@ -44,6 +45,8 @@ pub struct VerifierBuilder {
     clock: Arc<dyn Clock>,
     keys: Option<Arc<dyn KeySource>>,
     hmac: Option<(Algorithm, SecretBox<[u8]>)>,
+    trusted: Vec<TrustedIssuer>,
+    resolver: Option<Arc<dyn IssuerResolver>>,
 }
 
 impl Default for VerifierBuilder {
@@ -60,6 +63,8 @@ impl Default for VerifierBuilder {
             clock: Arc::new(SystemClock),
             keys: None,
             hmac: None,
+            trusted: Vec::new(),
+            resolver: None,
         }
     }
 }
@@ -153,15 +158,22 @@ impl VerifierBuilder {
         self
     }
 
+    /// Trusts one more issuer, with its own audiences, algorithms and keys. Combine with (or use
+    /// instead of) the single-issuer options above; tokens are routed by their `iss`.
+    pub fn trust(mut self, issuer: TrustedIssuer) -> Self {
+        self.trusted.push(issuer);
+        self
+    }
+
+    /// Resolves issuers that are not configured statically (multi-tenant setups). Results are
+    /// kept for the [`RESOLVED_ISSUERS`](super::RESOLVED_ISSUERS) most recently used issuers.
+    pub fn resolver(mut self, resolver: impl IssuerResolver) -> Self {
+        self.resolver = Some(Arc::new(resolver));
+        self
+    }
+
     /// Checks the configuration and builds the verifier.
     pub fn build(self) -> Result<Verifier, ConfigError> {
-        let issuer = self
-            .issuer
-            .filter(|i| !i.is_empty())
-            .ok_or(ConfigError::MissingIssuer)?;
-        if self.audiences.is_empty() || self.audiences.iter().any(String::is_empty) {
-            return Err(ConfigError::MissingAudience);
-        }
         if self.leeway > MAX_LEEWAY {
             return Err(ConfigError::InvalidValue {
                 name: "leeway",
@@ -174,64 +186,32 @@ impl VerifierBuilder {
                 why: "must be between 256 bytes and 1 MiB",
             });
         }
-        // With only a shared secret (no key source), the secret's algorithm is the whole
-        // allow-list; with both, the asymmetric default plus the secret's algorithm.
-        let mut algorithms = match (self.algorithms, &self.hmac, &self.keys) {
-            (Some(set), _, _) => set,
-            (None, Some(_), None) => AlgorithmSet::EMPTY,
-            (None, _, _) => AlgorithmSet::asymmetric_default(),
-        };
-        if let Some(unsupported) = algorithms.iter().find(|a| !a.is_supported()) {
-            return Err(ConfigError::UnsupportedAlgorithm(unsupported.name()));
+        let single = self.issuer.is_some()
+            || !self.audiences.is_empty()
+            || self.algorithms.is_some()
+            || self.keys.is_some()
+            || self.hmac.is_some();
+        let mut policies = Vec::with_capacity(self.trusted.len() + 1);
+        if single || (self.trusted.is_empty() && self.resolver.is_none()) {
+            let mut issuer = TrustedIssuer::new(self.issuer.ok_or(ConfigError::MissingIssuer)?);
+            issuer.set_audiences(self.audiences);
+            issuer.set_algorithms(self.algorithms);
+            issuer.set_keys(self.keys);
+            issuer.set_hmac(self.hmac);
+            policies.push(issuer.compile()?);
         }
-        let hmac = match self.hmac {
-            Some((alg, secret)) => {
-                let min = match alg {
-                    Algorithm::HS256 => 32,
-                    Algorithm::HS384 => 48,
-                    Algorithm::HS512 => 64,
-                    _ => return Err(ConfigError::HmacWithoutSecret),
-                };
-                if secret.expose_secret().len() < min {
-                    return Err(ConfigError::SecretTooShort {
-                        alg: alg.name(),
-                        min,
-                    });
-                }
-                algorithms.insert(alg);
-                Some(
-                    HmacKey::new(alg, secret.expose_secret())
-                        .ok_or(ConfigError::HmacWithoutSecret)?,
-                )
-            }
-            None => None,
-        };
-        if algorithms
-            .iter()
-            .any(|a| a.is_hmac() && hmac.as_ref().is_none_or(|k| k.algorithm() != a))
-        {
-            return Err(ConfigError::HmacWithoutSecret);
-        }
-        if algorithms.is_empty() {
-            return Err(ConfigError::NoAlgorithms);
-        }
-        let has_asymmetric = algorithms.iter().any(|a| !a.is_hmac());
-        if has_asymmetric && self.keys.is_none() {
-            return Err(ConfigError::MissingKeySource);
+        for issuer in self.trusted {
+            policies.push(issuer.compile()?);
         }
         Ok(Verifier {
             inner: Arc::new(Policy {
-                issuer,
-                audiences: self.audiences,
-                algorithms,
+                issuers: Issuers::new(policies, self.resolver)?,
                 typ: self.typ,
                 leeway: self.leeway.as_secs(),
                 max_token_len: self.max_token_len,
                 require_exp: self.require_exp,
                 required_claims: self.required_claims,
                 clock: self.clock,
-                keys: self.keys,
-                hmac,
             }),
         })
     }

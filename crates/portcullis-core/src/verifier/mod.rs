@@ -3,16 +3,19 @@
 //! [`Verifier::verify`] runs DESIGN §2 in order. Each step either passes or rejects with one
 //! [`Reason`]; nothing is retried with a looser rule.
 //!
-//! 1. size cap, three segments, strict base64url ([`token::compact`](crate::token));
-//! 2. header and claims as JSON objects with no duplicate members;
-//! 3. header policy: `alg` allowed, no `crit`, `typ` per [`TypPolicy`];
-//! 4. key selection by `kid` and algorithm compatibility, one refresh on an unknown key;
-//! 5. the signature;
+//! 1. size cap, three segments, strict base64url (`token::compact`);
+//! 2. header policy: a known `alg` (never `none`), no `crit`, `typ` per [`TypPolicy`];
+//! 3. the claims parsed once (no duplicate members anywhere), registered claims type-checked;
+//! 4. issuer routing: the unverified `iss` picks a [`TrustedIssuer`]; anything else is rejected
+//!    before any I/O; then that issuer's algorithm allow-list;
+//! 5. key selection by `kid` and algorithm compatibility (one refresh on an unknown key), and the
+//!    signature;
 //! 6. claims policy: `iss` exact, `aud` contains a configured audience, `exp`/`nbf`/`iat` with
-//!    leeway, required claims, date types;
+//!    leeway, required claims;
 //! 7. the caller's claims type.
 
 mod builder;
+mod issuer;
 mod verified;
 
 use std::fmt;
@@ -21,16 +24,17 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 
 pub use builder::{DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN, MAX_LEEWAY, VerifierBuilder};
+pub use issuer::{IssuerResolver, RESOLVED_ISSUERS, ResolveFuture, TrustedIssuer};
 pub use verified::Verified;
 
 use crate::audit;
 use crate::clock::Clock;
-use crate::crypto::HmacKey;
 use crate::error::{AuthError, KeySourceError, Reason};
-use crate::keys::{KeySource, Refresh};
+use crate::keys::{KeySourceHealth, Refresh};
 use crate::token::claims::Registered;
 use crate::token::json::Tape;
-use crate::token::{AlgorithmSet, Header, TypPolicy, compact};
+use crate::token::{Header, TypPolicy, compact};
+use issuer::{IssuerPolicy, Issuers};
 
 /// Verifies JWT access tokens under one policy. Cheap to clone (one `Arc`), `Send + Sync`.
 ///
@@ -41,35 +45,20 @@ pub struct Verifier {
 }
 
 /// The whole policy of a verifier, fixed at `build()`.
+#[derive(Debug)]
 struct Policy {
-    issuer: String,
-    audiences: Vec<String>,
-    algorithms: AlgorithmSet,
+    issuers: Issuers,
     typ: TypPolicy,
     leeway: u64,
     max_token_len: usize,
     require_exp: bool,
     required_claims: Vec<&'static str>,
     clock: Arc<dyn Clock>,
-    keys: Option<Arc<dyn KeySource>>,
-    hmac: Option<HmacKey>,
 }
 
 impl fmt::Debug for Verifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let p = &self.inner;
-        f.debug_struct("Verifier")
-            .field("issuer", &p.issuer)
-            .field("audiences", &p.audiences)
-            .field("algorithms", &p.algorithms)
-            .field("typ", &p.typ)
-            .field("leeway", &p.leeway)
-            .field("max_token_len", &p.max_token_len)
-            .field("require_exp", &p.require_exp)
-            .field("required_claims", &p.required_claims)
-            .field("keys", &p.keys)
-            .field("hmac", &p.hmac)
-            .finish()
+        fmt::Debug::fmt(&self.inner, f)
     }
 }
 
@@ -79,9 +68,9 @@ impl Verifier {
         VerifierBuilder::default()
     }
 
-    /// The configured issuer.
-    pub fn issuer(&self) -> &str {
-        &self.inner.issuer
+    /// The health of each statically configured issuer's key source, by issuer.
+    pub fn health(&self) -> Vec<(String, KeySourceHealth)> {
+        self.inner.issuers.health()
     }
 
     /// Verifies `token` (the bare token, without `Bearer `) and returns its claims typed as `C`.
@@ -110,14 +99,20 @@ impl Verifier {
     }
 
     /// Checks only the JWS layer of `jws`: size cap, encoding, header policy, key selection and
-    /// signature. No claim is read, so this is for JWS-signed payloads that are not access tokens
-    /// (and for conformance vectors); use [`verify`](Self::verify) for access tokens.
+    /// signature, against the verifier's only issuer (with several issuers there is no `iss` to
+    /// choose by, so this rejects). No claim is read: this is for JWS-signed payloads that are
+    /// not access tokens (and for conformance vectors); use [`verify`](Self::verify) for tokens.
     pub async fn verify_signature(&self, jws: &str) -> Result<Header, AuthError> {
         let (parts, header) = self.parse_header(jws).map_err(AuthError::InvalidToken)?;
         // The payload is not read, but it must still be strict base64url: otherwise two spellings
         // of one payload would both verify.
         compact::decode(parts.claims).map_err(AuthError::InvalidToken)?;
-        self.check_signature(&parts, &header).await?;
+        let issuer = self
+            .inner
+            .issuers
+            .only()
+            .ok_or(AuthError::InvalidToken(Reason::BadIssuer))?;
+        check_signature(issuer, &parts, &header).await?;
         Ok(header)
     }
 
@@ -125,18 +120,31 @@ impl Verifier {
         &self,
         token: &str,
     ) -> Result<Verified<C>, AuthError> {
+        let policy = &*self.inner;
         let (parts, header) = self.parse_header(token).map_err(AuthError::InvalidToken)?;
-        // The claims are read before the key is chosen: issuer routing reads the unverified
-        // `iss`, and a malformed claims segment is rejected without any crypto.
         let claims = compact::decode(parts.claims)
             .and_then(|bytes| String::from_utf8(bytes).map_err(|_| Reason::BadJson))
             .map_err(AuthError::InvalidToken)?;
         let tape = Tape::parse(&claims).map_err(AuthError::InvalidToken)?;
-        let registered = Registered::read(&tape, &claims, &self.inner.required_claims)
+        let registered = Registered::read(&tape, &claims, &policy.required_claims)
             .map_err(AuthError::InvalidToken)?;
-        self.check_signature(&parts, &header).await?;
-        self.check_claims(&registered, &claims)
+
+        // Routing reads the unverified `iss`; an untrusted one stops here, before any key
+        // source (and so any network) is touched.
+        let iss = registered
+            .iss
+            .as_ref()
+            .map(|iss| iss.resolve(&claims))
+            .ok_or(AuthError::InvalidToken(Reason::MissingClaim("iss")))?;
+        let issuer = policy
+            .issuers
+            .route(iss)
+            .await
+            .ok_or(AuthError::InvalidToken(Reason::BadIssuer))?;
+        check_signature(&issuer, &parts, &header).await?;
+        self.check_claims(&issuer, &registered, &claims)
             .map_err(AuthError::InvalidToken)?;
+
         // Replayed from the tape: the claims text is parsed exactly once.
         let typed = tape
             .deserialize()
@@ -144,68 +152,25 @@ impl Verifier {
         Ok(Verified::new(typed, registered, header, claims))
     }
 
-    /// Steps 1-3: everything about the header, which needs no key.
+    /// Steps 1-2: everything about the header, which needs no key.
     fn parse_header<'t>(&self, token: &'t str) -> Result<(compact::Compact<'t>, Header), Reason> {
         let policy = &*self.inner;
         let parts = compact::split(token, policy.max_token_len)?;
         let header = Header::from_json(&compact::decode(parts.header)?, policy.typ)?;
-        if !policy.algorithms.contains(header.alg) {
-            return Err(Reason::AlgNotAllowed);
-        }
         Ok((parts, header))
     }
 
-    /// Steps 4-5: the signature, under the configured secret (HMAC) or a key from the source.
-    async fn check_signature(
-        &self,
-        parts: &compact::Compact<'_>,
-        header: &Header,
-    ) -> Result<(), AuthError> {
-        let mut signature = Vec::with_capacity(parts.signature.len() * 3 / 4 + 3);
-        compact::decode_into(parts.signature, &mut signature).map_err(AuthError::InvalidToken)?;
-        let message = parts.signing_input.as_bytes();
-        if header.alg.is_hmac() {
-            // Only the configured secret, never a key set: a public key must never become an
-            // HMAC secret (the RS256 -> HS256 confusion attack).
-            let ok = self
-                .inner
-                .hmac
-                .as_ref()
-                .is_some_and(|k| k.verify(header.alg, message, &signature));
-            return if ok {
-                Ok(())
-            } else {
-                Err(AuthError::InvalidToken(Reason::BadSignature))
-            };
-        }
-        let Some(source) = &self.inner.keys else {
-            return Err(AuthError::InvalidToken(Reason::AlgNotAllowed));
-        };
-        let (kid, alg) = (header.kid.as_deref(), header.alg);
-        let set = match source.current() {
-            Some(set) => set,
-            None => source.refresh(Refresh::Cold).await.map_err(unavailable)?,
-        };
-        match set.verify(kid, alg, message, &signature) {
-            // One refresh at most; the source decides whether that means a fetch.
-            Err(Reason::UnknownKey) => {
-                let newer = source
-                    .refresh(Refresh::UnknownKey { kid })
-                    .await
-                    .map_err(unavailable)?;
-                newer.verify(kid, alg, message, &signature)
-            }
-            outcome => outcome,
-        }
-        .map_err(AuthError::InvalidToken)
-    }
-
     /// Step 6, on claims whose types [`Registered::read`] already checked.
-    fn check_claims(&self, claims: &Registered, text: &str) -> Result<(), Reason> {
+    fn check_claims(
+        &self,
+        issuer: &IssuerPolicy,
+        claims: &Registered,
+        text: &str,
+    ) -> Result<(), Reason> {
         let policy = &*self.inner;
         match claims.iss.as_ref().map(|iss| iss.resolve(text)) {
             None => return Err(Reason::MissingClaim("iss")),
-            Some(iss) if iss != policy.issuer => return Err(Reason::BadIssuer),
+            Some(iss) if iss != issuer.issuer => return Err(Reason::BadIssuer),
             Some(_) => {}
         }
         let auds = match claims.aud.as_ref().map(|a| a.as_slice()) {
@@ -214,7 +179,7 @@ impl Verifier {
         };
         if !auds
             .iter()
-            .any(|a| policy.audiences.iter().any(|want| a.resolve(text) == want))
+            .any(|a| issuer.audiences.iter().any(|want| a.resolve(text) == want))
         {
             return Err(Reason::BadAudience);
         }
@@ -240,6 +205,54 @@ impl Verifier {
             None => Ok(()),
         }
     }
+}
+
+/// Steps 4-5 for one issuer: its algorithm allow-list, then the signature under its configured
+/// secret (HMAC) or a key from its source.
+async fn check_signature(
+    issuer: &IssuerPolicy,
+    parts: &compact::Compact<'_>,
+    header: &Header,
+) -> Result<(), AuthError> {
+    if !issuer.algorithms.contains(header.alg) {
+        return Err(AuthError::InvalidToken(Reason::AlgNotAllowed));
+    }
+    let mut signature = Vec::with_capacity(parts.signature.len() * 3 / 4 + 3);
+    compact::decode_into(parts.signature, &mut signature).map_err(AuthError::InvalidToken)?;
+    let message = parts.signing_input.as_bytes();
+    if header.alg.is_hmac() {
+        // Only the configured secret, never a key set: a public key must never become an
+        // HMAC secret (the RS256 -> HS256 confusion attack).
+        let ok = issuer
+            .hmac
+            .as_ref()
+            .is_some_and(|k| k.verify(header.alg, message, &signature));
+        return if ok {
+            Ok(())
+        } else {
+            Err(AuthError::InvalidToken(Reason::BadSignature))
+        };
+    }
+    let Some(source) = &issuer.keys else {
+        return Err(AuthError::InvalidToken(Reason::AlgNotAllowed));
+    };
+    let (kid, alg) = (header.kid.as_deref(), header.alg);
+    let set = match source.current() {
+        Some(set) => set,
+        None => source.refresh(Refresh::Cold).await.map_err(unavailable)?,
+    };
+    match set.verify(kid, alg, message, &signature) {
+        // One refresh at most; the source decides whether that means a fetch.
+        Err(Reason::UnknownKey) => {
+            let newer = source
+                .refresh(Refresh::UnknownKey { kid })
+                .await
+                .map_err(unavailable)?;
+            newer.verify(kid, alg, message, &signature)
+        }
+        outcome => outcome,
+    }
+    .map_err(AuthError::InvalidToken)
 }
 
 fn unavailable(e: KeySourceError) -> AuthError {
