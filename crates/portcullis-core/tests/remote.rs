@@ -459,3 +459,23 @@ async fn health_reports_kids_and_age() {
     assert_eq!(as_json["source"], json!(server.jwks_url()));
     drop(issuer);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_down_issuer_is_not_hammered() {
+    let (issuer, server) = serve().await;
+    server.set_mode(JwksMode::Status(500));
+    let source = RemoteJwks::builder(server.jwks_url())
+        .build()
+        .expect("config");
+    assert!(source.warm_up().await.is_err());
+    let v = verifier(&issuer, source);
+    let token = issuer.token().sign().expect("sign");
+    for _ in 0..100 {
+        assert_eq!(reason(&v, &token).await, Err("keys_unavailable".into()));
+    }
+    assert_eq!(
+        server.jwks_requests(),
+        1,
+        "within the retry interval requests get 503 without fetching"
+    );
+}

@@ -25,7 +25,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::discovery::Discovery;
-use super::fetch::{Fetched, Fetcher};
+use super::fetch::{FETCH_TIMEOUT, Fetched, Fetcher};
 use super::{KeySet, KeySource, KeySourceHealth, KeysFuture, Refresh};
 use crate::audit;
 use crate::error::{ConfigError, KeySourceError};
@@ -368,7 +368,21 @@ impl Shared {
 
     async fn refresh(&self, why: Refresh<'_>) -> Result<Arc<KeySet>, KeySourceError> {
         match why {
-            Refresh::Cold => self.fetch_for_request().await,
+            Refresh::Cold => {
+                // Right after a failed fetch, answer 503 at once instead of sending every
+                // request's fetch to an issuer that is down; the background task retries.
+                let failed_recently = {
+                    let status = self.status();
+                    status.last_error.is_some()
+                        && status
+                            .last_attempt
+                            .is_some_and(|t| t.elapsed() < self.policy.kid_cooldown)
+                };
+                if failed_recently {
+                    return self.last_outcome();
+                }
+                self.fetch_for_request().await
+            }
             Refresh::UnknownKey { kid } => {
                 metrics::counter!("portcullis_jwks_kid_miss_total").increment(1);
                 let current = self.current();
@@ -383,7 +397,9 @@ impl Shared {
                     }
                 }
                 let set = self.fetch_for_request().await?;
+                // Long kids are not remembered: the memory is bounded in bytes, not just entries.
                 if let Some(kid) = kid
+                    && kid.len() <= 256
                     && !set.contains_kid(kid)
                 {
                     let mut status = self.status();
@@ -446,7 +462,12 @@ impl Shared {
             // A conditional request only makes sense while we still hold the set it refers to.
             self.current.load().as_ref().and(status.etag.clone())
         };
-        let result = self.fetch_and_parse(etag.as_deref()).await;
+        // The default client times out after 5 s per request; this bounds a caller-supplied
+        // client too (twice: discovery, then the key set), so a hung issuer can never hold the
+        // single-flight gate indefinitely.
+        let result = tokio::time::timeout(FETCH_TIMEOUT * 2, self.fetch_and_parse(etag.as_deref()))
+            .await
+            .unwrap_or_else(|_| Err("timed out".into()));
         let label = self.source_label();
         match &result {
             Ok(set) => {
