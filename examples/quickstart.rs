@@ -7,8 +7,8 @@
 //! It starts an embedded test issuer (real RSA, EC and Ed25519 keys, JWKS and discovery served on
 //! 127.0.0.1), builds a `Verifier` for it, mints a good token and a handful of hostile ones, and
 //! prints what a client of your API would get back for each: the HTTP status and the RFC 6750
-//! `WWW-Authenticate` challenge. The audit log (target `portcullis::audit`) shows the reason
-//! behind every decision; set `RUST_LOG=portcullis::audit=off` to hide it.
+//! `WWW-Authenticate` challenge. The audit log (target `portcullis::audit`, on stderr) shows the
+//! reason behind every decision; set `RUST_LOG=portcullis::audit=off` to hide it.
 //!
 //! The axum and actix-web adapters, which turn this into middleware, arrive in a later release.
 
@@ -20,8 +20,9 @@
 )] // test code
 
 use portcullis::challenge::ChallengeOptions;
+use portcullis::keys::RemoteJwks;
 use portcullis::testing::TestIssuer;
-use portcullis::{Algorithm, Challenge, StaticJwks, Verifier};
+use portcullis::{Algorithm, Challenge, Verifier};
 use serde_json::Value;
 
 #[tokio::main]
@@ -32,17 +33,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .unwrap_or_else(|_| "portcullis::audit=info".into()),
         )
         .with_target(false)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 
     let (issuer, server) = TestIssuer::serve().await?;
     println!("test issuer    {}", issuer.issuer());
     println!("its JWKS       {}\n", server.jwks_url());
 
+    // Keys come from the issuer's discovery document and JWKS, cached and refreshed in the
+    // background; warm_up() fetches now so a bad issuer URL fails at start-up.
+    let keys = RemoteJwks::discover(issuer.issuer()).build()?;
+    keys.warm_up().await?;
     let verifier = Verifier::builder()
         .issuer(issuer.issuer())
         .audience(issuer.audience())
         .require_at_jwt()
-        .key_source(StaticJwks::from_json(issuer.jwks().to_string())?)
+        .key_source(keys)
         .build()?;
     let render = ChallengeOptions::default().realm("quickstart")?;
 
@@ -76,14 +83,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (name, token) in cases {
         match verifier.verify::<Value>(&token).await {
             Ok(ok) => println!(
-                "{name:<34} -> 200  sub={} scopes=[{}]",
+                "{name:<42} -> 200  sub={} scopes=[{}]",
                 ok.subject().unwrap_or("-"),
                 ok.scopes().collect::<Vec<_>>().join(" ")
             ),
             Err(err) => {
                 let c = Challenge::from_error(&err, &render);
                 println!(
-                    "{name:<34} -> {}  WWW-Authenticate: {}",
+                    "{name:<42} -> {}  WWW-Authenticate: {}",
                     c.status,
                     c.www_authenticate.unwrap_or_default()
                 );

@@ -479,3 +479,23 @@ async fn a_down_issuer_is_not_hammered() {
         "within the retry interval requests get 503 without fetching"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_supplied_client_is_used() {
+    let (issuer, server) = serve().await;
+    let client = reqwest::Client::builder()
+        .user_agent("my-service/1.0")
+        .build()
+        .expect("client");
+    let source = RemoteJwks::builder(server.jwks_url())
+        .http_client(client)
+        .build()
+        .expect("config");
+    source.warm_up().await.expect("warm up");
+    let v = verifier(&issuer, source);
+    assert_eq!(
+        reason(&v, &issuer.token().sign().expect("sign")).await,
+        Ok(())
+    );
+    assert_eq!(server.jwks_requests(), 1);
+}
