@@ -7,6 +7,7 @@
 //! |---|---|
 //! | `aws-lc-rs` (default) | signature verification with aws-lc-rs |
 //! | `rust-crypto` | signature verification with the pure-Rust RustCrypto crates |
+//! | `remote` (default) | [`keys::RemoteJwks`]: a JWKS cache over HTTPS with OIDC / RFC 8414 discovery |
 //! | `testing` | [`testing::TestIssuer`]: keys, token minting, a loopback JWKS server |
 //!
 //! See [`portcullis_core`] for the request path and [`Verifier`] for every option.

@@ -82,6 +82,11 @@ pub(crate) fn jwks_serving_stale(source: &str) {
     tracing::warn!(target: TARGET, event = "jwks_serving_stale", source);
 }
 
+/// A resolver's configuration for an issuer was unusable; its tokens are rejected.
+pub(crate) fn issuer_rejected(issuer: &str, why: &str) {
+    tracing::warn!(target: TARGET, event = "issuer_rejected", iss = sanitize(issuer).as_str(), reason = why);
+}
+
 pub(crate) fn key_set_truncated(found: usize, kept: usize) {
     tracing::warn!(target: TARGET, event = "key_set_truncated", found, kept);
 }

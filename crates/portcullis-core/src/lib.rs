@@ -36,6 +36,9 @@
 //!
 //! Features are additive: with both enabled, aws-lc-rs verifies. With neither, the crate does not
 //! compile (there is no runtime "no provider" panic).
+//!
+//! The `remote` feature (default) adds [`keys::RemoteJwks`], the JWKS cache with discovery, on
+//! reqwest and rustls; `testing` adds the [`testing::TestIssuer`] kit.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -499,3 +499,37 @@ async fn a_caller_supplied_client_is_used() {
     );
     assert_eq!(server.jwks_requests(), 1);
 }
+
+#[test]
+fn without_a_runtime_the_request_path_refetches() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("rt");
+    let (issuer, server) = runtime.block_on(serve());
+    // Built outside the runtime: no background task.
+    let source = quick(RemoteJwks::builder(server.jwks_url()))
+        .build()
+        .expect("config");
+    runtime.block_on(async {
+        source.warm_up().await.expect("warm up");
+        tokio::time::sleep(Duration::from_millis(450)).await; // past the 400 ms freshness
+        assert_eq!(
+            server.jwks_requests(),
+            1,
+            "nobody refreshed in the background"
+        );
+        let v = verifier(&issuer, source.clone());
+        assert_eq!(
+            reason(&v, &issuer.token().sign().expect("sign")).await,
+            Ok(())
+        );
+        assert_eq!(
+            server.jwks_requests(),
+            2,
+            "the expired set was fetched again, not served stale"
+        );
+        assert!(source.health().fresh);
+    });
+}

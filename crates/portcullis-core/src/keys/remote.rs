@@ -3,7 +3,8 @@
 //! The request path reads the current set with one atomic load ([`KeySource::current`]); it never
 //! takes a lock held across I/O. Fetches happen in three places only:
 //!
-//! - **refresh-ahead**: a background task fetches 30 s before the set expires (±10 % jitter), so
+//! - **refresh-ahead**: a background task fetches 30 s before the set expires (up to 10 % earlier,
+//!   at random), so
 //!   requests never see an expired set while the issuer is up;
 //! - **cold start**: the first request (or [`RemoteJwks::warm_up`]) fetches, and concurrent
 //!   callers share that one fetch (single-flight);
@@ -13,7 +14,7 @@
 //! When fetches fail, the last good set keeps being served for up to 1 h past its expiry (then
 //! verification answers 503 `Unavailable`, never 401); a failure never wipes the cache.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -47,6 +48,10 @@ pub const MAX_STALE: Duration = Duration::from_secs(3600);
 /// Kids remembered as missing after a fresh fetch; the memory is cleared when it fills up and on
 /// every new key set.
 const MISSING_KIDS: usize = 1024;
+/// How long a kid found missing is rejected without another fetch: 2 min. Longer would block a
+/// key the issuer started using a little before publishing it; shorter lets one bad token cost a
+/// fetch every cooldown.
+pub const MISSING_KID_MEMORY: Duration = Duration::from_secs(120);
 
 /// A JWKS fetched from a URL, or from the `jwks_uri` that OIDC / RFC 8414 discovery names.
 ///
@@ -88,6 +93,8 @@ struct Shared {
     attempts: AtomicU64,
     status: Mutex<Status>,
     serving_stale: AtomicBool,
+    /// Whether a background task refreshes this source (only inside a Tokio runtime).
+    refresher: bool,
     stop: Arc<Notify>,
 }
 
@@ -118,7 +125,8 @@ struct Status {
     last_success: Option<(Instant, SystemTime)>,
     last_error: Option<String>,
     etag: Option<String>,
-    missing: HashSet<String>,
+    /// Kids absent after a fresh fetch, and when that was seen.
+    missing: HashMap<String, Instant>,
 }
 
 impl RemoteJwks {
@@ -171,7 +179,11 @@ impl fmt::Debug for RemoteJwks {
 
 impl KeySource for RemoteJwks {
     fn current(&self) -> Option<Arc<KeySet>> {
-        self.shared.current()
+        let (set, stale) = self.shared.usable()?;
+        if stale {
+            self.shared.note_stale();
+        }
+        Some(set)
     }
 
     fn refresh<'a>(&'a self, why: Refresh<'a>) -> KeysFuture<'a> {
@@ -245,7 +257,8 @@ impl RemoteJwksBuilder {
     }
 
     /// Checks the configuration and builds the source. Inside a Tokio runtime this also starts
-    /// the background refresh task; outside one, refreshes happen on the request path.
+    /// the background refresh task; outside one, an expired set is fetched again on the request
+    /// path (and served stale only after that fetch fails).
     /// Nothing is fetched yet: call [`RemoteJwks::warm_up`] to fetch at start-up.
     pub fn build(self) -> Result<RemoteJwks, ConfigError> {
         if self.min_ttl.is_zero()
@@ -277,6 +290,7 @@ impl RemoteJwksBuilder {
                 Source::Discovered(Box::new(Discovery::new(issuer, &fetcher)?))
             }
         };
+        let runtime = tokio::runtime::Handle::try_current().ok();
         let shared = Arc::new(Shared {
             source,
             fetcher,
@@ -293,9 +307,10 @@ impl RemoteJwksBuilder {
             attempts: AtomicU64::new(0),
             status: Mutex::new(Status::default()),
             serving_stale: AtomicBool::new(false),
+            refresher: runtime.is_some(),
             stop: Arc::new(Notify::new()),
         });
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        if let Some(runtime) = runtime {
             runtime.spawn(refresh_loop(
                 Arc::downgrade(&shared),
                 Arc::clone(&shared.stop),
@@ -345,16 +360,19 @@ impl Shared {
         }
     }
 
-    fn current(&self) -> Option<Arc<KeySet>> {
+    /// The set to use now, and whether it is past its freshness. An expired set is usable
+    /// until its stale bound while something is retrying: the background task, or (without
+    /// one) the request path once a fetch has failed; otherwise the caller fetches.
+    fn usable(&self) -> Option<(Arc<KeySet>, bool)> {
         let guard = self.current.load();
         let loaded = guard.as_ref()?;
         let now = Instant::now();
         if now < loaded.fresh_until {
-            return Some(Arc::clone(&loaded.set));
+            return Some((Arc::clone(&loaded.set), false));
         }
-        if now < loaded.stale_until {
-            self.note_stale();
-            return Some(Arc::clone(&loaded.set));
+        let retrying = self.refresher || self.status().last_error.is_some();
+        if now < loaded.stale_until && retrying {
+            return Some((Arc::clone(&loaded.set), true));
         }
         None
     }
@@ -385,9 +403,13 @@ impl Shared {
             }
             Refresh::UnknownKey { kid } => {
                 metrics::counter!("portcullis_jwks_kid_miss_total").increment(1);
-                let current = self.current();
-                if let Some(set) = current {
-                    let known_missing = kid.is_some_and(|k| self.status().missing.contains(k));
+                if let Some((set, _)) = self.usable() {
+                    let known_missing = kid.is_some_and(|k| {
+                        self.status()
+                            .missing
+                            .get(k)
+                            .is_some_and(|at| at.elapsed() < MISSING_KID_MEMORY)
+                    });
                     let cooling = self
                         .status()
                         .last_attempt
@@ -406,7 +428,7 @@ impl Shared {
                     if status.missing.len() >= MISSING_KIDS {
                         status.missing.clear();
                     }
-                    status.missing.insert(kid.to_owned());
+                    status.missing.insert(kid.to_owned(), Instant::now());
                 }
                 Ok(set)
             }
@@ -441,7 +463,10 @@ impl Shared {
 
     /// After a fetch: the fresh set, else the last good set within its stale bound, else 503.
     fn last_outcome(&self) -> Result<Arc<KeySet>, KeySourceError> {
-        if let Some(set) = self.current() {
+        if let Some((set, stale)) = self.usable() {
+            if stale {
+                self.note_stale();
+            }
             return Ok(set);
         }
         let detail = self
@@ -543,7 +568,8 @@ impl Shared {
     }
 
     /// Time until the background task should fetch: `refresh_ahead` before expiry, or one
-    /// cooldown after a failure, with ±10 % jitter so replicas do not fetch in lockstep.
+    /// cooldown after a failure, up to 10 % earlier at random so replicas do not fetch in
+    /// lockstep (never later, which would let the set expire).
     fn next_refresh_in(&self) -> Duration {
         let failed = self.status().last_error.is_some();
         let due = match self.current.load().as_ref() {

@@ -236,7 +236,16 @@ impl Issuers {
         }
         Ok(Self {
             fixed: map,
-            resolver: resolver.map(|r| (r, moka::future::Cache::new(RESOLVED_ISSUERS))),
+            // Plain LRU, not moka's default TinyLFU admission: with more active tenants than
+            // slots, TinyLFU could refuse a new tenant again and again, re-resolving (and
+            // cold-fetching its keys) on every request.
+            resolver: resolver.map(|r| {
+                let cache = moka::future::Cache::builder()
+                    .max_capacity(RESOLVED_ISSUERS)
+                    .eviction_policy(moka::policy::EvictionPolicy::lru())
+                    .build();
+                (r, cache)
+            }),
         })
     }
 
@@ -270,9 +279,16 @@ impl Issuers {
                 let trusted = resolver.resolve(iss).await?;
                 // The resolver's answer must be for the issuer it was asked about.
                 if trusted.issuer() != iss {
+                    crate::audit::issuer_rejected(iss, "the resolver answered for another issuer");
                     return None;
                 }
-                trusted.compile().ok().map(Arc::new)
+                match trusted.compile() {
+                    Ok(policy) => Some(Arc::new(policy)),
+                    Err(e) => {
+                        crate::audit::issuer_rejected(iss, &e.to_string());
+                        None
+                    }
+                }
             })
             .await
     }
