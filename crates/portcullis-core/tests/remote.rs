@@ -251,9 +251,10 @@ async fn hostile_endpoints_are_refused() {
         (JwksMode::Status(500), "status 500"),
         (JwksMode::Status(404), "status 404"),
         (JwksMode::Garbage, "invalid key set"),
-        (JwksMode::Huge, "body larger than 64 KiB"),
+        (JwksMode::Huge, "body larger than 65536 bytes"),
         (JwksMode::WrongContentType, "content type is not JSON"),
         (JwksMode::Redirect(server.jwks_url()), "status 302"),
+        (JwksMode::DropConnection, "request failed"),
     ];
     let token = issuer.token().sign().expect("sign");
     for (mode, why) in cases {
@@ -532,4 +533,35 @@ fn without_a_runtime_the_request_path_refetches() {
         );
         assert!(source.health().fresh);
     });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_are_configurable() {
+    let (issuer, server) = serve().await;
+    // The test issuer's set is ~2.5 KiB: under a 1 KiB cap it is refused, under the default accepted.
+    let small = RemoteJwks::builder(server.jwks_url())
+        .max_body(1024)
+        .build()
+        .expect("config");
+    assert!(small.warm_up().await.is_err());
+    assert!(
+        small
+            .health()
+            .last_error
+            .unwrap_or_default()
+            .contains("body larger than 1024 bytes")
+    );
+    server.set_mode(JwksMode::Hang);
+    let impatient = RemoteJwks::builder(server.jwks_url())
+        .timeouts(Duration::from_millis(200), Duration::from_millis(300))
+        .build()
+        .expect("config");
+    let started = Instant::now();
+    assert!(impatient.warm_up().await.is_err());
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "the 300 ms total timeout applied"
+    );
+    assert_eq!(impatient.health().last_error.as_deref(), Some("timed out"));
+    drop(issuer);
 }

@@ -149,7 +149,7 @@ mod tests {
     use super::*;
 
     fn urls(issuer: &str) -> [String; 2] {
-        let fetcher = Fetcher::new(None, false).unwrap();
+        let fetcher = Fetcher::new(None, false, Default::default()).unwrap();
         let d = Discovery::new(issuer.into(), &fetcher).unwrap();
         d.candidates.map(|u| u.to_string())
     }
@@ -181,7 +181,7 @@ mod tests {
 
     #[test]
     fn issuer_rules() {
-        let fetcher = Fetcher::new(None, false).unwrap();
+        let fetcher = Fetcher::new(None, false, Default::default()).unwrap();
         assert!(Discovery::new("http://login.example.com".into(), &fetcher).is_err());
         assert!(Discovery::new("https://login.example.com/?tenant=1".into(), &fetcher).is_err());
         assert!(Discovery::new("http://127.0.0.1:8080".into(), &fetcher).is_ok());

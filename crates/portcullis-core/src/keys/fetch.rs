@@ -24,6 +24,25 @@ pub const MAX_BODY: usize = 64 * 1024;
 pub(crate) struct Fetcher {
     client: reqwest::Client,
     allow_http: bool,
+    limits: Limits,
+}
+
+/// The limits of one fetch.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) connect: Duration,
+    pub(crate) total: Duration,
+    pub(crate) max_body: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            connect: CONNECT_TIMEOUT,
+            total: FETCH_TIMEOUT,
+            max_body: MAX_BODY,
+        }
+    }
 }
 
 /// What one fetch produced.
@@ -44,12 +63,13 @@ impl Fetcher {
     pub(crate) fn new(
         client: Option<reqwest::Client>,
         allow_http: bool,
+        limits: Limits,
     ) -> Result<Self, ConfigError> {
         let client = match client {
             Some(client) => client,
             None => reqwest::Client::builder()
-                .connect_timeout(CONNECT_TIMEOUT)
-                .timeout(FETCH_TIMEOUT)
+                .connect_timeout(limits.connect)
+                .timeout(limits.total)
                 .redirect(reqwest::redirect::Policy::none())
                 .user_agent(concat!("portcullis/", env!("CARGO_PKG_VERSION")))
                 .build()
@@ -58,7 +78,16 @@ impl Fetcher {
                     why: "the TLS backend could not be initialised",
                 })?,
         };
-        Ok(Self { client, allow_http })
+        Ok(Self {
+            client,
+            allow_http,
+            limits,
+        })
+    }
+
+    /// The deadline of one fetch, enforced around any client (a caller's too).
+    pub(crate) fn deadline(&self) -> Duration {
+        self.limits.total
     }
 
     /// Parses `url` and applies the https rule.
@@ -102,8 +131,9 @@ impl Fetcher {
             .get(CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|len| len > MAX_BODY as u64) {
-            return Err("body larger than 64 KiB".into());
+        let max_body = self.limits.max_body;
+        if declared.is_some_and(|len| len > max_body as u64) {
+            return Err(format!("body larger than {max_body} bytes"));
         }
         let etag = response
             .headers()
@@ -111,9 +141,13 @@ impl Fetcher {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let mut bytes = Vec::with_capacity(declared.map_or(8 * 1024, |l| l as usize));
-        while let Some(chunk) = response.chunk().await.map_err(describe)? {
-            if bytes.len() + chunk.len() > MAX_BODY {
-                return Err("body larger than 64 KiB".into());
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|_| "body read failed".to_owned())?
+        {
+            if bytes.len() + chunk.len() > max_body {
+                return Err(format!("body larger than {max_body} bytes"));
             }
             bytes.extend_from_slice(&chunk);
         }

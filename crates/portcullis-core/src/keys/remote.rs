@@ -26,7 +26,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::discovery::Discovery;
-use super::fetch::{FETCH_TIMEOUT, Fetched, Fetcher};
+use super::fetch::{Fetched, Fetcher, Limits};
 use super::{KeySet, KeySource, KeySourceHealth, KeysFuture, Refresh};
 use crate::audit;
 use crate::error::{ConfigError, KeySourceError};
@@ -74,6 +74,8 @@ pub struct RemoteJwksBuilder {
     refresh_ahead: Duration,
     kid_cooldown: Duration,
     max_stale: Duration,
+    missing_kid_memory: Duration,
+    limits: Limits,
 }
 
 #[derive(Debug)]
@@ -111,6 +113,7 @@ struct Policy {
     refresh_ahead: Duration,
     kid_cooldown: Duration,
     max_stale: Duration,
+    missing_kid_memory: Duration,
 }
 
 struct Loaded {
@@ -207,6 +210,8 @@ impl RemoteJwksBuilder {
             refresh_ahead: REFRESH_AHEAD,
             kid_cooldown: KID_COOLDOWN,
             max_stale: MAX_STALE,
+            missing_kid_memory: MISSING_KID_MEMORY,
+            limits: Limits::default(),
         }
     }
 
@@ -250,6 +255,32 @@ impl RemoteJwksBuilder {
         self
     }
 
+    /// How long a kid found missing after a fresh fetch is rejected without fetching again
+    /// (default [`MISSING_KID_MEMORY`]; zero disables the memory, leaving only the cooldown).
+    pub fn missing_kid_memory(mut self, memory: Duration) -> Self {
+        self.missing_kid_memory = memory;
+        self
+    }
+
+    /// Connect and total timeouts of the default client (defaults [`CONNECT_TIMEOUT`],
+    /// [`FETCH_TIMEOUT`]). The total also bounds a caller-supplied client's fetches.
+    ///
+    /// [`CONNECT_TIMEOUT`]: super::fetch::CONNECT_TIMEOUT
+    /// [`FETCH_TIMEOUT`]: super::fetch::FETCH_TIMEOUT
+    pub fn timeouts(mut self, connect: Duration, total: Duration) -> Self {
+        self.limits.connect = connect;
+        self.limits.total = total;
+        self
+    }
+
+    /// Largest accepted response body, at most 1 MiB (default [`MAX_BODY`], 64 KiB).
+    ///
+    /// [`MAX_BODY`]: super::fetch::MAX_BODY
+    pub fn max_body(mut self, bytes: usize) -> Self {
+        self.limits.max_body = bytes;
+        self
+    }
+
     /// Allows plain-http URLs to non-loopback hosts. Anyone on the path can then swap the keys.
     pub fn dangerous_allow_http(mut self) -> Self {
         self.allow_http = true;
@@ -283,7 +314,22 @@ impl RemoteJwksBuilder {
                 why: "must be positive: every attacker chooses the kid they send",
             });
         }
-        let fetcher = Fetcher::new(self.client, self.allow_http)?;
+        if self.limits.connect.is_zero()
+            || self.limits.total.is_zero()
+            || self.limits.connect > self.limits.total
+        {
+            return Err(ConfigError::InvalidValue {
+                name: "timeouts",
+                why: "need 0 < connect <= total",
+            });
+        }
+        if !(1024..=1024 * 1024).contains(&self.limits.max_body) {
+            return Err(ConfigError::InvalidValue {
+                name: "max_body",
+                why: "must be between 1 KiB and 1 MiB",
+            });
+        }
+        let fetcher = Fetcher::new(self.client, self.allow_http, self.limits)?;
         let source = match self.location? {
             Location::Url(url) => Source::Url(fetcher.check_url(&url)?),
             Location::Issuer(issuer) => {
@@ -301,6 +347,7 @@ impl RemoteJwksBuilder {
                 refresh_ahead: self.refresh_ahead,
                 kid_cooldown: self.kid_cooldown,
                 max_stale: self.max_stale,
+                missing_kid_memory: self.missing_kid_memory,
             },
             current: ArcSwapOption::empty(),
             gate: tokio::sync::Mutex::new(()),
@@ -408,7 +455,7 @@ impl Shared {
                         self.status()
                             .missing
                             .get(k)
-                            .is_some_and(|at| at.elapsed() < MISSING_KID_MEMORY)
+                            .is_some_and(|at| at.elapsed() < self.policy.missing_kid_memory)
                     });
                     let cooling = self
                         .status()
@@ -490,9 +537,12 @@ impl Shared {
         // The default client times out after 5 s per request; this bounds a caller-supplied
         // client too (twice: discovery, then the key set), so a hung issuer can never hold the
         // single-flight gate indefinitely.
-        let result = tokio::time::timeout(FETCH_TIMEOUT * 2, self.fetch_and_parse(etag.as_deref()))
-            .await
-            .unwrap_or_else(|_| Err("timed out".into()));
+        let result = tokio::time::timeout(
+            self.fetcher.deadline() * 2,
+            self.fetch_and_parse(etag.as_deref()),
+        )
+        .await
+        .unwrap_or_else(|_| Err("timed out".into()));
         let label = self.source_label();
         match &result {
             Ok(set) => {

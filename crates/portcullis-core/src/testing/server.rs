@@ -35,6 +35,34 @@ pub enum JwksMode {
     WrongContentType,
     /// 302 to this location.
     Redirect(String),
+    /// Starts a 200 JSON body, then aborts the connection mid-body.
+    DropConnection,
+}
+
+/// A body that sends a first chunk and then fails, which makes the server abort the connection.
+struct Truncated {
+    sent: bool,
+}
+
+impl http_body::Body for Truncated {
+    type Data = bytes::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, std::io::Error>>> {
+        if self.sent {
+            return std::task::Poll::Ready(Some(Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "dropped on purpose",
+            ))));
+        }
+        self.sent = true;
+        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(bytes::Bytes::from_static(
+            b"{\"keys\": [",
+        )))))
+    }
 }
 
 #[derive(Clone)]
@@ -189,6 +217,11 @@ async fn jwks(State(s): State<Shared>, headers: HeaderMap) -> Response {
         JwksMode::WrongContentType => (
             [(header::CONTENT_TYPE, HeaderValue::from_static("text/html"))],
             doc,
+        )
+            .into_response(),
+        JwksMode::DropConnection => (
+            [(header::CONTENT_TYPE, json)],
+            axum::body::Body::new(Truncated { sent: false }),
         )
             .into_response(),
         JwksMode::Redirect(to) => match HeaderValue::from_str(&to) {
