@@ -8,7 +8,7 @@ use super::{Policy, Verifier};
 use crate::clock::{Clock, SystemClock};
 use crate::error::ConfigError;
 use crate::keys::KeySource;
-use crate::token::{Algorithm, AlgorithmSet, TypPolicy};
+use crate::token::{Algorithm, TypPolicy};
 
 /// Default clock-skew allowance for `exp`, `nbf` and `iat`: 60 s (Spring, Nimbus and Envoy use
 /// the same; enough for NTP-synchronised hosts, small enough to keep expiry meaningful).
@@ -34,17 +34,14 @@ pub const DEFAULT_MAX_TOKEN_LEN: usize = 16 * 1024;
 /// | [`clock`](Self::clock) | the system clock | |
 /// | [`trust`](Self::trust), [`resolver`](Self::resolver) | none | more issuers, routed by `iss` before any I/O |
 pub struct VerifierBuilder {
-    issuer: Option<String>,
-    audiences: Vec<String>,
-    algorithms: Option<AlgorithmSet>,
+    /// The issuer the single-issuer options configure; used when any of them was called.
+    single: Option<TrustedIssuer>,
     typ: TypPolicy,
     leeway: Duration,
     max_token_len: usize,
     require_exp: bool,
     required_claims: Vec<&'static str>,
     clock: Arc<dyn Clock>,
-    keys: Option<Arc<dyn KeySource>>,
-    hmac: Option<(Algorithm, SecretBox<[u8]>)>,
     trusted: Vec<TrustedIssuer>,
     resolver: Option<Arc<dyn IssuerResolver>>,
 }
@@ -52,17 +49,13 @@ pub struct VerifierBuilder {
 impl Default for VerifierBuilder {
     fn default() -> Self {
         Self {
-            issuer: None,
-            audiences: Vec::new(),
-            algorithms: None,
+            single: None,
             typ: TypPolicy::default(),
             leeway: DEFAULT_LEEWAY,
             max_token_len: DEFAULT_MAX_TOKEN_LEN,
             require_exp: true,
             required_claims: Vec::new(),
             clock: Arc::new(SystemClock),
-            keys: None,
-            hmac: None,
             trusted: Vec::new(),
             resolver: None,
         }
@@ -72,13 +65,12 @@ impl Default for VerifierBuilder {
 impl std::fmt::Debug for VerifierBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("VerifierBuilder")
-            .field("issuer", &self.issuer)
-            .field("audiences", &self.audiences)
-            .field("algorithms", &self.algorithms)
-            .field(
-                "hmac",
-                &self.hmac.as_ref().map(|(alg, _)| (alg, "<redacted>")),
-            )
+            .field("single", &self.single)
+            .field("trusted", &self.trusted)
+            .field("resolver", &self.resolver)
+            .field("typ", &self.typ)
+            .field("leeway", &self.leeway)
+            .field("max_token_len", &self.max_token_len)
             .finish_non_exhaustive()
     }
 }
@@ -86,20 +78,22 @@ impl std::fmt::Debug for VerifierBuilder {
 impl VerifierBuilder {
     /// The issuer: `iss` must equal it exactly (no normalisation, no trailing-slash tolerance).
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.issuer = Some(issuer.into());
+        let mut single = self.single_issuer();
+        single.issuer = issuer.into();
+        self.single = Some(single);
         self
     }
 
     /// Adds an accepted audience: `aud` must contain at least one of them.
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        self.audiences.push(audience.into());
+        self.single = Some(self.single_issuer().audience(audience));
         self
     }
 
     /// Replaces the algorithm allow-list. An HMAC algorithm here also needs
     /// [`shared_secret`](Self::shared_secret).
     pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
-        self.algorithms = Some(algorithms.into_iter().collect());
+        self.single = Some(self.single_issuer().algorithms(algorithms));
         self
     }
 
@@ -140,7 +134,7 @@ impl VerifierBuilder {
 
     /// Where verification keys come from.
     pub fn key_source(mut self, source: impl KeySource) -> Self {
-        self.keys = Some(Arc::new(source));
+        self.single = Some(self.single_issuer().key_source(source));
         self
     }
 
@@ -148,7 +142,7 @@ impl VerifierBuilder {
     /// allow-list. The secret must be at least as long as the hash output (RFC 7518 §3.2). It is
     /// the only way an HMAC key exists: never from a key set.
     pub fn shared_secret(mut self, alg: Algorithm, secret: SecretBox<[u8]>) -> Self {
-        self.hmac = Some((alg, secret));
+        self.single = Some(self.single_issuer().shared_secret(alg, secret));
         self
     }
 
@@ -156,6 +150,12 @@ impl VerifierBuilder {
     pub fn dangerous_allow_missing_exp(mut self) -> Self {
         self.require_exp = false;
         self
+    }
+
+    /// The single issuer being configured (an unnamed one until `issuer(..)` is called, which
+    /// `build()` refuses).
+    fn single_issuer(&mut self) -> TrustedIssuer {
+        self.single.take().unwrap_or_else(|| TrustedIssuer::new(""))
     }
 
     /// Trusts one more issuer, with its own audiences, algorithms and keys. Combine with (or use
@@ -186,19 +186,13 @@ impl VerifierBuilder {
                 why: "must be between 256 bytes and 1 MiB",
             });
         }
-        let single = self.issuer.is_some()
-            || !self.audiences.is_empty()
-            || self.algorithms.is_some()
-            || self.keys.is_some()
-            || self.hmac.is_some();
         let mut policies = Vec::with_capacity(self.trusted.len() + 1);
-        if single || (self.trusted.is_empty() && self.resolver.is_none()) {
-            let mut issuer = TrustedIssuer::new(self.issuer.ok_or(ConfigError::MissingIssuer)?);
-            issuer.set_audiences(self.audiences);
-            issuer.set_algorithms(self.algorithms);
-            issuer.set_keys(self.keys);
-            issuer.set_hmac(self.hmac);
-            policies.push(issuer.compile()?);
+        match self.single {
+            Some(single) => policies.push(single.compile()?),
+            None if self.trusted.is_empty() && self.resolver.is_none() => {
+                return Err(ConfigError::MissingIssuer);
+            }
+            None => {}
         }
         for issuer in self.trusted {
             policies.push(issuer.compile()?);

@@ -29,7 +29,7 @@ pub const RESOLVED_ISSUERS: u64 = 100;
 /// | [`algorithms`](Self::algorithms) | the asymmetric default (plus a shared secret's HMAC algorithm) |
 /// | [`key_source`](Self::key_source) | none: required unless only a shared secret is used |
 pub struct TrustedIssuer {
-    issuer: String,
+    pub(super) issuer: String,
     audiences: Vec<String>,
     algorithms: Option<AlgorithmSet>,
     keys: Option<Arc<dyn KeySource>>,
@@ -91,22 +91,6 @@ impl TrustedIssuer {
     /// The issuer identifier.
     pub fn issuer(&self) -> &str {
         &self.issuer
-    }
-
-    pub(crate) fn set_audiences(&mut self, audiences: Vec<String>) {
-        self.audiences = audiences;
-    }
-
-    pub(crate) fn set_algorithms(&mut self, algorithms: Option<AlgorithmSet>) {
-        self.algorithms = algorithms;
-    }
-
-    pub(crate) fn set_keys(&mut self, keys: Option<Arc<dyn KeySource>>) {
-        self.keys = keys;
-    }
-
-    pub(crate) fn set_hmac(&mut self, hmac: Option<(Algorithm, SecretBox<[u8]>)>) {
-        self.hmac = hmac;
     }
 
     /// Checks this issuer's configuration: what `build()` refuses for one issuer.
