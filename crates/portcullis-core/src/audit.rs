@@ -82,6 +82,20 @@ pub(crate) fn jwks_serving_stale(source: &str) {
     tracing::warn!(target: TARGET, event = "jwks_serving_stale", source);
 }
 
+/// A verified token did not meet a route's requirement.
+pub(crate) fn denied(iss: &str, sub: Option<&str>, requirement: &crate::authz::Requirement) {
+    tracing::info!(
+        target: TARGET,
+        event = "authorize",
+        outcome = "deny",
+        reason = "insufficient_scope",
+        verified = true,
+        iss = sanitize(iss).as_str(),
+        sub = sub.map(sanitize).as_deref().unwrap_or(""),
+        requirement = %requirement,
+    );
+}
+
 /// A resolver's configuration for an issuer was unusable; its tokens are rejected.
 pub(crate) fn issuer_rejected(issuer: &str, why: &str) {
     tracing::warn!(target: TARGET, event = "issuer_rejected", iss = sanitize(issuer).as_str(), reason = why);

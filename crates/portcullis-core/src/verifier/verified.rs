@@ -3,6 +3,10 @@ use std::sync::OnceLock;
 
 use serde_json::{Map, Value};
 
+use crate::audit;
+use crate::authz::Requirement;
+use crate::authz::requirement::Subject;
+use crate::error::AuthError;
 use crate::token::claims::{Registered, Text};
 use crate::token::{Algorithm, Header, json};
 
@@ -129,7 +133,30 @@ impl<C> Verified<C> {
         self.header.typ.as_deref()
     }
 
+    /// Checks a route's requirement. A failure is [`AuthError::InsufficientScope`] (403) listing
+    /// the scopes that would satisfy it, and an audit event naming the requirement.
+    pub fn check(&self, requirement: &Requirement) -> Result<(), AuthError> {
+        if requirement.holds(self) {
+            return Ok(());
+        }
+        audit::denied(self.issuer(), self.subject(), requirement);
+        metrics::counter!("portcullis_authz_denied_total").increment(1);
+        Err(AuthError::InsufficientScope {
+            scopes: requirement.scope_hint(),
+        })
+    }
+
     fn text<'a>(&'a self, field: &'a Option<Text>) -> Option<&'a str> {
         field.as_ref().map(|t| t.resolve(&self.json))
+    }
+}
+
+impl<C> Subject for Verified<C> {
+    fn has_scope(&self, scope: &str) -> bool {
+        Verified::has_scope(self, scope)
+    }
+
+    fn claims(&self) -> &Map<String, Value> {
+        self.raw_claims()
     }
 }
