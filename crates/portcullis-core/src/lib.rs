@@ -53,6 +53,7 @@ pub mod audit;
 pub mod authz;
 pub mod challenge;
 pub mod clock;
+pub mod credential;
 mod crypto;
 pub mod error;
 pub mod keys;

@@ -1,0 +1,249 @@
+//! Finding the bearer token in a request: the HTTP-level rules every adapter shares, so two
+//! frameworks can never disagree about what a credential is (RFC 6750 §2, RFC 7235).
+//!
+//! | request | outcome |
+//! |---|---|
+//! | no `Authorization` (and no enabled query/cookie source) | no credential (401, bare challenge) |
+//! | `Authorization: Basic ...` or another scheme | no credential (RFC 6750 §3.1: no error code) |
+//! | `Authorization: bearer <token68>` (scheme in any case) | the token |
+//! | `Bearer` with an empty, malformed or space-separated token | 400 `invalid_request` |
+//! | two `Authorization` headers | 400 `invalid_request` |
+//! | a token in the header and in the query or a cookie | 400 `invalid_request` |
+//! | `?access_token=` | ignored unless [`BearerRules::allow_query`] (RFC 6750 §2.3 discourages it) |
+//! | a named cookie | only with [`BearerRules::cookie`] |
+
+use crate::error::{AuthError, Reason};
+
+/// Where a token may come from. The default: the `Authorization` header only.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BearerRules {
+    query: bool,
+    cookie: Option<String>,
+}
+
+/// The parts of a request a credential can come from, borrowed from the adapter's request type.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestParts<'a> {
+    /// Every `Authorization` header value, in order.
+    pub authorization: &'a [&'a [u8]],
+    /// The raw query string, without `?`.
+    pub query: Option<&'a str>,
+    /// Every `Cookie` header value.
+    pub cookies: &'a [&'a [u8]],
+}
+
+impl BearerRules {
+    /// Also accepts `?access_token=` in the query string (RFC 6750 §2.3). Tokens in URLs end up
+    /// in access logs, browser history and `Referer` headers: use only where headers cannot be set.
+    pub fn allow_query(mut self) -> Self {
+        self.query = true;
+        self
+    }
+
+    /// Also accepts the token from the cookie `name` (browser front ends). Pair it with CSRF
+    /// protection: browsers attach cookies to cross-site requests.
+    pub fn cookie(mut self, name: impl Into<String>) -> Self {
+        self.cookie = Some(name.into());
+        self
+    }
+
+    /// The bearer token of a request: `Ok(None)` when there is none, `Err` (400) when the request
+    /// is ambiguous or malformed.
+    pub fn extract<'a>(&self, parts: &RequestParts<'a>) -> Result<Option<&'a str>, AuthError> {
+        let malformed = || AuthError::InvalidRequest(Reason::MalformedRequest);
+        let mut found = match parts.authorization {
+            [] => None,
+            [one] => from_header(one)?,
+            _ => return Err(malformed()),
+        };
+        let mut take = |token: Option<&'a str>| -> Result<(), AuthError> {
+            match (token, found) {
+                (None, _) => Ok(()),
+                (Some(_), Some(_)) => Err(malformed()),
+                (Some(t), None) => {
+                    found = Some(t);
+                    Ok(())
+                }
+            }
+        };
+        if self.query {
+            take(parts.query.map(from_query).transpose()?.flatten())?;
+        }
+        if let Some(name) = &self.cookie {
+            take(from_cookies(parts.cookies, name)?)?;
+        }
+        Ok(found)
+    }
+}
+
+/// `Bearer <token68>`; another scheme is "no credential", a broken bearer value is an error.
+fn from_header(value: &[u8]) -> Result<Option<&str>, AuthError> {
+    let malformed = AuthError::InvalidRequest(Reason::MalformedRequest);
+    let value = std::str::from_utf8(value).map_err(|_| malformed.clone())?;
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Ok(None);
+    }
+    if is_token68(rest) {
+        Ok(Some(rest))
+    } else {
+        Err(malformed)
+    }
+}
+
+/// RFC 6750 §2.1 b64token: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
+fn is_token68(token: &str) -> bool {
+    let body = token.trim_end_matches('=');
+    !body.is_empty()
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
+}
+
+/// `access_token` in the query; twice is ambiguous, empty is malformed.
+fn from_query(query: &str) -> Result<Option<&str>, AuthError> {
+    let mut found = None;
+    for pair in query.split('&') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if name != "access_token" {
+            continue;
+        }
+        // A JWT needs no percent-encoding; an encoded one is not accepted rather than decoded.
+        if found.is_some() || !is_token68(value) {
+            return Err(AuthError::InvalidRequest(Reason::MalformedRequest));
+        }
+        found = Some(value);
+    }
+    Ok(found)
+}
+
+fn from_cookies<'a>(headers: &[&'a [u8]], name: &str) -> Result<Option<&'a str>, AuthError> {
+    let mut found = None;
+    for header in headers {
+        let Ok(header) = std::str::from_utf8(header) else {
+            continue;
+        };
+        for pair in header.split(';') {
+            let (n, v) = pair.trim().split_once('=').unwrap_or((pair.trim(), ""));
+            if n != name {
+                continue;
+            }
+            let v = v.trim_matches('"');
+            if found.is_some() || !is_token68(v) {
+                return Err(AuthError::InvalidRequest(Reason::MalformedRequest));
+            }
+            found = Some(v);
+        }
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(rules: &BearerRules, values: &[&str]) -> Result<Option<String>, AuthError> {
+        let bytes: Vec<&[u8]> = values.iter().map(|v| v.as_bytes()).collect();
+        rules
+            .extract(&RequestParts {
+                authorization: &bytes,
+                ..Default::default()
+            })
+            .map(|t| t.map(str::to_owned))
+    }
+
+    #[test]
+    fn authorization_header() {
+        let r = BearerRules::default();
+        let bad = Err(AuthError::InvalidRequest(Reason::MalformedRequest));
+        assert_eq!(header(&r, &[]), Ok(None));
+        assert_eq!(
+            header(&r, &["Bearer abc.def-ghi_~+/=="]),
+            Ok(Some("abc.def-ghi_~+/==".into()))
+        );
+        assert_eq!(header(&r, &["bearer a.b.c"]), Ok(Some("a.b.c".into())));
+        assert_eq!(header(&r, &["BEARER a.b.c"]), Ok(Some("a.b.c".into())));
+        assert_eq!(header(&r, &["Basic dXNlcjpwYXNz"]), Ok(None));
+        assert_eq!(header(&r, &["Bearerx a.b.c"]), Ok(None));
+        for broken in [
+            "Bearer",
+            "Bearer ",
+            "Bearer  a.b.c",
+            "Bearer a b",
+            "Bearer a\tb",
+            "Bearer ====",
+            "Bearer a=b",
+            "Bearer a,b",
+        ] {
+            assert_eq!(header(&r, &[broken]), bad, "{broken:?}");
+        }
+        assert_eq!(header(&r, &["Bearer a.b.c", "Bearer a.b.c"]), bad);
+        let latin1: [&[u8]; 1] = [b"Bearer \xff"];
+        let latin1_result = r.extract(&RequestParts {
+            authorization: &latin1,
+            ..Default::default()
+        });
+        assert_eq!(
+            latin1_result,
+            Err(AuthError::InvalidRequest(Reason::MalformedRequest))
+        );
+    }
+
+    #[test]
+    fn query_and_cookie_are_opt_in() {
+        let parts = |auth: &'static [&'static [u8]], query, cookies: &'static [&'static [u8]]| {
+            RequestParts {
+                authorization: auth,
+                query,
+                cookies,
+            }
+        };
+        let bad = Err(AuthError::InvalidRequest(Reason::MalformedRequest));
+        let plain = BearerRules::default();
+        assert_eq!(
+            plain.extract(&parts(&[], Some("access_token=a.b.c"), &[])),
+            Ok(None)
+        );
+        assert_eq!(
+            plain.extract(&parts(&[], None, &[b"session=a.b.c"])),
+            Ok(None)
+        );
+
+        let query = BearerRules::default().allow_query();
+        assert_eq!(
+            query.extract(&parts(&[], Some("x=1&access_token=a.b.c"), &[])),
+            Ok(Some("a.b.c"))
+        );
+        assert_eq!(
+            query.extract(&parts(&[b"Bearer a.b.c"], Some("access_token=a.b.c"), &[])),
+            bad
+        );
+        assert_eq!(
+            query.extract(&parts(&[], Some("access_token=a&access_token=b"), &[])),
+            bad
+        );
+        assert_eq!(query.extract(&parts(&[], Some("access_token="), &[])), bad);
+        assert_eq!(
+            query.extract(&parts(&[], Some("access_token=a%2Eb"), &[])),
+            bad
+        );
+
+        let cookie = BearerRules::default().cookie("session");
+        assert_eq!(
+            cookie.extract(&parts(&[], None, &[b"theme=dark; session=a.b.c"])),
+            Ok(Some("a.b.c"))
+        );
+        assert_eq!(
+            cookie.extract(&parts(&[b"Bearer x.y.z"], None, &[b"session=a.b.c"])),
+            bad
+        );
+        assert_eq!(
+            cookie.extract(&parts(&[], None, &[b"session=a", b"session=b"])),
+            bad
+        );
+        assert_eq!(
+            cookie.extract(&parts(&[b"Basic abc"], None, &[b"session=a.b.c"])),
+            Ok(Some("a.b.c"))
+        );
+    }
+}
