@@ -8,6 +8,7 @@
 //! | `aws-lc-rs` (default) | signature verification with aws-lc-rs |
 //! | `rust-crypto` | signature verification with the pure-Rust RustCrypto crates |
 //! | `remote` (default) | [`keys::RemoteJwks`]: a JWKS cache over HTTPS with OIDC / RFC 8414 discovery |
+//! | `axum` | [`axum`]: `AuthLayer`, `Claims<C>` extractors and `require(..)` route layers |
 //! | `testing` | [`testing::TestIssuer`]: keys, token minting, a loopback JWKS server |
 //!
 //! See [`portcullis_core`] for the request path and [`Verifier`] for every option.
@@ -17,7 +18,13 @@
 
 pub use portcullis_core::*;
 
+/// The axum / tower adapter ([`portcullis_axum`]).
+#[cfg(feature = "axum")]
+pub mod axum {
+    pub use portcullis_axum::*;
+}
+
 /// The README's code blocks, compiled as doc tests so they cannot rot.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "axum"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

@@ -133,6 +133,20 @@ impl<C> Verified<C> {
         self.header.typ.as_deref()
     }
 
+    /// The same token with its claims as another type, parsed from the already verified claims
+    /// (adapters verify once, then each handler picks its own claims type).
+    pub fn typed<T: serde::de::DeserializeOwned>(&self) -> Result<Verified<T>, AuthError> {
+        let claims = serde_json::from_str(&self.json)
+            .map_err(|_| AuthError::InvalidToken(crate::error::Reason::ClaimsType))?;
+        Ok(Verified {
+            claims,
+            registered: self.registered.clone(),
+            header: self.header.clone(),
+            json: self.json.clone(),
+            tree: self.tree.clone(),
+        })
+    }
+
     /// Checks a route's requirement. A failure is [`AuthError::InsufficientScope`] (403) listing
     /// the scopes that would satisfy it, and an audit event naming the requirement.
     pub fn check(&self, requirement: &Requirement) -> Result<(), AuthError> {
