@@ -14,7 +14,8 @@ use serde::de::IgnoredAny;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::render::{ProblemJson, Renderer};
+use crate::render::to_response;
+use portcullis_core::render::{ProblemJson, Renderer};
 
 /// The verified token of a request, put in its extensions by [`AuthLayer`].
 #[derive(Clone)]
@@ -35,16 +36,14 @@ pub(crate) struct Config {
 impl Config {
     pub(crate) fn reject(&self, error: &AuthError) -> Response<Bytes> {
         let challenge = Challenge::from_error(error, &self.challenge);
-        self.renderer.render(error, &challenge)
+        to_response(self.renderer.render(error, &challenge))
     }
 }
 
 /// Renders without a layer's configuration (a route used without [`AuthLayer`]).
 pub(crate) fn reject_default(error: &AuthError) -> Response<Bytes> {
-    ProblemJson.render(
-        error,
-        &Challenge::from_error(error, &ChallengeOptions::default()),
-    )
+    let challenge = Challenge::from_error(error, &ChallengeOptions::default());
+    to_response(ProblemJson.render(error, &challenge))
 }
 
 /// Authenticates every request with a [`Verifier`]. See the crate docs.

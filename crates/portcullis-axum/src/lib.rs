@@ -8,8 +8,9 @@
 //! - [`require`]: a route layer that checks a [`Requirement`](portcullis_core::authz::Requirement).
 //!
 //! Every decision is made in `portcullis-core`; this crate only translates. Rejections are
-//! rendered by a [`Renderer`]: by default status, RFC 6750 `WWW-Authenticate` and a small RFC 9457
-//! `application/problem+json` body with no internal detail.
+//! rendered by a core [`Renderer`] (shared with the actix adapter, so both answer alike): by
+//! default status, RFC 6750 `WWW-Authenticate` and a small RFC 9457 `application/problem+json`
+//! body with no internal detail.
 //!
 //! ```no_run
 //! use axum::{Router, routing::get};
@@ -37,5 +38,5 @@ mod require;
 
 pub use extract::{Claims, ClaimsRejection};
 pub use layer::{Auth, AuthBody, AuthLayer};
-pub use render::{ProblemJson, Renderer};
+pub use portcullis_core::render::{ProblemJson, Rejection, Renderer};
 pub use require::{Require, RequireLayer, require};

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use axum::routing::get;
-use portcullis_axum::{AuthLayer, Claims, Renderer, require};
+use portcullis_axum::{AuthLayer, Claims, Rejection, Renderer, require};
 use portcullis_core::authz::scope;
 use portcullis_core::keys::RemoteJwks;
 use portcullis_core::testing::{JwksMode, TestIssuer, TestServer};
@@ -311,10 +311,12 @@ async fn keys_unavailable_is_503_with_retry_after() {
 struct Teapot;
 
 impl Renderer for Teapot {
-    fn render(&self, _error: &AuthError, challenge: &Challenge) -> http::Response<bytes::Bytes> {
-        let mut r = http::Response::new(bytes::Bytes::from(format!("custom {}", challenge.status)));
-        *r.status_mut() = http::StatusCode::from_u16(challenge.status).expect("status");
-        r
+    fn render(&self, _error: &AuthError, challenge: &Challenge) -> Rejection {
+        Rejection {
+            status: challenge.status,
+            headers: vec![],
+            body: format!("custom {}", challenge.status).into_bytes(),
+        }
     }
 }
 

@@ -57,6 +57,7 @@ pub mod credential;
 mod crypto;
 pub mod error;
 pub mod keys;
+pub mod render;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod token;

@@ -1,0 +1,95 @@
+//! Rendering a rejection as a framework-neutral response, shared by every adapter so that two
+//! frameworks answer the same request with the same bytes.
+
+use crate::challenge::Challenge;
+use crate::error::AuthError;
+
+/// A rejection, ready for an adapter to turn into its framework's response type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// HTTP status.
+    pub status: u16,
+    /// Response headers (names in lowercase).
+    pub headers: Vec<(&'static str, String)>,
+    /// Response body.
+    pub body: Vec<u8>,
+}
+
+/// Turns a rejection into a response. Implement it to change the body or add headers; the
+/// status and `WWW-Authenticate` decided by core are in `challenge`.
+pub trait Renderer: Send + Sync + 'static {
+    /// The response for `error`, rendered as `challenge`.
+    fn render(&self, error: &AuthError, challenge: &Challenge) -> Rejection;
+}
+
+/// The default renderer: status, `WWW-Authenticate`, `Retry-After` on 503, and an RFC 9457
+/// `application/problem+json` body with the status title and the RFC 6750 error code only
+/// (no reason codes, no parser messages).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProblemJson;
+
+impl Renderer for ProblemJson {
+    fn render(&self, _error: &AuthError, challenge: &Challenge) -> Rejection {
+        let mut body = serde_json::Map::new();
+        body.insert("type".into(), "about:blank".into());
+        body.insert("title".into(), title(challenge.status).into());
+        body.insert("status".into(), challenge.status.into());
+        if let Some(code) = challenge.error {
+            body.insert("error".into(), code.into());
+        }
+        let mut headers = vec![("content-type", "application/problem+json".to_owned())];
+        if let Some(value) = &challenge.www_authenticate {
+            headers.push(("www-authenticate", value.clone()));
+        }
+        if let Some(secs) = challenge.retry_after {
+            headers.push(("retry-after", secs.to_string()));
+        }
+        Rejection {
+            status: challenge.status,
+            headers,
+            body: serde_json::Value::Object(body).to_string().into_bytes(),
+        }
+    }
+}
+
+fn title(status: u16) -> &'static str {
+    match status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        503 => "Service Unavailable",
+        _ => "Error",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::challenge::ChallengeOptions;
+    use crate::error::Reason;
+    use std::time::Duration;
+
+    #[test]
+    fn problem_json() {
+        let error = AuthError::Unavailable {
+            reason: Reason::KeysUnavailable,
+            retry_after: Duration::from_secs(30),
+        };
+        let r = ProblemJson.render(
+            &error,
+            &Challenge::from_error(&error, &ChallengeOptions::default()),
+        );
+        assert_eq!(r.status, 503);
+        assert!(r.headers.contains(&("retry-after", "30".into())));
+        assert_eq!(
+            r.body,
+            br#"{"status":503,"title":"Service Unavailable","type":"about:blank"}"#
+        );
+        let error = AuthError::InvalidToken(Reason::Expired);
+        let r = ProblemJson.render(
+            &error,
+            &Challenge::from_error(&error, &ChallengeOptions::default()),
+        );
+        assert!(!String::from_utf8(r.body).unwrap().contains("expired"));
+    }
+}
