@@ -9,6 +9,7 @@
 //! | `rust-crypto` | signature verification with the pure-Rust RustCrypto crates |
 //! | `remote` (default) | [`keys::RemoteJwks`]: a JWKS cache over HTTPS with OIDC / RFC 8414 discovery |
 //! | `axum` | [`axum`]: `AuthLayer`, `Claims<C>` extractors and `require(..)` route layers |
+//! | `actix` | [`actix`]: `Authenticate` middleware, `Claims<C>` extractor and `require(..)` |
 //! | `testing` | [`testing::TestIssuer`]: keys, token minting, a loopback JWKS server |
 //!
 //! See [`portcullis_core`] for the request path and [`Verifier`] for every option.
@@ -17,6 +18,12 @@
 #![deny(missing_docs)]
 
 pub use portcullis_core::*;
+
+/// The actix-web adapter ([`portcullis_actix`]).
+#[cfg(feature = "actix")]
+pub mod actix {
+    pub use portcullis_actix::*;
+}
 
 /// The axum / tower adapter ([`portcullis_axum`]).
 #[cfg(feature = "axum")]

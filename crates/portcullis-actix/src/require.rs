@@ -1,0 +1,87 @@
+use std::future::{Future, Ready, ready};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::{Error, HttpMessage, HttpResponse};
+use portcullis_core::AuthError;
+use portcullis_core::authz::Requirement;
+
+use crate::middleware::{Principal, Rendering};
+
+/// Requires `requirement` on a resource or scope (`.wrap(require(..))`, inside
+/// [`Authenticate`](crate::Authenticate)). A token that does not meet it gets 403
+/// `insufficient_scope`; a request without a verified token gets 401.
+pub fn require(requirement: Requirement) -> Require {
+    Require {
+        requirement: Arc::new(requirement),
+    }
+}
+
+/// The middleware factory [`require`] returns.
+#[derive(Debug, Clone)]
+pub struct Require {
+    requirement: Arc<Requirement>,
+}
+
+impl<S, B> Transform<S, ServiceRequest> for Require
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Transform = RequireMiddleware<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(RequireMiddleware {
+            service: Rc::new(service),
+            requirement: Arc::clone(&self.requirement),
+        }))
+    }
+}
+
+/// The service [`Require`] wraps around yours.
+pub struct RequireMiddleware<S> {
+    service: Rc<S>,
+    requirement: Arc<Requirement>,
+}
+
+impl<S, B> Service<ServiceRequest> for RequireMiddleware<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Error>>>>;
+
+    forward_ready!(service);
+
+    fn call(&self, request: ServiceRequest) -> Self::Future {
+        let service = Rc::clone(&self.service);
+        let requirement = Arc::clone(&self.requirement);
+        Box::pin(async move {
+            let outcome = match request.extensions().get::<Principal>() {
+                Some(Principal(verified)) => verified.check(&requirement),
+                None => Err(AuthError::MissingCredential),
+            };
+            if let Err(error) = outcome {
+                let response = match request.extensions().get::<Rendering>() {
+                    Some(Rendering(config)) => config.reject(&error),
+                    None => HttpResponse::InternalServerError()
+                        .body("portcullis: require() used on a route without Authenticate"),
+                };
+                return Ok(request.into_response(response).map_into_right_body());
+            }
+            service
+                .call(request)
+                .await
+                .map(ServiceResponse::map_into_left_body)
+        })
+    }
+}
