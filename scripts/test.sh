@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== workspace, all features (aws-lc-rs backend)"
+# The example binaries are run by tests/examples.rs as the programs users start.
+cargo build --workspace --all-features --examples
 cargo test --workspace --all-features --all-targets
 
 echo "== portcullis-core on the rust-crypto backend"
@@ -13,3 +15,6 @@ cargo test -p portcullis-core --no-default-features --features rust-crypto,testi
 
 echo "== doc tests"
 cargo test --workspace --all-features --doc
+
+echo "== the README's first command, non-interactive"
+cargo run -q --example quickstart -- --once > /dev/null

@@ -1,0 +1,54 @@
+//! The same resource server as `axum_resource_server`, on actix-web, configured only through the
+//! environment:
+//!
+//! ```text
+//! PORTCULLIS_ISSUER=https://login.example.com/ PORTCULLIS_AUDIENCE=https://api.example.com \
+//!     cargo run --example actix_resource_server
+//! ```
+//!
+//! Variables: `PORTCULLIS_ISSUER` and `PORTCULLIS_AUDIENCE` (required), `PORTCULLIS_JWKS_URL`,
+//! `PORTCULLIS_ALGORITHMS`, `PORTCULLIS_REQUIRE_AT_JWT`, `PORT` (default 3000, binds 127.0.0.1).
+//! Routes: `GET /protected`, `GET /users` (needs `read:users`), `GET /health` (no authentication).
+
+#[path = "support/env_config.rs"]
+mod env_config;
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use portcullis::authz::scope;
+use portcullis::keys::RemoteJwks;
+use portcullis_actix::{Authenticate, Claims, require};
+use serde_json::{Value, json};
+
+async fn protected(claims: Claims<Value>) -> HttpResponse {
+    HttpResponse::Ok()
+        .json(json!({"sub": claims.subject(), "scopes": claims.scopes().collect::<Vec<_>>()}))
+}
+
+async fn health(keys: web::Data<RemoteJwks>) -> HttpResponse {
+    HttpResponse::Ok().json(keys.health())
+}
+
+#[actix_web::main]
+async fn main() -> std::io::Result<()> {
+    let config = env_config::from_env().await;
+    let (verifier, keys) = (config.verifier, web::Data::new(config.keys));
+    eprintln!("listening on http://127.0.0.1:{}", config.port);
+    HttpServer::new(move || {
+        App::new()
+            .app_data(keys.clone())
+            .route("/health", web::get().to(health))
+            .service(
+                web::scope("")
+                    .wrap(Authenticate::new(verifier.clone()))
+                    .route("/protected", web::get().to(protected))
+                    .service(
+                        web::resource("/users")
+                            .wrap(require(scope("read:users")))
+                            .route(web::get().to(protected)),
+                    ),
+            )
+    })
+    .bind(("127.0.0.1", config.port))?
+    .run()
+    .await
+}

@@ -1,0 +1,59 @@
+//! A production-shaped axum resource server, configured only through the environment:
+//!
+//! ```text
+//! PORTCULLIS_ISSUER=https://login.example.com/ PORTCULLIS_AUDIENCE=https://api.example.com \
+//!     cargo run --example axum_resource_server
+//! ```
+//!
+//! | variable | |
+//! |---|---|
+//! | `PORTCULLIS_ISSUER` | required: the issuer (`iss`) |
+//! | `PORTCULLIS_AUDIENCE` | required: this API's audience (`aud`) |
+//! | `PORTCULLIS_JWKS_URL` | optional: the JWKS URL; OIDC / RFC 8414 discovery from the issuer otherwise |
+//! | `PORTCULLIS_ALGORITHMS` | optional: comma list, e.g. `RS256,ES256` |
+//! | `PORTCULLIS_REQUIRE_AT_JWT` | optional: `true` requires RFC 9068 `typ: at+jwt` |
+//! | `PORT` | optional: default 3000; binds 127.0.0.1 |
+//!
+//! Routes: `GET /protected` (any valid token: 200 with `sub` and scopes), `GET /users` (needs
+//! `read:users`, 403 otherwise), `GET /health` (key-source health, no authentication).
+
+#[path = "support/env_config.rs"]
+mod env_config;
+
+use axum::Router;
+use axum::routing::get;
+use axum::{Json, extract::State};
+use portcullis::authz::scope;
+use portcullis::keys::RemoteJwks;
+use portcullis_axum::{AuthLayer, Claims, require};
+use serde_json::{Value, json};
+
+async fn protected(claims: Claims<Value>) -> Json<Value> {
+    Json(json!({"sub": claims.subject(), "scopes": claims.scopes().collect::<Vec<_>>()}))
+}
+
+async fn health(State(keys): State<RemoteJwks>) -> Json<Value> {
+    Json(serde_json::to_value(keys.health()).unwrap_or(Value::Null))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let config = env_config::from_env().await;
+    let app = Router::new()
+        .route("/protected", get(protected))
+        .route(
+            "/users",
+            get(protected).route_layer(require(scope("read:users"))),
+        )
+        .layer(AuthLayer::new(config.verifier))
+        .route("/health", get(health))
+        .with_state(config.keys);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
+    eprintln!("listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,157 @@
+//! The resource-server examples are public contracts (binary names, variables, routes): run the
+//! built binaries against the test issuer and check each route. `cargo test --all-targets`
+//! builds them next to this test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use portcullis::testing::TestIssuer;
+use serde_json::Value;
+
+/// Kills the example when the test ends, however it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn example(name: &str) -> PathBuf {
+    // target/<profile>/deps/examples-<hash> -> target/<profile>/examples/<name>
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir");
+    let path = dir.join("examples").join(name);
+    assert!(
+        path.exists(),
+        "{} is not built: run `cargo test --all-targets`",
+        path.display()
+    );
+    path
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+async fn check(name: &str) {
+    let (issuer, _server) = TestIssuer::serve().await.expect("issuer");
+    let port = free_port();
+    let child = Command::new(example(name))
+        .env("PORTCULLIS_ISSUER", issuer.issuer())
+        .env("PORTCULLIS_AUDIENCE", issuer.audience())
+        .env("PORTCULLIS_REQUIRE_AT_JWT", "true")
+        .env("PORT", port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start example");
+    let _running = Running(child);
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+
+    let mut health = None;
+    for _ in 0..100 {
+        if let Ok(r) = client.get(format!("{base}/health")).send().await {
+            health = Some(r.json::<Value>().await.expect("health json"));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let health = health.unwrap_or_else(|| panic!("{name} did not start within 10 s"));
+    assert_eq!(health["usable"], true, "{name}: {health}");
+
+    let get = |path: &str, token: Option<String>| {
+        let mut request = client.get(format!("{base}{path}"));
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        request.send()
+    };
+    let reader = issuer
+        .token()
+        .subject("reader")
+        .scope("openid")
+        .sign()
+        .expect("sign");
+    let admin = issuer
+        .token()
+        .subject("admin")
+        .scope("read:users")
+        .sign()
+        .expect("sign");
+    assert_eq!(
+        get("/protected", None).await.expect("request").status(),
+        401,
+        "{name}"
+    );
+    let ok = get("/protected", Some(reader.clone()))
+        .await
+        .expect("request");
+    assert_eq!(ok.status(), 200, "{name}");
+    let body: Value = ok.json().await.expect("json");
+    assert_eq!(
+        (body["sub"].as_str(), &body["scopes"]),
+        (Some("reader"), &serde_json::json!(["openid"])),
+        "{name}"
+    );
+    assert_eq!(
+        get("/users", Some(reader)).await.expect("request").status(),
+        403,
+        "{name}"
+    );
+    assert_eq!(
+        get("/users", Some(admin)).await.expect("request").status(),
+        200,
+        "{name}"
+    );
+    let jwt_typ = issuer.token().header("typ", "JWT").sign().expect("sign");
+    assert_eq!(
+        get("/protected", Some(jwt_typ))
+            .await
+            .expect("request")
+            .status(),
+        401,
+        "{name}: PORTCULLIS_REQUIRE_AT_JWT"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axum_resource_server() {
+    check("axum_resource_server").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actix_resource_server() {
+    check("actix_resource_server").await;
+}
+
+#[test]
+fn missing_configuration_is_one_clear_line() {
+    for name in ["axum_resource_server", "actix_resource_server"] {
+        let out = Command::new(example(name))
+            .env_remove("PORTCULLIS_ISSUER")
+            .env("PORTCULLIS_AUDIENCE", "x")
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{name}: {stderr}");
+        assert!(stderr.contains("PORTCULLIS_ISSUER"), "{name}: {stderr}");
+    }
+}
