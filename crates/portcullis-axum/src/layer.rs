@@ -15,7 +15,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::render::to_response;
-use portcullis_core::render::{ProblemJson, Renderer};
+use portcullis_core::render::{Grpc, ProblemJson, Renderer, is_grpc};
 
 /// The verified token of a request, put in its extensions by [`AuthLayer`].
 #[derive(Clone)]
@@ -37,6 +37,19 @@ impl Config {
     pub(crate) fn reject(&self, error: &AuthError) -> Response<Bytes> {
         let challenge = Challenge::from_error(error, &self.challenge);
         to_response(self.renderer.render(error, &challenge))
+    }
+
+    /// A gRPC client cannot read an HTTP error body: it gets the gRPC form instead.
+    fn reject_for<B>(&self, request: &Request<B>, error: &AuthError) -> Response<Bytes> {
+        let grpc = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|ct| is_grpc(ct.as_bytes()));
+        if grpc {
+            to_response(Grpc.render(error, &Challenge::from_error(error, &self.challenge)))
+        } else {
+            self.reject(error)
+        }
     }
 }
 
@@ -168,18 +181,18 @@ where
         Box::pin(async move {
             let token = match find_token(&config.rules, &request) {
                 Ok(token) => token,
-                Err(error) => return Ok(rejection(&config, &error)),
+                Err(error) => return Ok(rejection(&config, &request, &error)),
             };
             match token {
                 None if config.optional => {}
-                None => return Ok(rejection(&config, &AuthError::MissingCredential)),
+                None => return Ok(rejection(&config, &request, &AuthError::MissingCredential)),
                 Some(token) => match config.verifier.verify::<IgnoredAny>(&token).await {
                     Ok(verified) => {
                         request
                             .extensions_mut()
                             .insert(Principal(Arc::new(verified)));
                     }
-                    Err(error) => return Ok(rejection(&config, &error)),
+                    Err(error) => return Ok(rejection(&config, &request, &error)),
                 },
             }
             request
@@ -212,8 +225,12 @@ fn find_token<B>(rules: &BearerRules, request: &Request<B>) -> Result<Option<Str
     rules.extract(&parts).map(|t| t.map(str::to_owned))
 }
 
-fn rejection<B>(config: &Config, error: &AuthError) -> Response<AuthBody<B>> {
+fn rejection<B, R>(
+    config: &Config,
+    request: &Request<R>,
+    error: &AuthError,
+) -> Response<AuthBody<B>> {
     config
-        .reject(error)
+        .reject_for(request, error)
         .map(|bytes| Either::Right(Full::new(bytes)))
 }

@@ -52,6 +52,45 @@ impl Renderer for ProblemJson {
     }
 }
 
+/// The gRPC form of a rejection (gRPC over HTTP/2 carries errors in trailers-only responses, not
+/// HTTP statuses): HTTP 200, `content-type: application/grpc`, `grpc-status` mapped from the
+/// HTTP status (401 UNAUTHENTICATED, 403 PERMISSION_DENIED, 400 INVALID_ARGUMENT,
+/// 503 UNAVAILABLE), a terse `grpc-message`, and the same `WWW-Authenticate`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Grpc;
+
+impl Renderer for Grpc {
+    fn render(&self, _error: &AuthError, challenge: &Challenge) -> Rejection {
+        let (code, message) = match challenge.status {
+            400 => (3, "invalid request"),
+            403 => (7, "insufficient scope"),
+            503 => (14, "authentication unavailable"),
+            _ => (16, "unauthenticated"),
+        };
+        let mut headers = vec![
+            ("content-type", "application/grpc".to_owned()),
+            ("grpc-status", code.to_string()),
+            ("grpc-message", message.to_owned()),
+        ];
+        if let Some(value) = &challenge.www_authenticate {
+            headers.push(("www-authenticate", value.clone()));
+        }
+        Rejection {
+            status: 200,
+            headers,
+            body: Vec::new(),
+        }
+    }
+}
+
+/// Whether a request's `content-type` is gRPC (`application/grpc`, `application/grpc+proto`, ...):
+/// its rejections must be rendered by [`Grpc`].
+pub fn is_grpc(content_type: &[u8]) -> bool {
+    content_type
+        .get(..16)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case(b"application/grpc"))
+}
+
 fn title(status: u16) -> &'static str {
     match status {
         400 => "Bad Request",
@@ -68,6 +107,19 @@ mod tests {
     use crate::challenge::ChallengeOptions;
     use crate::error::Reason;
     use std::time::Duration;
+
+    #[test]
+    fn grpc() {
+        let error = AuthError::MissingCredential;
+        let r = Grpc.render(
+            &error,
+            &Challenge::from_error(&error, &ChallengeOptions::default()),
+        );
+        assert_eq!(r.status, 200);
+        assert!(r.headers.contains(&("grpc-status", "16".into())));
+        assert!(is_grpc(b"application/grpc") && is_grpc(b"Application/GRPC+proto"));
+        assert!(!is_grpc(b"application/json") && !is_grpc(b"application/grp"));
+    }
 
     #[test]
     fn problem_json() {
