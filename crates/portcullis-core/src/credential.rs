@@ -9,7 +9,8 @@
 //! | `Bearer` with an empty, malformed or space-separated token | 400 `invalid_request` |
 //! | two `Authorization` headers | 400 `invalid_request` |
 //! | a token in the header and in the query or a cookie | 400 `invalid_request` |
-//! | `?access_token=` | ignored unless [`BearerRules::allow_query`] (RFC 6750 §2.3 discourages it) |
+//! | `?access_token=` | ignored unless [`BearerRules::allow_query`] (RFC 6750 §2.3 discourages it); next to a header token it is 400 either way |
+//! | a form-encoded body token (RFC 6750 §2.2) | not read: bodies are the handler's |
 //! | a named cookie | only with [`BearerRules::cookie`] |
 
 use crate::error::{AuthError, Reason};
@@ -56,23 +57,36 @@ impl BearerRules {
             [one] => from_header(one)?,
             _ => return Err(malformed()),
         };
-        let mut take = |token: Option<&'a str>| -> Result<(), AuthError> {
-            match (token, found) {
-                (None, _) => Ok(()),
-                (Some(_), Some(_)) => Err(malformed()),
-                (Some(t), None) => {
-                    found = Some(t);
-                    Ok(())
-                }
-            }
-        };
         if self.query {
-            take(parts.query.map(from_query).transpose()?.flatten())?;
+            merge(
+                &mut found,
+                parts.query.map(from_query).transpose()?.flatten(),
+            )?;
+        } else if found.is_some()
+            && parts
+                .query
+                .is_some_and(|q| from_query(q).map_or(true, |t| t.is_some()))
+        {
+            // RFC 6750 §2: a client must not send the token two ways, even where the second way
+            // is one this server ignores.
+            return Err(malformed());
         }
         if let Some(name) = &self.cookie {
-            take(from_cookies(parts.cookies, name)?)?;
+            merge(&mut found, from_cookies(parts.cookies, name)?)?;
         }
         Ok(found)
+    }
+}
+
+/// Adds a token from a second source: two sources with a token are ambiguous (400).
+fn merge<'a>(found: &mut Option<&'a str>, token: Option<&'a str>) -> Result<(), AuthError> {
+    match (token, *found) {
+        (None, _) => Ok(()),
+        (Some(_), Some(_)) => Err(AuthError::InvalidRequest(Reason::MalformedRequest)),
+        (Some(t), None) => {
+            *found = Some(t);
+            Ok(())
+        }
     }
 }
 
