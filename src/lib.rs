@@ -32,6 +32,6 @@ pub mod axum {
 }
 
 /// The README's code blocks, compiled as doc tests so they cannot rot.
-#[cfg(all(doctest, feature = "axum"))]
+#[cfg(all(doctest, feature = "axum", feature = "actix"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

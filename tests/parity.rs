@@ -175,8 +175,18 @@ async fn axum_and_actix_answer_alike() {
         ("bad scheme", "/me", vec!["Basic dXNlcjpwYXNz".into()], 401),
         ("two headers", "/me", vec![good.clone(), good.clone()], 400),
         ("empty bearer", "/me", vec!["Bearer ".into()], 400),
-        ("header and query token", "/me?access_token=a.b.c", vec![good.clone()], 400),
-        ("query token, not enabled", "/me?access_token=a.b.c", vec![], 401),
+        (
+            "header and query token",
+            "/me?access_token=a.b.c",
+            vec![good.clone()],
+            400,
+        ),
+        (
+            "query token, not enabled",
+            "/me?access_token=a.b.c",
+            vec![],
+            401,
+        ),
         (
             "malformed token",
             "/me",

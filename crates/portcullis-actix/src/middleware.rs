@@ -45,8 +45,15 @@ impl Config {
 pub(crate) fn to_response(rejection: Rejection) -> HttpResponse {
     let status = StatusCode::from_u16(rejection.status).unwrap_or(StatusCode::UNAUTHORIZED);
     let mut response = HttpResponse::build(status);
+    // A custom renderer's header that is not a valid HTTP header is dropped, as in the axum
+    // adapter (actix would otherwise turn the whole answer into a 500).
     for (name, value) in rejection.headers {
-        response.append_header((name, value));
+        if let (Ok(name), Ok(value)) = (
+            actix_web::http::header::HeaderName::from_bytes(name.as_bytes()),
+            actix_web::http::header::HeaderValue::from_str(&value),
+        ) {
+            response.append_header((name, value));
+        }
     }
     response.body(rejection.body)
 }

@@ -314,7 +314,8 @@ impl Renderer for Teapot {
     fn render(&self, _error: &AuthError, challenge: &Challenge) -> Rejection {
         Rejection {
             status: challenge.status,
-            headers: vec![],
+            // An upper-case name is fine; an invalid one is dropped, never a panic.
+            headers: vec![("X-Custom", "yes".into()), ("bad header", "x".into())],
             body: format!("custom {}", challenge.status).into_bytes(),
         }
     }
@@ -329,6 +330,13 @@ async fn custom_renderer_is_used_by_layer_and_require() {
         .layer(AuthLayer::new(verifier).renderer(Teapot));
     let addr = serve(router).await;
     assert_eq!(get_with(addr, "/admin", &[]).await.body, "custom 401");
+    let raw = reqwest::get(format!("http://{addr}/admin"))
+        .await
+        .expect("request");
+    assert_eq!(
+        raw.headers().get("x-custom").and_then(|v| v.to_str().ok()),
+        Some("yes")
+    );
     let token = issuer.token().sign().expect("sign");
     let a = get_with(addr, "/admin", &[&format!("Bearer {token}")]).await;
     assert_eq!((a.status, a.body.as_str()), (403, "custom 403"));

@@ -3,7 +3,8 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 /// A dotted path into the claims: `tenant`, `realm_access.roles`,
-/// `resource_access.my-client.roles`.
+/// `resource_access.my-client.roles`. A top-level claim whose name is the whole path (Auth0's
+/// namespaced `https://example.com/roles`) is found too.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct ClaimPath {
     text: String,
@@ -27,10 +28,14 @@ impl ClaimPath {
         !self.text.is_empty() && self.text.split('.').all(|s| !s.is_empty())
     }
 
-    /// The value at this path, if every segment names a member of an object.
+    /// The value at this path: a top-level claim with exactly this name (namespaced claims such
+    /// as `https://example.com/roles` contain dots), else the members named by each segment.
     pub fn resolve<'a>(&self, claims: &'a Map<String, Value>) -> Option<&'a Value> {
         if !self.is_well_formed() {
             return None;
+        }
+        if let Some(value) = claims.get(&self.text) {
+            return Some(value);
         }
         let mut segments = self.text.split('.');
         let first = claims.get(segments.next()?)?;
@@ -76,7 +81,12 @@ mod tests {
             ClaimPath::new("a.b").resolve(claims),
             Some(&json!({"c": 1}))
         );
-        for missing in ["a.c", "x.0", "a.b.c.d", "", "a..b", ".a", "a.", "d.e"] {
+        assert_eq!(
+            ClaimPath::new("d.e").resolve(claims),
+            Some(&json!(2)),
+            "a claim named with dots"
+        );
+        for missing in ["a.c", "x.0", "a.b.c.d", "", "a..b", ".a", "a."] {
             assert_eq!(ClaimPath::new(missing).resolve(claims), None, "{missing}");
         }
     }
