@@ -17,9 +17,32 @@ use tower_service::Service;
 use crate::render::to_response;
 use portcullis_core::render::{Grpc, ProblemJson, Renderer, is_grpc};
 
-/// The verified token of a request, put in its extensions by [`AuthLayer`].
+/// The verified token of a request, put in its extensions by [`AuthLayer`]. Handlers that are not
+/// axum handlers (tonic services, plain tower services) read it with
+/// `request.extensions().get::<Principal>()`; axum handlers use [`Claims`](crate::Claims).
 #[derive(Clone)]
-pub(crate) struct Principal(pub(crate) Arc<Verified<IgnoredAny>>);
+pub struct Principal(pub(crate) Arc<Verified<IgnoredAny>>);
+
+impl Principal {
+    /// The verified token (registered claims, scopes, `check`).
+    pub fn verified(&self) -> &Verified<IgnoredAny> {
+        &self.0
+    }
+
+    /// The token's claims as `C`.
+    pub fn claims<C: serde::de::DeserializeOwned>(&self) -> Result<Verified<C>, AuthError> {
+        self.0.typed()
+    }
+}
+
+impl fmt::Debug for Principal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Principal")
+            .field("iss", &self.0.issuer())
+            .field("sub", &self.0.subject())
+            .finish_non_exhaustive()
+    }
+}
 
 /// How this request's rejections are rendered, shared with the extractors and `require`.
 #[derive(Clone)]

@@ -37,6 +37,6 @@ mod render;
 mod require;
 
 pub use extract::{Claims, ClaimsRejection};
-pub use layer::{Auth, AuthBody, AuthLayer};
+pub use layer::{Auth, AuthBody, AuthLayer, Principal};
 pub use portcullis_core::render::{ProblemJson, Rejection, Renderer};
 pub use require::{Require, RequireLayer, require};

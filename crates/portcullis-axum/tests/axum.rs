@@ -341,3 +341,27 @@ async fn custom_renderer_is_used_by_layer_and_require() {
     let a = get_with(addr, "/admin", &[&format!("Bearer {token}")]).await;
     assert_eq!((a.status, a.body.as_str()), (403, "custom 403"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_tower_services_read_the_principal() {
+    use portcullis_axum::Principal;
+    let issuer = TestIssuer::new().expect("keys");
+    let verifier = issuer.verifier().expect("jwks").build().expect("config");
+    let raw = tower::service_fn(|request: http::Request<axum::body::Body>| async move {
+        let who = request
+            .extensions()
+            .get::<Principal>()
+            .and_then(|p| p.verified().subject().map(str::to_owned))
+            .unwrap_or_default();
+        Ok::<_, std::convert::Infallible>(http::Response::new(axum::body::Body::from(who)))
+    });
+    let addr = serve(
+        Router::new()
+            .route_service("/raw", raw)
+            .layer(AuthLayer::new(verifier)),
+    )
+    .await;
+    let token = issuer.token().subject("carol").sign().expect("sign");
+    let a = get_with(addr, "/raw", &[&format!("Bearer {token}")]).await;
+    assert_eq!((a.status, a.body.as_str()), (200, "carol"));
+}

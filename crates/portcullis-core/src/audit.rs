@@ -82,6 +82,19 @@ pub(crate) fn jwks_serving_stale(source: &str) {
     tracing::warn!(target: TARGET, event = "jwks_serving_stale", source);
 }
 
+/// A verified token's claims do not fit the type a handler asked for.
+pub(crate) fn claims_mismatch(iss: &str, sub: Option<&str>) {
+    tracing::info!(
+        target: TARGET,
+        event = "claims",
+        outcome = "reject",
+        reason = "claims_type",
+        verified = true,
+        iss = sanitize(iss).as_str(),
+        sub = sub.map(sanitize).as_deref().unwrap_or(""),
+    );
+}
+
 /// A verified token did not meet a route's requirement.
 pub(crate) fn denied(iss: &str, sub: Option<&str>, requirement: &crate::authz::Requirement) {
     tracing::info!(

@@ -136,8 +136,11 @@ impl<C> Verified<C> {
     /// The same token with its claims as another type, parsed from the already verified claims
     /// (adapters verify once, then each handler picks its own claims type).
     pub fn typed<T: serde::de::DeserializeOwned>(&self) -> Result<Verified<T>, AuthError> {
-        let claims = serde_json::from_str(&self.json)
-            .map_err(|_| AuthError::InvalidToken(crate::error::Reason::ClaimsType))?;
+        let claims = serde_json::from_str(&self.json).map_err(|_| {
+            // The token was accepted (and logged so); record why this use of it is not.
+            audit::claims_mismatch(self.issuer(), self.subject());
+            AuthError::InvalidToken(crate::error::Reason::ClaimsType)
+        })?;
         Ok(Verified {
             claims,
             registered: self.registered.clone(),
