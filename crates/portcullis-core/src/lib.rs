@@ -56,6 +56,9 @@ pub mod clock;
 pub mod credential;
 mod crypto;
 pub mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod keys;
 pub mod render;
 #[cfg(feature = "testing")]

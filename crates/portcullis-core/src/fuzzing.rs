@@ -1,0 +1,202 @@
+//! Entry points for the fuzz targets (`fuzz/`) and for the corpus replay test that runs them on
+//! stable. Not an API: hidden, behind the `fuzzing` feature. Each function feeds one parser that
+//! sees untrusted input and checks invariants beyond "no panic" with `assert!` (a failed
+//! invariant is a fuzzer crash).
+
+// Panicking is how a fuzz target reports a broken invariant; this module is test tooling.
+#![allow(clippy::panic)]
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll, Waker};
+
+use serde_json::Value;
+
+use crate::authz::Requirement;
+use crate::challenge::{Challenge, ChallengeOptions};
+use crate::clock::ManualClock;
+use crate::credential::{BearerRules, RequestParts};
+use crate::keys::{KeySet, StaticJwks};
+use crate::token::{Header, TypPolicy};
+use crate::verifier::Verifier;
+
+/// The fixed time of the fuzz verifier (2027-01-15).
+pub const NOW: u64 = 1_800_000_000;
+/// Issuer of the fixed key set.
+pub const ISSUER: &str = "https://issuer.fuzz/";
+/// Audience of the fixed verifier.
+pub const AUDIENCE: &str = "https://api.fuzz";
+
+/// A fixed JWKS with every key family (the same one the seed tokens are signed with).
+pub const JWKS: &str = include_str!("../../../fuzz/keys/jwks.json");
+
+fn poll_now<F: Future>(f: F) -> Option<F::Output> {
+    let mut f = pin!(f);
+    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(out) => Some(out),
+        Poll::Pending => None,
+    }
+}
+
+fn verifier() -> &'static Verifier {
+    static VERIFIER: OnceLock<Verifier> = OnceLock::new();
+    VERIFIER.get_or_init(|| {
+        let keys = StaticJwks::from_json(JWKS).unwrap_or_else(|e| panic!("fuzz JWKS: {e}"));
+        Verifier::builder()
+            .issuer(ISSUER)
+            .audience(AUDIENCE)
+            .clock(ManualClock::new(NOW))
+            .key_source(keys)
+            .build()
+            .unwrap_or_else(|e| panic!("fuzz verifier: {e}"))
+    })
+}
+
+/// A compact token through the full `Verifier::verify`. Invariants: a token that verifies has
+/// `exp` after now minus leeway and round-trips to the same claims; its twin with one signature
+/// bit flipped never verifies; every rejection renders a valid challenge.
+pub fn verify(data: &[u8]) {
+    let Ok(token) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Some(outcome) = poll_now(verifier().verify::<Value>(token)) else {
+        panic!("a static key source never waits");
+    };
+    match outcome {
+        Ok(verified) => {
+            let exp = verified.expires_at().unwrap_or(0);
+            assert!(exp + 60 > NOW, "accepted an expired token");
+            let again: Value = verified
+                .typed::<Value>()
+                .map(|v| v.into_claims())
+                .unwrap_or(Value::Null);
+            assert_eq!(&again, verified.claims(), "claims do not round-trip");
+            assert_eq!(verified.issuer(), ISSUER);
+            if let Some((input, signature)) = token.rsplit_once('.') {
+                let mut twin = signature.as_bytes().to_vec();
+                if let Some(first) = twin.first_mut() {
+                    *first = if *first == b'A' { b'B' } else { b'A' };
+                }
+                let twin = format!("{input}.{}", String::from_utf8_lossy(&twin));
+                let twin_outcome = poll_now(verifier().verify::<Value>(&twin));
+                assert!(
+                    !matches!(twin_outcome, Some(Ok(_))),
+                    "a token with an altered signature verified"
+                );
+            }
+        }
+        Err(error) => {
+            let c = Challenge::from_error(&error, &ChallengeOptions::default());
+            if let Some(header) = c.www_authenticate {
+                assert!(
+                    header
+                        .bytes()
+                        .all(|b| b == b'\t' || (0x20..0x7f).contains(&b)),
+                    "invalid header value"
+                );
+            }
+        }
+    }
+}
+
+/// A JOSE header object.
+pub fn header(data: &[u8]) {
+    let _ = Header::from_json(data, TypPolicy::AccessTokenOrJwt);
+    let _ = Header::from_json(data, TypPolicy::RequireAtJwt);
+}
+
+/// A JWK Set document. Invariant: a set never holds more than `MAX_KEYS` keys.
+pub fn jwks(data: &[u8]) {
+    if let Ok(set) = KeySet::from_jwks_json(data) {
+        assert!(set.len() <= crate::keys::MAX_KEYS);
+    }
+}
+
+/// A requirement configuration document. Invariant: what loads serializes and loads back to the
+/// same configuration.
+pub fn requirement_config(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(requirement) = Requirement::from_json(text) {
+        let json = requirement
+            .to_json()
+            .unwrap_or_else(|e| panic!("loaded but not serializable: {e}"));
+        let again =
+            Requirement::from_json(&json.to_string()).unwrap_or_else(|e| panic!("round trip: {e}"));
+        assert_eq!(again.to_json().ok(), Some(json));
+    }
+}
+
+/// The first line is a requirement configuration, the rest a claims object; evaluated against a
+/// verified token carrying those claims is too slow for a fuzzer, so this checks the evaluation
+/// directly. Invariants: `not` inverts; `any_of([r])` and `all_of([r])` equal `r`.
+pub fn requirement_eval(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let (config, claims) = text.split_once('\n').unwrap_or((text, "{}"));
+    let (Ok(requirement), Ok(Value::Object(claims))) = (
+        Requirement::from_json(config),
+        serde_json::from_str::<Value>(claims),
+    ) else {
+        return;
+    };
+    let subject = Claims(Arc::new(claims));
+    let holds = |r: &Requirement| r.holds(&subject);
+    let r = holds(&requirement);
+    assert_eq!(holds(&crate::authz::not(requirement.clone())), !r);
+    assert_eq!(holds(&crate::authz::any_of([requirement.clone()])), r);
+    assert_eq!(holds(&crate::authz::all_of([requirement.clone()])), r);
+    let _ = requirement.scope_hint();
+}
+
+struct Claims(Arc<serde_json::Map<String, Value>>);
+
+impl crate::authz::requirement::Subject for Claims {
+    fn has_scope(&self, scope: &str) -> bool {
+        let claim = self.0.get("scope").or_else(|| self.0.get("scp"));
+        match claim {
+            Some(Value::String(s)) => s.split(' ').any(|s| s == scope),
+            Some(Value::Array(items)) => items.iter().any(|i| i.as_str() == Some(scope)),
+            _ => false,
+        }
+    }
+
+    fn claims(&self) -> &serde_json::Map<String, Value> {
+        &self.0
+    }
+}
+
+/// An HTTP request's credential sources: lines are `Authorization` values, a `?` line is the
+/// query, a `cookie:` line a Cookie header. Invariant: an extracted token is a non-empty
+/// token68 that appears in the input.
+pub fn credential(data: &[u8]) {
+    let mut authorization = Vec::new();
+    let mut cookies = Vec::new();
+    let mut query = None;
+    for line in data.split(|b| *b == b'\n') {
+        if let Some(q) = line.strip_prefix(b"?") {
+            query = std::str::from_utf8(q).ok();
+        } else if let Some(c) = line.strip_prefix(b"cookie:") {
+            cookies.push(c);
+        } else {
+            authorization.push(line);
+        }
+    }
+    let parts = RequestParts {
+        authorization: &authorization,
+        query,
+        cookies: &cookies,
+    };
+    for rules in [
+        BearerRules::default(),
+        BearerRules::default().allow_query().cookie("session"),
+    ] {
+        if let Ok(Some(token)) = rules.extract(&parts) {
+            assert!(!token.is_empty() && !token.contains(' '));
+            assert!(data.windows(token.len()).any(|w| w == token.as_bytes()));
+        }
+    }
+}
