@@ -8,7 +8,8 @@ use portcullis_core::render::Rejection;
 use portcullis_core::{AuthError, Verified};
 use serde::de::DeserializeOwned;
 
-use crate::middleware::{Principal, Rendering, rejection_default, to_response};
+use crate::middleware::{Principal, Rendering, to_response};
+use portcullis_core::authenticator::reject_unconfigured;
 
 /// The verified token of the request, with its claims as `C`. Derefs to [`Verified<C>`]:
 /// `claims.subject()`, `claims.claims()`, `claims.check(&requirement)`.
@@ -58,8 +59,8 @@ impl ResponseError for ClaimsRejection {
 
 pub(crate) fn rejection(request: &HttpRequest, error: &AuthError) -> Rejection {
     match request.extensions().get::<Rendering>() {
-        Some(Rendering(config)) => config.rejection(error),
-        None => rejection_default(error),
+        Some(rendering) => rendering.rejection(error),
+        None => reject_unconfigured(error),
     }
 }
 

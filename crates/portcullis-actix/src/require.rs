@@ -72,7 +72,7 @@ where
             };
             if let Err(error) = outcome {
                 let response = match request.extensions().get::<Rendering>() {
-                    Some(Rendering(config)) => config.reject(&error),
+                    Some(rendering) => crate::middleware::to_response(rendering.rejection(&error)),
                     None => HttpResponse::InternalServerError()
                         .body("portcullis: require() used on a route without Authenticate"),
                 };

@@ -54,7 +54,7 @@ impl IntoResponse for ClaimsRejection {
 
 pub(crate) fn render(parts: &Parts, error: &AuthError) -> Response {
     let rendered = match parts.extensions.get::<Rendering>() {
-        Some(Rendering(config)) => config.reject(error),
+        Some(rendering) => rendering.reject(error),
         None => reject_default(error),
     };
     rendered.map(Body::from)

@@ -7,15 +7,16 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http::{Request, Response, header};
 use http_body_util::{Either, Full};
+use portcullis_core::authenticator::{Authenticator, Outcome, reject_unconfigured};
 use portcullis_core::challenge::ChallengeOptions;
 use portcullis_core::credential::{BearerRules, RequestParts};
-use portcullis_core::{AuthError, Challenge, Verified, Verifier};
+use portcullis_core::render::{Renderer, is_grpc};
+use portcullis_core::{AuthError, Verified, Verifier};
 use serde::de::IgnoredAny;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::render::to_response;
-use portcullis_core::render::{Grpc, ProblemJson, Renderer, is_grpc};
 
 /// The verified token of a request, put in its extensions by [`AuthLayer`]. Handlers that are not
 /// axum handlers (tonic services, plain tower services) read it with
@@ -44,112 +45,59 @@ impl fmt::Debug for Principal {
     }
 }
 
-/// How this request's rejections are rendered, shared with the extractors and `require`.
+/// The authenticator of this request, for the extractors' and `require`'s rejections.
 #[derive(Clone)]
-pub(crate) struct Rendering(pub(crate) Arc<Config>);
+pub(crate) struct Rendering(pub(crate) Authenticator);
 
-pub(crate) struct Config {
-    verifier: Verifier,
-    rules: BearerRules,
-    optional: bool,
-    challenge: ChallengeOptions,
-    renderer: Arc<dyn Renderer>,
-}
-
-impl Config {
+impl Rendering {
     pub(crate) fn reject(&self, error: &AuthError) -> Response<Bytes> {
-        let challenge = Challenge::from_error(error, &self.challenge);
-        to_response(self.renderer.render(error, &challenge))
-    }
-
-    /// A gRPC client cannot read an HTTP error body: it gets the gRPC form instead.
-    fn reject_for<B>(&self, request: &Request<B>, error: &AuthError) -> Response<Bytes> {
-        let grpc = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .is_some_and(|ct| is_grpc(ct.as_bytes()));
-        if grpc {
-            to_response(Grpc.render(error, &Challenge::from_error(error, &self.challenge)))
-        } else {
-            self.reject(error)
-        }
+        to_response(self.0.reject(error, false))
     }
 }
 
 /// Renders without a layer's configuration (a route used without [`AuthLayer`]).
 pub(crate) fn reject_default(error: &AuthError) -> Response<Bytes> {
-    let challenge = Challenge::from_error(error, &ChallengeOptions::default());
-    to_response(ProblemJson.render(error, &challenge))
+    to_response(reject_unconfigured(error))
 }
 
-/// Authenticates every request with a [`Verifier`]. See the crate docs.
-#[derive(Clone)]
+/// Authenticates every request with a [`Verifier`]: a thin wrapper over core's
+/// [`Authenticator`], which makes every decision. See the crate docs.
+#[derive(Clone, Debug)]
 pub struct AuthLayer {
-    config: Arc<Config>,
+    authenticator: Authenticator,
 }
 
-impl fmt::Debug for AuthLayer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthLayer")
-            .field("verifier", &self.config.verifier)
-            .field("rules", &self.config.rules)
-            .field("optional", &self.config.optional)
-            .finish_non_exhaustive()
+impl From<Authenticator> for AuthLayer {
+    fn from(authenticator: Authenticator) -> Self {
+        Self { authenticator }
     }
 }
 
 impl AuthLayer {
     /// Requires a valid bearer token in the `Authorization` header on every request.
     pub fn new(verifier: Verifier) -> Self {
-        Self {
-            config: Arc::new(Config {
-                verifier,
-                rules: BearerRules::default(),
-                optional: false,
-                challenge: ChallengeOptions::default(),
-                renderer: Arc::new(ProblemJson),
-            }),
-        }
-    }
-
-    fn edit(mut self, f: impl FnOnce(&mut Config)) -> Self {
-        match Arc::get_mut(&mut self.config) {
-            Some(config) => f(config),
-            None => {
-                let c = &self.config;
-                let mut copy = Config {
-                    verifier: c.verifier.clone(),
-                    rules: c.rules.clone(),
-                    optional: c.optional,
-                    challenge: c.challenge.clone(),
-                    renderer: Arc::clone(&c.renderer),
-                };
-                f(&mut copy);
-                self.config = Arc::new(copy);
-            }
-        }
-        self
+        Authenticator::new(verifier).into()
     }
 
     /// Lets requests without any credential through as anonymous (read them with
     /// `Option<Claims<C>>`). A credential that is present but invalid is still rejected.
     pub fn optional(self) -> Self {
-        self.edit(|c| c.optional = true)
+        self.authenticator.optional().into()
     }
 
     /// Where tokens may come from (query string and cookie are opt-in).
     pub fn rules(self, rules: BearerRules) -> Self {
-        self.edit(|c| c.rules = rules)
+        self.authenticator.rules(rules).into()
     }
 
     /// The challenge's `realm` and detail level.
     pub fn challenge(self, options: ChallengeOptions) -> Self {
-        self.edit(|c| c.challenge = options)
+        self.authenticator.challenge(options).into()
     }
 
-    /// A custom rejection renderer (the default is [`ProblemJson`]).
+    /// A custom rejection renderer (the default is core's `ProblemJson`).
     pub fn renderer(self, renderer: impl Renderer) -> Self {
-        self.edit(|c| c.renderer = Arc::new(renderer))
+        self.authenticator.renderer(renderer).into()
     }
 }
 
@@ -159,7 +107,7 @@ impl<S> Layer<S> for AuthLayer {
     fn layer(&self, inner: S) -> Auth<S> {
         Auth {
             inner,
-            config: Arc::clone(&self.config),
+            authenticator: self.authenticator.clone(),
         }
     }
 }
@@ -168,7 +116,7 @@ impl<S> Layer<S> for AuthLayer {
 #[derive(Clone)]
 pub struct Auth<S> {
     inner: S,
-    config: Arc<Config>,
+    authenticator: Authenticator,
 }
 
 impl<S: fmt::Debug> fmt::Debug for Auth<S> {
@@ -200,60 +148,44 @@ where
         // The clone that was polled ready serves this request (tower's usual swap).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let config = Arc::clone(&self.config);
+        let authenticator = self.authenticator.clone();
         Box::pin(async move {
-            let token = match find_token(&config.rules, &request) {
-                Ok(token) => token,
-                Err(error) => return Ok(rejection(&config, &request, &error)),
+            let outcome = {
+                let headers = request.headers();
+                let authorization: Vec<&[u8]> = headers
+                    .get_all(header::AUTHORIZATION)
+                    .iter()
+                    .map(|v| v.as_bytes())
+                    .collect();
+                let cookies: Vec<&[u8]> = headers
+                    .get_all(header::COOKIE)
+                    .iter()
+                    .map(|v| v.as_bytes())
+                    .collect();
+                let parts = RequestParts {
+                    authorization: &authorization,
+                    query: request.uri().query(),
+                    cookies: &cookies,
+                };
+                authenticator.authenticate(&parts).await
             };
-            match token {
-                None if config.optional => {}
-                None => return Ok(rejection(&config, &request, &AuthError::MissingCredential)),
-                Some(token) => match config.verifier.verify::<IgnoredAny>(&token).await {
-                    Ok(verified) => {
-                        request
-                            .extensions_mut()
-                            .insert(Principal(Arc::new(verified)));
-                    }
-                    Err(error) => return Ok(rejection(&config, &request, &error)),
-                },
+            match outcome {
+                Ok(Outcome::Authenticated(verified)) => {
+                    request.extensions_mut().insert(Principal(verified));
+                }
+                Ok(Outcome::Anonymous) => {}
+                Err(error) => {
+                    let grpc = request
+                        .headers()
+                        .get(header::CONTENT_TYPE)
+                        .is_some_and(|ct| is_grpc(ct.as_bytes()));
+                    let rejection = to_response(authenticator.reject(&error, grpc));
+                    return Ok(rejection.map(|bytes| Either::Right(Full::new(bytes))));
+                }
             }
-            request
-                .extensions_mut()
-                .insert(Rendering(Arc::clone(&config)));
+            request.extensions_mut().insert(Rendering(authenticator));
             let response = inner.call(request).await?;
             Ok(response.map(Either::Left))
         })
     }
-}
-
-fn find_token<B>(rules: &BearerRules, request: &Request<B>) -> Result<Option<String>, AuthError> {
-    let authorization: Vec<&[u8]> = request
-        .headers()
-        .get_all(header::AUTHORIZATION)
-        .iter()
-        .map(|v| v.as_bytes())
-        .collect();
-    let cookies: Vec<&[u8]> = request
-        .headers()
-        .get_all(header::COOKIE)
-        .iter()
-        .map(|v| v.as_bytes())
-        .collect();
-    let parts = RequestParts {
-        authorization: &authorization,
-        query: request.uri().query(),
-        cookies: &cookies,
-    };
-    rules.extract(&parts).map(|t| t.map(str::to_owned))
-}
-
-fn rejection<B, R>(
-    config: &Config,
-    request: &Request<R>,
-    error: &AuthError,
-) -> Response<AuthBody<B>> {
-    config
-        .reject_for(request, error)
-        .map(|bytes| Either::Right(Full::new(bytes)))
 }

@@ -50,6 +50,7 @@ compile_error!(
 );
 
 pub mod audit;
+pub mod authenticator;
 pub mod authz;
 pub mod challenge;
 pub mod clock;
