@@ -13,10 +13,12 @@ failed=0
 for t in "${targets[@]}"; do
     mkdir -p "corpus/$t" "artifacts/$t"
     log="artifacts/$t/last-run.log"
-    # Fuzz into a scratch corpus seeded from the committed one, so the committed seeds stay
-    # small; minimise new finds into corpus/ by hand with `cargo fuzz cmin`.
-    scratch="$(mktemp -d)"
-    cp "corpus/$t"/* "$scratch"/ 2>/dev/null || true
+    # Fuzz into a working corpus (fuzz/work/, not committed) seeded from the committed one, so
+    # runs build on each other and the committed seeds stay small; minimise into corpus/ with
+    # `cargo +nightly fuzz cmin` (docs/fuzzing.md).
+    scratch="work/$t"
+    mkdir -p "$scratch"
+    cp -n "corpus/$t"/* "$scratch"/ 2>/dev/null || true
     cargo +nightly fuzz run "$t" "$scratch" "corpus/$t" -- \
         -max_total_time="$seconds" -timeout=1 -rss_limit_mb=2048 -max_len=20000 -print_final_stats=1 >"$log" 2>&1
     status=$?
@@ -25,7 +27,6 @@ for t in "${targets[@]}"; do
     cov=$(grep -o 'cov: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
     size=$(ls "$scratch" | wc -l)
     printf '%-20s %6ss  execs %-10s %6s exec/s  cov %-6s corpus %s\n' "$t" "$seconds" "${execs:-?}" "${rate:-?}" "${cov:-?}" "$size"
-    rm -rf "$scratch"
     if [ $status -ne 0 ]; then
         echo "  $t FAILED (exit $status): see fuzz/$log and fuzz/artifacts/$t/" >&2
         failed=1

@@ -14,8 +14,10 @@ use portcullis_core::fuzzing;
 /// A fuzz target: its corpus directory name and its entry point.
 type Target = (&'static str, fn(&[u8]));
 
-const TARGETS: [Target; 6] = [
+const TARGETS: [Target; 8] = [
     ("verify", fuzzing::verify),
+    ("verify_structured", fuzzing::verify_structured),
+    ("discovery", fuzzing::discovery),
     ("header", fuzzing::header),
     ("jwks", fuzzing::jwks),
     ("requirement_config", fuzzing::requirement_config),

@@ -103,4 +103,9 @@ impl HmacKey {
     pub(super) fn verify(&self, message: &[u8], tag: &[u8]) -> bool {
         hmac::verify(&self.0, message, tag).is_ok()
     }
+
+    #[cfg(feature = "fuzzing")]
+    pub(super) fn sign(&self, message: &[u8]) -> Vec<u8> {
+        hmac::sign(&self.0, message).as_ref().to_vec()
+    }
 }

@@ -1,18 +1,17 @@
 //! Finding an issuer's `jwks_uri`: OIDC discovery, then RFC 8414 authorization server metadata.
 //!
-//! The document's `issuer` must equal the configured issuer exactly (OIDC Discovery §4.3,
-//! RFC 8414 §3.3): otherwise one tenant's metadata could point at another's keys.
+//! The document is read by [`metadata`](super::metadata): its `issuer` must equal the configured
+//! issuer exactly.
 
 use std::sync::Mutex;
 use std::time::Duration;
 
 use reqwest::Url;
-use serde_json::Value;
 use tokio::time::Instant;
 
 use super::fetch::{Fetched, Fetcher};
+use super::metadata;
 use crate::error::ConfigError;
-use crate::token::json;
 
 /// Freshness rules shared by the key set and the discovery document.
 #[derive(Debug, Clone, Copy)]
@@ -124,19 +123,11 @@ impl Discovery {
                     continue;
                 }
             };
-            let doc = json::parse_object(&bytes)
-                .map_err(|r| format!("discovery: document is not a strict JSON object ({r})"))?;
             // A document that exists but names another issuer is an error, not a reason to look
             // elsewhere.
-            match doc.get("issuer") {
-                Some(Value::String(issuer)) if *issuer == self.issuer => {}
-                _ => return Err("discovery: the document's issuer does not match".into()),
-            }
-            let Some(Value::String(jwks_uri)) = doc.get("jwks_uri") else {
-                return Err("discovery: no jwks_uri".into());
-            };
+            let jwks_uri = metadata::jwks_uri(&bytes, &self.issuer)?;
             let jwks_uri = fetcher
-                .check_url(jwks_uri)
+                .check_url(&jwks_uri)
                 .map_err(|e| format!("discovery: jwks_uri refused: {e}"))?;
             return Ok((jwks_uri, max_age));
         }

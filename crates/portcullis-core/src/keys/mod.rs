@@ -7,6 +7,8 @@ mod discovery;
 #[cfg(feature = "remote")]
 pub mod fetch;
 pub(crate) mod jwk;
+#[cfg(any(feature = "remote", feature = "fuzzing"))]
+pub(crate) mod metadata;
 #[cfg(feature = "remote")]
 pub mod remote;
 mod set;

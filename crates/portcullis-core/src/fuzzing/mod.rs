@@ -17,9 +17,12 @@ use crate::authz::Requirement;
 use crate::challenge::{Challenge, ChallengeOptions};
 use crate::clock::ManualClock;
 use crate::credential::{BearerRules, RequestParts};
+use crate::crypto::HmacKey;
 use crate::keys::{KeySet, StaticJwks};
-use crate::token::{Header, TypPolicy};
-use crate::verifier::Verifier;
+use crate::token::{Algorithm, Header, TypPolicy};
+use crate::verifier::{TrustedIssuer, Verifier};
+
+mod structured;
 
 /// The fixed time of the fuzz verifier (2027-01-15).
 pub const NOW: u64 = 1_800_000_000;
@@ -28,8 +31,13 @@ pub const ISSUER: &str = "https://issuer.fuzz/";
 /// Audience of the fixed verifier.
 pub const AUDIENCE: &str = "https://api.fuzz";
 
+/// A second issuer, trusted with an HS256 secret: structure-aware inputs can sign validly with it
+/// in a microsecond, so they reach the claims checks that follow the signature.
+pub const HMAC_ISSUER: &str = "https://hmac.fuzz/";
+const HMAC_SECRET: &[u8; 32] = b"portcullis-fuzz-hs256-secret-32b";
+
 /// A fixed JWKS with every key family (the same one the seed tokens are signed with).
-pub const JWKS: &str = include_str!("../../../fuzz/keys/jwks.json");
+pub const JWKS: &str = include_str!("../../../../fuzz/keys/jwks.json");
 
 fn poll_now<F: Future>(f: F) -> Option<F::Output> {
     let mut f = pin!(f);
@@ -48,6 +56,11 @@ fn verifier() -> &'static Verifier {
             .audience(AUDIENCE)
             .clock(ManualClock::new(NOW))
             .key_source(keys)
+            .trust(
+                TrustedIssuer::new(HMAC_ISSUER)
+                    .audience(AUDIENCE)
+                    .shared_secret(Algorithm::HS256, secrecy::SecretBox::new(Box::<[u8]>::from(&HMAC_SECRET[..]))),
+            )
             .build()
             .unwrap_or_else(|e| panic!("fuzz verifier: {e}"))
     })
@@ -57,22 +70,26 @@ fn verifier() -> &'static Verifier {
 /// `exp` after now minus leeway and round-trips to the same claims; its twin with one signature
 /// bit flipped never verifies; every rejection renders a valid challenge.
 pub fn verify(data: &[u8]) {
-    let Ok(token) = std::str::from_utf8(data) else {
-        return;
-    };
+    if let Ok(token) = std::str::from_utf8(data) {
+        check_token(token);
+    }
+}
+
+/// [`verify`]'s invariants for one token; whether it was accepted.
+fn check_token(token: &str) -> bool {
     let Some(outcome) = poll_now(verifier().verify::<Value>(token)) else {
         panic!("a static key source never waits");
     };
     match outcome {
         Ok(verified) => {
             let exp = verified.expires_at().unwrap_or(0);
-            assert!(exp + 60 > NOW, "accepted an expired token");
+            assert!(exp.saturating_add(60) > NOW, "accepted an expired token");
             let again: Value = verified
                 .typed::<Value>()
                 .map(|v| v.into_claims())
                 .unwrap_or(Value::Null);
             assert_eq!(&again, verified.claims(), "claims do not round-trip");
-            assert_eq!(verified.issuer(), ISSUER);
+            assert!([ISSUER, HMAC_ISSUER].contains(&verified.issuer()));
             if let Some((input, signature)) = token.rsplit_once('.') {
                 let mut twin = signature.as_bytes().to_vec();
                 if let Some(first) = twin.first_mut() {
@@ -85,6 +102,7 @@ pub fn verify(data: &[u8]) {
                     "a token with an altered signature verified"
                 );
             }
+            true
         }
         Err(error) => {
             let c = Challenge::from_error(&error, &ChallengeOptions::default());
@@ -96,7 +114,46 @@ pub fn verify(data: &[u8]) {
                     "invalid header value"
                 );
             }
+            false
         }
+    }
+}
+
+/// A token assembled from structured parts (`arbitrary`): JSON members the parsers care about,
+/// times near the fixed clock, and a valid HS256 signature when asked, so inputs get past
+/// base64 and the signature to the claims checks. Invariants: [`verify`]'s, plus nothing is
+/// accepted unless it carries the real HS256 signature of its signing input.
+pub fn verify_structured(data: &[u8]) {
+    let Ok(shape) = arbitrary::Unstructured::new(data).arbitrary::<structured::Shape>() else {
+        return;
+    };
+    let (token, signed) = shape.assemble(|input| {
+        HmacKey::new(Algorithm::HS256, HMAC_SECRET)
+            .map(|key| key.sign(input))
+            .unwrap_or_default()
+    });
+    if check_token(&token) {
+        assert!(signed, "accepted a token without the issuer's signature");
+    }
+}
+
+/// An OIDC / RFC 8414 metadata document, after an optional first line naming the expected
+/// issuer. Invariant: what the strict reader accepts, serde_json reads the same way (the issuer
+/// named, the same `jwks_uri`).
+pub fn discovery(data: &[u8]) {
+    let mut lines = data.splitn(2, |b| *b == b'\n');
+    let (issuer, document) = match (lines.next(), lines.next()) {
+        (Some(first), Some(rest)) => match std::str::from_utf8(first) {
+            Ok(issuer) => (issuer, rest),
+            Err(_) => return,
+        },
+        _ => (ISSUER, data),
+    };
+    if let Ok(uri) = crate::keys::metadata::jwks_uri(document, issuer) {
+        let doc: Value = serde_json::from_slice(document)
+            .unwrap_or_else(|e| panic!("accepted what serde_json refuses: {e}"));
+        assert_eq!(doc.get("issuer").and_then(Value::as_str), Some(issuer));
+        assert_eq!(doc.get("jwks_uri").and_then(Value::as_str), Some(&*uri));
     }
 }
 
