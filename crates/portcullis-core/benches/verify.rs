@@ -4,6 +4,8 @@
 //! Criterion reports each function; the closing table measures the raw check, `Verifier::verify`
 //! and plain `jsonwebtoken::decode` interleaved in the same run (median of 21 rounds) and prints
 //! each as a ratio to the raw check. Targets: <= 1.15x for RS256, <= 1.10x for ES256 and EdDSA.
+//! That table runs with the verified-token cache disabled; a second table times cache hits (the
+//! same token again, as clients send it) against the raw RS256 check. Target: a hit <= 1.5 µs.
 //! No tracing subscriber is installed, as in a service that filters `portcullis::audit` out;
 //! with one, the cost of formatting the audit line is added.
 
@@ -26,7 +28,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{Criterion, criterion_group};
 use portcullis_core::testing::TestIssuer;
-use portcullis_core::{Algorithm, Verifier};
+use portcullis_core::{Algorithm, TokenCache, Verifier};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -58,9 +60,17 @@ struct Case {
     jwt_validation: jsonwebtoken::Validation,
 }
 
-fn setup() -> (Verifier, Vec<Case>) {
+/// The verifier with its cache disabled (every call verifies in full), the same verifier with
+/// the default cache, and the cases.
+fn setup() -> (Verifier, Verifier, Vec<Case>) {
     let issuer = TestIssuer::new().expect("keys");
-    let verifier = issuer.verifier().expect("jwks").build().expect("config");
+    let verifier = issuer
+        .verifier()
+        .expect("jwks")
+        .token_cache(TokenCache::disabled())
+        .build()
+        .expect("config");
+    let cached = issuer.verifier().expect("jwks").build().expect("config");
     let jwks = issuer.jwks();
     let jwk = |kid: &str| -> Value {
         jwks["keys"]
@@ -162,7 +172,7 @@ fn setup() -> (Verifier, Vec<Case>) {
             }
         })
         .collect();
-    (verifier, cases)
+    (verifier, cached, cases)
 }
 
 /// DER `RSAPublicKey` for the raw baseline (kept separate from the library's own encoder).
@@ -205,8 +215,16 @@ fn portcullis_verify(verifier: &Verifier, token: &str) -> bool {
     now(verifier.verify::<Claims>(token)).is_ok()
 }
 
+fn cache_hit(verifier: &Verifier, token: &str) -> bool {
+    now(verifier.authenticate(token)).is_ok()
+}
+
+fn cache_hit_typed(verifier: &Verifier, token: &str) -> bool {
+    now(verifier.verify::<Claims>(token)).is_ok()
+}
+
 fn bench(c: &mut Criterion) {
-    let (verifier, cases) = setup();
+    let (verifier, cached, cases) = setup();
     let mut group = c.benchmark_group("verify");
     for case in &cases {
         assert!(
@@ -220,6 +238,15 @@ fn bench(c: &mut Criterion) {
         group.bench_function(format!("{}/portcullis", case.alg), |b| {
             b.iter(|| portcullis_verify(&verifier, black_box(&case.token)))
         });
+        if case.alg == Algorithm::RS256 {
+            assert!(cache_hit(&cached, &case.token));
+            group.bench_function("RS256/cache_hit", |b| {
+                b.iter(|| cache_hit(&cached, black_box(&case.token)))
+            });
+            group.bench_function("RS256/cache_hit_typed", |b| {
+                b.iter(|| cache_hit_typed(&cached, black_box(&case.token)))
+            });
+        }
     }
     group.finish();
 }
@@ -227,7 +254,7 @@ fn bench(c: &mut Criterion) {
 /// Interleaved A/B timing: per round, a batch of raw verifies then a batch of portcullis
 /// verifies; the ratio of medians is reported.
 fn ratios() {
-    let (verifier, cases) = setup();
+    let (verifier, cached, cases) = setup();
     println!(
         "\n{:<6} {:>6} {:>9} {:>13} {:>9} {:>15} {:>11}",
         "alg", "bytes", "raw µs", "portcullis µs", "ratio", "jsonwebtoken µs", "ratio"
@@ -273,6 +300,50 @@ fn ratios() {
             jwt / raw
         );
     }
+    hit_table(&cached, &cases);
+}
+
+/// Cache hits against the raw RS256 check, interleaved the same way.
+fn hit_table(cached: &Verifier, cases: &[Case]) {
+    let Some(case) = cases.iter().find(|c| c.alg == Algorithm::RS256) else {
+        return;
+    };
+    assert!(cache_hit(cached, &case.token));
+    let per_op = |batch: u32, f: &dyn Fn() -> bool| {
+        let t = Instant::now();
+        for _ in 0..batch {
+            black_box(f());
+        }
+        t.elapsed().as_secs_f64() / f64::from(batch)
+    };
+    let mut samples: [Vec<f64>; 3] = Default::default();
+    for _ in 0..21 {
+        samples[0].push(per_op(400, &|| raw_verify(black_box(case))));
+        samples[1].push(per_op(20_000, &|| {
+            cache_hit(cached, black_box(&case.token))
+        }));
+        samples[2].push(per_op(20_000, &|| {
+            cache_hit_typed(cached, black_box(&case.token))
+        }));
+    }
+    let [raw, hit, typed] = samples.map(|mut v| {
+        v.sort_by(f64::total_cmp);
+        v[10] * 1e6
+    });
+    println!(
+        "\n{:<6} {:>6} {:>9} {:>16} {:>9} {:>22} {:>9}",
+        "alg", "bytes", "raw µs", "cache hit µs", "ratio", "hit + typed claims µs", "ratio"
+    );
+    println!(
+        "{:<6} {:>6} {:>9.2} {:>16.3} {:>8.3}x {:>22.3} {:>8.3}x",
+        "RS256",
+        case.token.len(),
+        raw,
+        hit,
+        hit / raw,
+        typed,
+        typed / raw
+    );
 }
 
 criterion_group!(benches, bench);

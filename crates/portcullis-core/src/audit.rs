@@ -27,12 +27,19 @@ pub(crate) fn sanitize(value: &str) -> String {
     out
 }
 
-pub(crate) fn accepted(iss: &str, sub: Option<&str>, kid: Option<&str>, alg: Algorithm) {
+pub(crate) fn accepted(
+    iss: &str,
+    sub: Option<&str>,
+    kid: Option<&str>,
+    alg: Algorithm,
+    cached: bool,
+) {
     tracing::info!(
         target: TARGET,
         event = "verify",
         outcome = "accept",
         verified = true,
+        cached,
         iss = sanitize(iss).as_str(),
         sub = sub.map(sanitize).as_deref().unwrap_or(""),
         kid = kid.map(sanitize).as_deref().unwrap_or(""),

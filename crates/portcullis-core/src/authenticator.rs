@@ -99,7 +99,7 @@ impl Authenticator {
     pub async fn authenticate(&self, parts: &RequestParts<'_>) -> Result<Outcome, AuthError> {
         match self.inner.rules.extract(parts)? {
             Some(token) => {
-                let verified = self.inner.verifier.verify(token).await?;
+                let verified = self.inner.verifier.authenticate(token).await?;
                 Ok(Outcome::Authenticated(Arc::new(verified)))
             }
             None if self.inner.optional => Ok(Outcome::Anonymous),

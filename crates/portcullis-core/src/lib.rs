@@ -72,4 +72,6 @@ pub use clock::{Clock, SystemClock};
 pub use error::{AuthError, ConfigError, Reason};
 pub use keys::{KeySet, KeySource, StaticJwks};
 pub use token::Algorithm;
-pub use verifier::{IssuerResolver, TrustedIssuer, Verified, Verifier, VerifierBuilder};
+pub use verifier::{
+    IssuerResolver, TokenCache, TokenCacheUsage, TrustedIssuer, Verified, Verifier, VerifierBuilder,
+};

@@ -124,9 +124,24 @@ impl HmacKey {
     #[cfg(feature = "fuzzing")]
     pub(super) fn sign(&self, message: &[u8]) -> Vec<u8> {
         match self {
-            HmacKey::S256(mac) => mac.clone().chain_update(message).finalize().into_bytes().to_vec(),
-            HmacKey::S384(mac) => mac.clone().chain_update(message).finalize().into_bytes().to_vec(),
-            HmacKey::S512(mac) => mac.clone().chain_update(message).finalize().into_bytes().to_vec(),
+            HmacKey::S256(mac) => mac
+                .clone()
+                .chain_update(message)
+                .finalize()
+                .into_bytes()
+                .to_vec(),
+            HmacKey::S384(mac) => mac
+                .clone()
+                .chain_update(message)
+                .finalize()
+                .into_bytes()
+                .to_vec(),
+            HmacKey::S512(mac) => mac
+                .clone()
+                .chain_update(message)
+                .finalize()
+                .into_bytes()
+                .to_vec(),
         }
     }
 }

@@ -59,7 +59,10 @@ fn verifier() -> &'static Verifier {
             .trust(
                 TrustedIssuer::new(HMAC_ISSUER)
                     .audience(AUDIENCE)
-                    .shared_secret(Algorithm::HS256, secrecy::SecretBox::new(Box::<[u8]>::from(&HMAC_SECRET[..]))),
+                    .shared_secret(
+                        Algorithm::HS256,
+                        secrecy::SecretBox::new(Box::<[u8]>::from(&HMAC_SECRET[..])),
+                    ),
             )
             .build()
             .unwrap_or_else(|e| panic!("fuzz verifier: {e}"))

@@ -236,7 +236,10 @@ fn write_str(out: &mut String, s: &str) {
 impl Text {
     fn as_str(&self) -> &str {
         match self {
-            Text::Known(i) => KNOWN.get(usize::from(*i) % KNOWN.len()).copied().unwrap_or(""),
+            Text::Known(i) => KNOWN
+                .get(usize::from(*i) % KNOWN.len())
+                .copied()
+                .unwrap_or(""),
             Text::Raw(s) => s,
         }
     }
@@ -249,7 +252,10 @@ impl Text {
 impl Name {
     fn as_str(&self) -> &str {
         match self {
-            Name::Known(i) => NAMES.get(usize::from(*i) % NAMES.len()).copied().unwrap_or(""),
+            Name::Known(i) => NAMES
+                .get(usize::from(*i) % NAMES.len())
+                .copied()
+                .unwrap_or(""),
             Name::Raw(s) => s,
         }
     }
@@ -347,10 +353,15 @@ mod tests {
         assert!(!check(&shape(Signature::Bytes(vec![0; 32]), 600)));
         let mut other = shape(Signature::Valid, 600);
         other.iss = Some(Text::Known(0));
-        assert!(!check(&other), "an RSA issuer's token with an HMAC signature");
+        assert!(
+            !check(&other),
+            "an RSA issuer's token with an HMAC signature"
+        );
         let mut dup = shape(Signature::Valid, 600);
-        dup.claims
-            .push((Name::Raw("exp".into()), Value::Leaf(Leaf::Time(Time::Near(600)))));
+        dup.claims.push((
+            Name::Raw("exp".into()),
+            Value::Leaf(Leaf::Time(Time::Near(600))),
+        ));
         assert!(!check(&dup), "duplicate exp");
     }
 }

@@ -51,7 +51,11 @@ mod tests {
             br#"["issuer"]"#,
             b"",
         ] {
-            assert!(jwks_uri(doc, ISS).is_err(), "{}", String::from_utf8_lossy(doc));
+            assert!(
+                jwks_uri(doc, ISS).is_err(),
+                "{}",
+                String::from_utf8_lossy(doc)
+            );
         }
     }
 }

@@ -31,6 +31,14 @@ impl Text {
         }
     }
 
+    /// Heap bytes of an owned copy (a span has none).
+    fn heap_size(&self) -> usize {
+        match self {
+            Text::Span { .. } => 0,
+            Text::Owned(s) => s.len(),
+        }
+    }
+
     /// The string, given the claims text it was read from.
     pub(crate) fn resolve<'a>(&'a self, base: &'a str) -> &'a str {
         match self {
@@ -113,6 +121,24 @@ impl Scopes {
 }
 
 impl Registered {
+    /// Heap bytes held beyond the struct itself (owned strings and lists).
+    pub(crate) fn heap_size(&self) -> usize {
+        let text = |t: &Option<Text>| t.as_ref().map_or(0, Text::heap_size);
+        let list =
+            |l: &[Text]| std::mem::size_of_val(l) + l.iter().map(Text::heap_size).sum::<usize>();
+        let aud = match &self.aud {
+            Some(Audiences::Many(many)) => list(many),
+            Some(Audiences::One(one)) => one.heap_size(),
+            None => 0,
+        };
+        let scope = match &self.scope {
+            Scopes::Text(t) => t.heap_size(),
+            Scopes::List(l) => list(l),
+            Scopes::Absent | Scopes::Unusable => 0,
+        };
+        text(&self.iss) + text(&self.sub) + text(&self.jti) + text(&self.client_id) + aud + scope
+    }
+
     /// Reads the registered claims from the parsed claims object `claims` of the text `base`.
     /// `scope` wins over `scp` (Azure AD's name) when both exist. `required` names claims that
     /// must be present and not null; the first one missing is recorded in `missing_required`

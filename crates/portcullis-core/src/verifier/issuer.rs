@@ -10,6 +10,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use secrecy::{ExposeSecret, SecretBox};
 
@@ -146,6 +147,7 @@ impl TrustedIssuer {
             return Err(ConfigError::MissingKeySource);
         }
         Ok(IssuerPolicy {
+            id: NEXT_POLICY_ID.fetch_add(1, Ordering::Relaxed),
             issuer: self.issuer,
             audiences: self.audiences,
             algorithms,
@@ -155,9 +157,14 @@ impl TrustedIssuer {
     }
 }
 
+static NEXT_POLICY_ID: AtomicU64 = AtomicU64::new(1);
+
 /// A checked [`TrustedIssuer`].
 #[derive(Debug)]
 pub(crate) struct IssuerPolicy {
+    /// Process-unique: a verified-token cache entry made under another configuration of the
+    /// same issuer (a resolver's later answer) is not reused.
+    pub(crate) id: u64,
     pub(crate) issuer: String,
     pub(crate) audiences: Vec<String>,
     pub(crate) algorithms: AlgorithmSet,

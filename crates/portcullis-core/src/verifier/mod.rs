@@ -13,17 +13,26 @@
 //! 6. claims policy: `iss` exact, `aud` contains a configured audience, `exp`/`nbf`/`iat` with
 //!    leeway, required claims;
 //! 7. the caller's claims type.
+//!
+//! Before step 1, the verified-token cache ([`TokenCache`], on by default) may answer for a
+//! token that already passed all of this, when its times, its issuer's configuration and its
+//! key set are unchanged (`cache`).
 
 mod builder;
+mod cache;
 mod issuer;
 mod verified;
 
 use std::fmt;
 use std::sync::Arc;
 
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 
 pub use builder::{DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN, MAX_LEEWAY, VerifierBuilder};
+pub use cache::{
+    DEFAULT_TOKEN_CACHE_BYTES, DEFAULT_TOKEN_CACHE_ENTRIES, DEFAULT_TOKEN_CACHE_TTL, TokenCache,
+    TokenCacheUsage,
+};
 pub use issuer::{IssuerResolver, RESOLVED_ISSUERS, ResolveFuture, TrustedIssuer};
 pub use verified::Verified;
 
@@ -34,7 +43,9 @@ use crate::keys::{KeySourceHealth, Refresh};
 use crate::token::claims::Registered;
 use crate::token::json::Tape;
 use crate::token::{Header, TypPolicy, compact};
+use cache::Cache;
 use issuer::{IssuerPolicy, Issuers};
+use verified::Core;
 
 /// Verifies JWT access tokens under one policy. Cheap to clone (one `Arc`), `Send + Sync`.
 ///
@@ -54,6 +65,25 @@ struct Policy {
     require_exp: bool,
     required_claims: Vec<&'static str>,
     clock: Arc<dyn Clock>,
+    cache: Option<Cache>,
+}
+
+/// Whether a decision came from the verified-token cache (for the audit event and metrics).
+#[derive(Clone, Copy)]
+enum CacheUse {
+    Hit,
+    Miss,
+    Off,
+}
+
+impl CacheUse {
+    fn label(self) -> &'static str {
+        match self {
+            CacheUse::Hit => "hit",
+            CacheUse::Miss => "miss",
+            CacheUse::Off => "off",
+        }
+    }
 }
 
 impl fmt::Debug for Verifier {
@@ -73,19 +103,50 @@ impl Verifier {
         self.inner.issuers.health()
     }
 
+    /// How full the verified-token cache is, or `None` when it is disabled.
+    pub fn token_cache_usage(&self) -> Option<TokenCacheUsage> {
+        self.inner.cache.as_ref().map(Cache::usage)
+    }
+
     /// Verifies `token` (the bare token, without `Bearer `) and returns its claims typed as `C`.
     ///
     /// Every call emits one audit event. Errors are [`AuthError::InvalidToken`] (401) for anything
     /// wrong with the token and [`AuthError::Unavailable`] (503) when no usable key set exists.
+    ///
+    /// A token served by the verified-token cache is typed as `C` again from its claims text;
+    /// to skip that too, take [`Verified<IgnoredAny>`] from [`authenticate`](Self::authenticate)
+    /// and call [`Verified::typed`] only where a handler needs the claims.
     pub async fn verify<C: DeserializeOwned>(&self, token: &str) -> Result<Verified<C>, AuthError> {
-        match self.verify_inner(token).await {
-            Ok(verified) => {
-                metrics::counter!("portcullis_verify_total", "outcome" => "accept").increment(1);
+        self.decide(
+            token,
+            |tape| tape.deserialize().ok(),
+            |text| serde_json::from_str(text).ok(),
+        )
+        .await
+    }
+
+    /// Verifies `token` like [`verify`](Self::verify) without typing its claims: the cheapest
+    /// path, and the one the framework adapters take (a cache hit does no parsing at all).
+    pub async fn authenticate(&self, token: &str) -> Result<Verified<IgnoredAny>, AuthError> {
+        self.decide(token, |_| Some(IgnoredAny), |_| Some(IgnoredAny))
+            .await
+    }
+
+    async fn decide<C>(
+        &self,
+        token: &str,
+        from_tape: impl FnOnce(&Tape<'_>) -> Option<C>,
+        from_text: impl FnOnce(&str) -> Option<C>,
+    ) -> Result<Verified<C>, AuthError> {
+        match self.verify_inner(token, from_tape, from_text).await {
+            Ok((verified, cache)) => {
+                metrics::counter!("portcullis_verify_total", "outcome" => "accept", "cache" => cache.label()).increment(1);
                 audit::accepted(
                     verified.issuer(),
                     verified.subject(),
                     verified.kid(),
                     verified.alg(),
+                    matches!(cache, CacheUse::Hit),
                 );
                 Ok(verified)
             }
@@ -116,11 +177,23 @@ impl Verifier {
         Ok(header)
     }
 
-    async fn verify_inner<C: DeserializeOwned>(
+    async fn verify_inner<C>(
         &self,
         token: &str,
-    ) -> Result<Verified<C>, AuthError> {
+        from_tape: impl FnOnce(&Tape<'_>) -> Option<C>,
+        from_text: impl FnOnce(&str) -> Option<C>,
+    ) -> Result<(Verified<C>, CacheUse), AuthError> {
         let policy = &*self.inner;
+        let cache = policy.cache.as_ref();
+        if let Some(cache) = cache
+            && token.len() <= policy.max_token_len
+            && let Some(core) = self.cached(cache, token).await
+        {
+            let typed =
+                from_text(core.json()).ok_or(AuthError::InvalidToken(Reason::ClaimsType))?;
+            return Ok((Verified::new(typed, core), CacheUse::Hit));
+        }
+
         let (parts, header) = self.parse_header(token).map_err(AuthError::InvalidToken)?;
         let claims = compact::decode(parts.claims)
             .and_then(|bytes| String::from_utf8(bytes).map_err(|_| Reason::BadJson))
@@ -141,15 +214,47 @@ impl Verifier {
             .route(iss)
             .await
             .ok_or(AuthError::InvalidToken(Reason::BadIssuer))?;
-        check_signature(&issuer, &parts, &header).await?;
+        let key_version = check_signature(&issuer, &parts, &header).await?;
         self.check_claims(&issuer, &registered, &claims)
             .map_err(AuthError::InvalidToken)?;
 
         // Replayed from the tape: the claims text is parsed exactly once.
-        let typed = tape
-            .deserialize()
-            .map_err(|_| AuthError::InvalidToken(Reason::ClaimsType))?;
-        Ok(Verified::new(typed, registered, header, claims))
+        let typed = from_tape(&tape);
+        drop(tape);
+        let core = Arc::new(Core::new(registered, header, claims));
+        let used = match cache {
+            Some(cache) => {
+                cache.insert(token, Arc::clone(&core), issuer.id, key_version);
+                CacheUse::Miss
+            }
+            None => CacheUse::Off,
+        };
+        let typed = typed.ok_or(AuthError::InvalidToken(Reason::ClaimsType))?;
+        Ok((Verified::new(typed, core), used))
+    }
+
+    /// A cached verification of exactly `token`, if everything it depended on is unchanged:
+    /// its times (checked by the cache), its issuer's configuration and its key set.
+    async fn cached(&self, cache: &Cache, token: &str) -> Option<Arc<Core>> {
+        let entry = cache.get(token)?;
+        let core = &entry.core;
+        let iss = core.registered().iss.as_ref()?.resolve(core.json());
+        let issuer = self.inner.issuers.route(iss).await;
+        let unchanged = issuer
+            .filter(|issuer| issuer.id == entry.issuer_id)
+            .is_some_and(|issuer| match entry.key_version {
+                None => true,
+                Some(version) => issuer
+                    .keys
+                    .as_ref()
+                    .and_then(|keys| keys.current())
+                    .is_some_and(|set| set.version() == version),
+            });
+        if !unchanged {
+            cache.forget(token);
+            return None;
+        }
+        Some(Arc::clone(core))
     }
 
     /// Steps 1-2: everything about the header, which needs no key.
@@ -208,12 +313,13 @@ impl Verifier {
 }
 
 /// Steps 4-5 for one issuer: its algorithm allow-list, then the signature under its configured
-/// secret (HMAC) or a key from its source.
+/// secret (HMAC) or a key from its source. Returns the version of the key set that verified it
+/// (`None` for the HMAC secret).
 async fn check_signature(
     issuer: &IssuerPolicy,
     parts: &compact::Compact<'_>,
     header: &Header,
-) -> Result<(), AuthError> {
+) -> Result<Option<u64>, AuthError> {
     if !issuer.algorithms.contains(header.alg) {
         return Err(AuthError::InvalidToken(Reason::AlgNotAllowed));
     }
@@ -228,7 +334,7 @@ async fn check_signature(
             .as_ref()
             .is_some_and(|k| k.verify(header.alg, message, &signature));
         return if ok {
-            Ok(())
+            Ok(None)
         } else {
             Err(AuthError::InvalidToken(Reason::BadSignature))
         };
@@ -248,10 +354,13 @@ async fn check_signature(
                 .refresh(Refresh::UnknownKey { kid })
                 .await
                 .map_err(unavailable)?;
-            newer.verify(kid, alg, message, &signature)
+            newer
+                .verify(kid, alg, message, &signature)
+                .map(|()| newer.version())
         }
-        outcome => outcome,
+        outcome => outcome.map(|()| set.version()),
     }
+    .map(Some)
     .map_err(AuthError::InvalidToken)
 }
 

@@ -1,5 +1,5 @@
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
 
@@ -17,31 +17,59 @@ use crate::token::{Algorithm, Header, json};
 #[derive(Clone)]
 pub struct Verified<C> {
     claims: C,
+    core: Arc<Core>,
+}
+
+/// What a verification established, independent of the caller's claims type: shared between
+/// the typed views of one token and, through the verified-token cache, between requests.
+pub(crate) struct Core {
     registered: Registered,
     header: Header,
     json: String,
     tree: OnceLock<Map<String, Value>>,
 }
 
-impl<C: fmt::Debug> fmt::Debug for Verified<C> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Verified")
-            .field("claims", &self.claims)
-            .field("kid", &self.header.kid)
-            .field("alg", &self.header.alg)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<C> Verified<C> {
-    pub(crate) fn new(claims: C, registered: Registered, header: Header, json: String) -> Self {
+impl Core {
+    pub(crate) fn new(registered: Registered, header: Header, json: String) -> Self {
         Self {
-            claims,
             registered,
             header,
             json,
             tree: OnceLock::new(),
         }
+    }
+
+    pub(crate) fn registered(&self) -> &Registered {
+        &self.registered
+    }
+
+    /// The claims text, for typing them again on a cache hit.
+    pub(crate) fn json(&self) -> &str {
+        &self.json
+    }
+
+    /// Heap bytes held, for the cache's memory bound (an estimate: allocator overhead aside).
+    pub(crate) fn heap_size(&self) -> usize {
+        self.json.len()
+            + self.header.kid.as_ref().map_or(0, String::len)
+            + self.header.typ.as_ref().map_or(0, String::len)
+            + self.registered.heap_size()
+    }
+}
+
+impl<C: fmt::Debug> fmt::Debug for Verified<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verified")
+            .field("claims", &self.claims)
+            .field("kid", &self.core.header.kid)
+            .field("alg", &self.core.header.alg)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C> Verified<C> {
+    pub(crate) fn new(claims: C, core: Arc<Core>) -> Self {
+        Self { claims, core }
     }
 
     /// The claims as the caller's type.
@@ -58,59 +86,61 @@ impl<C> Verified<C> {
     /// (the request path never builds it unless asked).
     pub fn raw_claims(&self) -> &Map<String, Value> {
         // The bytes already passed the same strict parser, so the fallback is unreachable.
-        self.tree
-            .get_or_init(|| json::parse_object(self.json.as_bytes()).unwrap_or_default())
+        let core = &*self.core;
+        core.tree
+            .get_or_init(|| json::parse_object(core.json.as_bytes()).unwrap_or_default())
     }
 
     /// `iss`: always present and equal to the configured issuer.
     pub fn issuer(&self) -> &str {
-        self.text(&self.registered.iss).unwrap_or_default()
+        self.text(&self.core.registered.iss).unwrap_or_default()
     }
 
     /// `sub`, if present.
     pub fn subject(&self) -> Option<&str> {
-        self.text(&self.registered.sub)
+        self.text(&self.core.registered.sub)
     }
 
     /// `aud`, as a list (a string `aud` is a one-element list).
     pub fn audiences(&self) -> impl Iterator<Item = &str> {
         let auds = self
+            .core
             .registered
             .aud
             .as_ref()
             .map_or(&[][..], |a| a.as_slice());
-        auds.iter().map(|a| a.resolve(&self.json))
+        auds.iter().map(|a| a.resolve(&self.core.json))
     }
 
     /// `exp` in seconds since the epoch (present unless expiry was made optional).
     pub fn expires_at(&self) -> Option<u64> {
-        self.registered.exp
+        self.core.registered.exp
     }
 
     /// `nbf`, if present.
     pub fn not_before(&self) -> Option<u64> {
-        self.registered.nbf
+        self.core.registered.nbf
     }
 
     /// `iat`, if present.
     pub fn issued_at(&self) -> Option<u64> {
-        self.registered.iat
+        self.core.registered.iat
     }
 
     /// `jti`, if present.
     pub fn jwt_id(&self) -> Option<&str> {
-        self.text(&self.registered.jti)
+        self.text(&self.core.registered.jti)
     }
 
     /// `client_id` (RFC 9068 §2.2), if present.
     pub fn client_id(&self) -> Option<&str> {
-        self.text(&self.registered.client_id)
+        self.text(&self.core.registered.client_id)
     }
 
     /// The granted scopes: `scope` (space-delimited string or array), else `scp`. Non-string
     /// array members are ignored, never coerced.
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
-        self.registered.scope.iter(&self.json)
+        self.core.registered.scope.iter(&self.core.json)
     }
 
     /// Whether `scope` was granted.
@@ -120,33 +150,30 @@ impl<C> Verified<C> {
 
     /// The header's `kid`, if present.
     pub fn kid(&self) -> Option<&str> {
-        self.header.kid.as_deref()
+        self.core.header.kid.as_deref()
     }
 
     /// The algorithm the signature was verified with.
     pub fn alg(&self) -> Algorithm {
-        self.header.alg
+        self.core.header.alg
     }
 
     /// The header's `typ`, if present.
     pub fn typ(&self) -> Option<&str> {
-        self.header.typ.as_deref()
+        self.core.header.typ.as_deref()
     }
 
     /// The same token with its claims as another type, parsed from the already verified claims
     /// (adapters verify once, then each handler picks its own claims type).
     pub fn typed<T: serde::de::DeserializeOwned>(&self) -> Result<Verified<T>, AuthError> {
-        let claims = serde_json::from_str(&self.json).map_err(|_| {
+        let claims = serde_json::from_str(&self.core.json).map_err(|_| {
             // The token was accepted (and logged so); record why this use of it is not.
             audit::claims_mismatch(self.issuer(), self.subject());
             AuthError::InvalidToken(crate::error::Reason::ClaimsType)
         })?;
         Ok(Verified {
             claims,
-            registered: self.registered.clone(),
-            header: self.header.clone(),
-            json: self.json.clone(),
-            tree: self.tree.clone(),
+            core: Arc::clone(&self.core),
         })
     }
 
@@ -164,7 +191,7 @@ impl<C> Verified<C> {
     }
 
     fn text<'a>(&'a self, field: &'a Option<Text>) -> Option<&'a str> {
-        field.as_ref().map(|t| t.resolve(&self.json))
+        field.as_ref().map(|t| t.resolve(&self.core.json))
     }
 }
 

@@ -1,0 +1,279 @@
+//! The verified-token cache: clients reuse one access token for its whole lifetime, so a token
+//! that verified is not verified again while nothing its verification depended on has changed.
+//!
+//! An entry is keyed by the exact token text (hashed with a per-process random key, compared in
+//! full on a hit) and remembers the issuer configuration and the key-set version that verified
+//! it. A hit is served only when, at that moment:
+//! - `exp`, `nbf` and `iat` still pass against the verifier's clock (with its leeway);
+//! - the token's `iss` still routes to the same issuer configuration;
+//! - that issuer's key source still serves the same key set (any new set, rotation or plain
+//!   refetch, sends the token through full verification again, so a token whose key left the
+//!   set is never served from cache).
+//!
+//! Only successful verifications are cached: a rejected token costs full verification every
+//! time (which is what makes it a rejection), and cannot push good entries out.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use moka::notification::RemovalCause;
+
+use super::verified::Core;
+use crate::clock::Clock;
+use crate::error::ConfigError;
+
+/// Default entry cap: 10 000. A service sees far fewer distinct live tokens than requests; this
+/// many covers 10 000 active clients, and stays within [`DEFAULT_TOKEN_CACHE_BYTES`].
+pub const DEFAULT_TOKEN_CACHE_ENTRIES: u64 = 10_000;
+/// Default memory cap: 32 MiB of tokens and claims (about 3.3 KiB per entry at the entry cap; a
+/// typical 800-byte token with its claims uses under 2 KiB). Larger entries count as several, so
+/// both caps hold at once.
+pub const DEFAULT_TOKEN_CACHE_BYTES: u64 = 32 * 1024 * 1024;
+/// Default longest reuse of one verification: 10 min, the key-set cache's own default
+/// freshness. Entries also leave at `exp` (plus leeway), whichever comes first.
+pub const DEFAULT_TOKEN_CACHE_TTL: Duration = Duration::from_secs(600);
+
+/// Fixed bookkeeping per entry beyond the token and claims text (the entry, its `Arc`s and the
+/// cache's own node), so many tiny tokens cannot exceed the memory cap.
+const ENTRY_OVERHEAD: usize = 256;
+
+/// Configuration of a [`Verifier`](super::Verifier)'s verified-token cache. On by default.
+///
+/// | option | default | why |
+/// |---|---|---|
+/// | [`max_entries`](Self::max_entries) | 10 000 ([`DEFAULT_TOKEN_CACHE_ENTRIES`]) | distinct live tokens, not requests |
+/// | [`max_bytes`](Self::max_bytes) | 32 MiB ([`DEFAULT_TOKEN_CACHE_BYTES`]) | bounds memory whatever the token size |
+/// | [`max_ttl`](Self::max_ttl) | 10 min ([`DEFAULT_TOKEN_CACHE_TTL`]) | bounds how long one decision is reused |
+/// | [`disabled`](Self::disabled) | — | every request verifies the signature |
+///
+/// Eviction is moka's TinyLFU: a burst of new tokens does not push out the tokens in steady use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenCache {
+    enabled: bool,
+    max_entries: u64,
+    max_bytes: u64,
+    max_ttl: Duration,
+}
+
+impl Default for TokenCache {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_entries: DEFAULT_TOKEN_CACHE_ENTRIES,
+            max_bytes: DEFAULT_TOKEN_CACHE_BYTES,
+            max_ttl: DEFAULT_TOKEN_CACHE_TTL,
+        }
+    }
+}
+
+impl TokenCache {
+    /// The cache with its documented defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// No cache: every token is verified in full on every request.
+    pub fn disabled() -> Self {
+        Self {
+            enabled: false,
+            ..Self::default()
+        }
+    }
+
+    /// Most entries kept, between 1 and 10 000 000.
+    pub fn max_entries(mut self, entries: u64) -> Self {
+        self.max_entries = entries;
+        self
+    }
+
+    /// Most bytes of tokens and claims kept (an estimate that includes a fixed per-entry
+    /// overhead), at least 64 KiB.
+    pub fn max_bytes(mut self, bytes: u64) -> Self {
+        self.max_bytes = bytes;
+        self
+    }
+
+    /// Longest time one verification is reused, between 1 s and 1 h.
+    pub fn max_ttl(mut self, ttl: Duration) -> Self {
+        self.max_ttl = ttl;
+        self
+    }
+
+    pub(super) fn build(
+        &self,
+        leeway: u64,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Option<Cache>, ConfigError> {
+        if !self.enabled {
+            return Ok(None);
+        }
+        if !(1..=10_000_000).contains(&self.max_entries) {
+            return Err(ConfigError::InvalidValue {
+                name: "token_cache.max_entries",
+                why: "must be between 1 and 10 000 000",
+            });
+        }
+        if self.max_bytes < 64 * 1024 {
+            return Err(ConfigError::InvalidValue {
+                name: "token_cache.max_bytes",
+                why: "must be at least 64 KiB",
+            });
+        }
+        if !(Duration::from_secs(1)..=Duration::from_secs(3600)).contains(&self.max_ttl) {
+            return Err(ConfigError::InvalidValue {
+                name: "token_cache.max_ttl",
+                why: "must be between 1 s and 1 h",
+            });
+        }
+        let bytes = Arc::new(AtomicU64::new(0));
+        let released = Arc::clone(&bytes);
+        let entries = moka::sync::Cache::builder()
+            .max_capacity(self.max_entries)
+            .weigher(|_, entry: &Arc<Entry>| entry.weight)
+            .expire_after(Lifetime)
+            .eviction_listener(move |_, entry: Arc<Entry>, _: RemovalCause| {
+                released.fetch_sub(entry.bytes, Ordering::Relaxed);
+            })
+            .build();
+        Ok(Some(Cache {
+            entries,
+            // Each weight unit stands for this many bytes: total weight <= max_entries then
+            // bounds both the count and the bytes.
+            unit: (self.max_bytes / self.max_entries).max(1),
+            max_bytes: self.max_bytes,
+            max_ttl: self.max_ttl,
+            leeway,
+            clock,
+            bytes,
+        }))
+    }
+}
+
+/// How full a verifier's token cache is (see [`Verifier::token_cache_usage`](super::Verifier::token_cache_usage)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct TokenCacheUsage {
+    /// Entries held.
+    pub entries: u64,
+    /// Estimated bytes held (tokens, claims and per-entry overhead).
+    pub bytes: u64,
+}
+
+/// One verified token: what it established and what that depended on.
+pub(super) struct Entry {
+    pub(super) core: Arc<Core>,
+    pub(super) issuer_id: u64,
+    /// The key-set version whose key verified it; `None` for the issuer's HMAC secret, which
+    /// cannot change without a new issuer configuration.
+    pub(super) key_version: Option<u64>,
+    ttl: Duration,
+    weight: u32,
+    bytes: u64,
+}
+
+/// Per-entry lifetime: computed at insertion from `exp` and the cap.
+struct Lifetime;
+
+impl moka::Expiry<Box<str>, Arc<Entry>> for Lifetime {
+    fn expire_after_create(
+        &self,
+        _: &Box<str>,
+        entry: &Arc<Entry>,
+        _: Instant,
+    ) -> Option<Duration> {
+        Some(entry.ttl)
+    }
+}
+
+pub(crate) struct Cache {
+    entries: moka::sync::Cache<Box<str>, Arc<Entry>>,
+    unit: u64,
+    max_bytes: u64,
+    max_ttl: Duration,
+    leeway: u64,
+    clock: Arc<dyn Clock>,
+    bytes: Arc<AtomicU64>,
+}
+
+impl Cache {
+    /// The entry for exactly `token`, if its times still pass; the caller checks the issuer and
+    /// key set, which need routing.
+    pub(super) fn get(&self, token: &str) -> Option<Arc<Entry>> {
+        let entry = self.entries.get(token)?;
+        let registered = entry.core.registered();
+        let now = self.clock.now();
+        let horizon = now.saturating_add(self.leeway);
+        let expired = registered
+            .exp
+            .is_some_and(|exp| now >= exp.saturating_add(self.leeway));
+        let early = registered.nbf.is_some_and(|nbf| nbf > horizon)
+            || registered.iat.is_some_and(|iat| iat > horizon);
+        if expired || early {
+            self.entries.invalidate(token);
+            return None;
+        }
+        Some(entry)
+    }
+
+    /// Forgets `token` (its issuer or key set changed); the fresh verification replaces it.
+    pub(super) fn forget(&self, token: &str) {
+        self.entries.invalidate(token);
+    }
+
+    /// Remembers a successful verification.
+    pub(super) fn insert(
+        &self,
+        token: &str,
+        core: Arc<Core>,
+        issuer_id: u64,
+        key_version: Option<u64>,
+    ) {
+        let bytes = (token.len() + core.heap_size() + ENTRY_OVERHEAD) as u64;
+        if bytes > self.max_bytes {
+            return;
+        }
+        let weight = u32::try_from(bytes.div_ceil(self.unit)).unwrap_or(u32::MAX);
+        let ttl = match core.registered().exp {
+            Some(exp) => {
+                let left = exp
+                    .saturating_add(self.leeway)
+                    .saturating_sub(self.clock.now());
+                self.max_ttl.min(Duration::from_secs(left))
+            }
+            None => self.max_ttl,
+        };
+        if ttl.is_zero() {
+            return;
+        }
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+        self.entries.insert(
+            token.into(),
+            Arc::new(Entry {
+                core,
+                issuer_id,
+                key_version,
+                ttl,
+                weight,
+                bytes,
+            }),
+        );
+    }
+
+    pub(super) fn usage(&self) -> TokenCacheUsage {
+        self.entries.run_pending_tasks();
+        TokenCacheUsage {
+            entries: self.entries.entry_count(),
+            bytes: self.bytes.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the keys: they are bearer tokens.
+        f.debug_struct("Cache")
+            .field("max_bytes", &self.max_bytes)
+            .field("max_ttl", &self.max_ttl)
+            .finish_non_exhaustive()
+    }
+}
