@@ -89,6 +89,18 @@ pub(crate) fn jwks_serving_stale(source: &str) {
     tracing::warn!(target: TARGET, event = "jwks_serving_stale", source);
 }
 
+/// A client credentials token could not be refreshed ahead of expiry; the still-valid one keeps
+/// being served until it expires.
+#[cfg(feature = "client")]
+pub(crate) fn token_refresh_failed(client_id: &str, error: &crate::client::TokenError) {
+    tracing::warn!(
+        target: TARGET,
+        event = "token_refresh_failed",
+        client_id = sanitize(client_id).as_str(),
+        error = %error,
+    );
+}
+
 /// A verified token's claims do not fit the type a handler asked for.
 pub(crate) fn claims_mismatch(iss: &str, sub: Option<&str>) {
     tracing::info!(

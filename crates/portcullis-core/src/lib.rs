@@ -53,6 +53,8 @@ pub mod audit;
 pub mod authenticator;
 pub mod authz;
 pub mod challenge;
+#[cfg(feature = "client")]
+pub mod client;
 pub mod clock;
 pub mod credential;
 mod crypto;

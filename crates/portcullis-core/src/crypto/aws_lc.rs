@@ -109,3 +109,48 @@ impl HmacKey {
         hmac::sign(&self.0, message).as_ref().to_vec()
     }
 }
+
+#[cfg(feature = "client")]
+pub(super) enum PrivateKey {
+    Rsa(signature::RsaKeyPair),
+    P256(signature::EcdsaKeyPair),
+}
+
+#[cfg(feature = "client")]
+impl PrivateKey {
+    pub(super) fn from_pkcs8_der(der: &[u8], alg: Algorithm) -> Result<Self, &'static str> {
+        match alg {
+            Algorithm::RS256 => {
+                let key = signature::RsaKeyPair::from_pkcs8(der)
+                    .map_err(|_| "not a PKCS#8 RSA private key")?;
+                if key.public_modulus_len() < 256 {
+                    return Err("RSA keys must have at least 2048 bits");
+                }
+                Ok(Self::Rsa(key))
+            }
+            Algorithm::ES256 => signature::EcdsaKeyPair::from_pkcs8(
+                &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                der,
+            )
+            .map(Self::P256)
+            .map_err(|_| "not a PKCS#8 P-256 private key"),
+            _ => Err("only RS256 and ES256 assertion keys are supported"),
+        }
+    }
+
+    pub(super) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, &'static str> {
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        match self {
+            Self::Rsa(key) => {
+                let mut out = vec![0; key.public_modulus_len()];
+                key.sign(&signature::RSA_PKCS1_SHA256, &rng, message, &mut out)
+                    .map_err(|_| "RSA signing failed")?;
+                Ok(out)
+            }
+            Self::P256(key) => key
+                .sign(&rng, message)
+                .map(|s| s.as_ref().to_vec())
+                .map_err(|_| "ECDSA signing failed"),
+        }
+    }
+}

@@ -105,6 +105,25 @@ impl fmt::Debug for HmacKey {
     }
 }
 
+/// A private key for the client's own signatures (`private_key_jwt` assertions): RS256 or ES256.
+#[cfg(feature = "client")]
+pub(crate) struct SigningKey {
+    key: backend::PrivateKey,
+}
+
+#[cfg(feature = "client")]
+impl SigningKey {
+    /// Parses a PKCS#8 DER private key for `alg`.
+    pub(crate) fn from_pkcs8_der(der: &[u8], alg: Algorithm) -> Result<Self, &'static str> {
+        backend::PrivateKey::from_pkcs8_der(der, alg).map(|key| Self { key })
+    }
+
+    /// The JWS signature of `message` (for ES256, the fixed-length `r || s` form).
+    pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, &'static str> {
+        self.key.sign(message)
+    }
+}
+
 /// Encodes `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }` (RFC 8017 A.1.1).
 #[cfg_attr(not(feature = "aws-lc-rs"), allow(dead_code))]
 pub(crate) fn rsa_public_key_der(n: &[u8], e: &[u8]) -> Vec<u8> {

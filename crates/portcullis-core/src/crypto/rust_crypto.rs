@@ -145,3 +145,44 @@ impl HmacKey {
         }
     }
 }
+
+#[cfg(feature = "client")]
+pub(super) enum PrivateKey {
+    Rsa(rsa::RsaPrivateKey),
+    P256(p256::ecdsa::SigningKey),
+}
+
+#[cfg(feature = "client")]
+impl PrivateKey {
+    pub(super) fn from_pkcs8_der(der: &[u8], alg: Algorithm) -> Result<Self, &'static str> {
+        use rsa::pkcs8::DecodePrivateKey as _;
+        use rsa::traits::PublicKeyParts as _;
+        match alg {
+            Algorithm::RS256 => {
+                let key = rsa::RsaPrivateKey::from_pkcs8_der(der)
+                    .map_err(|_| "not a PKCS#8 RSA private key")?;
+                if key.size() < 256 {
+                    return Err("RSA keys must have at least 2048 bits");
+                }
+                Ok(Self::Rsa(key))
+            }
+            Algorithm::ES256 => p256::ecdsa::SigningKey::from_pkcs8_der(der)
+                .map(Self::P256)
+                .map_err(|_| "not a PKCS#8 P-256 private key"),
+            _ => Err("only RS256 and ES256 assertion keys are supported"),
+        }
+    }
+
+    pub(super) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, &'static str> {
+        match self {
+            Self::Rsa(key) => key
+                .sign(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(message))
+                .map_err(|_| "RSA signing failed"),
+            Self::P256(key) => {
+                use p256::ecdsa::signature::Signer as _;
+                let signature: p256::ecdsa::Signature = key.sign(message);
+                Ok(signature.to_bytes().to_vec())
+            }
+        }
+    }
+}

@@ -152,7 +152,7 @@ pub fn discovery(data: &[u8]) {
         },
         _ => (ISSUER, data),
     };
-    if let Ok(uri) = crate::keys::metadata::jwks_uri(document, issuer) {
+    if let Ok(uri) = crate::keys::metadata::endpoint(document, issuer, "jwks_uri") {
         let doc: Value = serde_json::from_slice(document)
             .unwrap_or_else(|e| panic!("accepted what serde_json refuses: {e}"));
         assert_eq!(doc.get("issuer").and_then(Value::as_str), Some(issuer));

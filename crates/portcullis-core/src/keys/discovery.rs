@@ -1,4 +1,5 @@
-//! Finding an issuer's `jwks_uri`: OIDC discovery, then RFC 8414 authorization server metadata.
+//! Finding one of an issuer's endpoints (its `jwks_uri`, or for the client flows its
+//! `token_endpoint`, ...): OIDC discovery, then RFC 8414 authorization server metadata.
 //!
 //! The document is read by [`metadata`](super::metadata): its `issuer` must equal the configured
 //! issuer exactly.
@@ -31,6 +32,8 @@ impl TtlPolicy {
 
 pub(crate) struct Discovery {
     issuer: String,
+    /// The metadata member this discovery is for.
+    member: &'static str,
     /// OIDC first, then RFC 8414.
     candidates: [Url; 2],
     cached: Mutex<Option<Cached>>,
@@ -38,13 +41,17 @@ pub(crate) struct Discovery {
 
 #[derive(Clone)]
 struct Cached {
-    jwks_uri: Url,
+    url: Url,
     fresh_until: Instant,
     stale_until: Instant,
 }
 
 impl Discovery {
-    pub(crate) fn new(issuer: String, fetcher: &Fetcher) -> Result<Self, ConfigError> {
+    pub(crate) fn new(
+        issuer: String,
+        member: &'static str,
+        fetcher: &Fetcher,
+    ) -> Result<Self, ConfigError> {
         let base = fetcher.check_url(&issuer)?;
         if base.query().is_some() || base.fragment().is_some() {
             return Err(ConfigError::InvalidValue {
@@ -67,6 +74,7 @@ impl Discovery {
         rfc8414.set_path(&format!("/.well-known/oauth-authorization-server{path}"));
         Ok(Self {
             issuer,
+            member,
             candidates: [oidc, rfc8414],
             cached: Mutex::new(None),
         })
@@ -83,29 +91,29 @@ impl Discovery {
             .clone()
     }
 
-    /// The `jwks_uri`, from cache while fresh; a failed refresh falls back to the last good
-    /// value within the stale bound.
-    pub(crate) async fn jwks_uri(&self, fetcher: &Fetcher, ttl: &TtlPolicy) -> Result<Url, String> {
+    /// The endpoint, from cache while fresh; a failed refresh falls back to the last good value
+    /// within the stale bound.
+    pub(crate) async fn endpoint(&self, fetcher: &Fetcher, ttl: &TtlPolicy) -> Result<Url, String> {
         let cached = self.cached();
         let now = Instant::now();
         if let Some(c) = &cached
             && now < c.fresh_until
         {
-            return Ok(c.jwks_uri.clone());
+            return Ok(c.url.clone());
         }
         match self.fetch(fetcher).await {
-            Ok((jwks_uri, max_age)) => {
+            Ok((url, max_age)) => {
                 let fresh = ttl.ttl(max_age);
                 let now = Instant::now();
                 *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = Some(Cached {
-                    jwks_uri: jwks_uri.clone(),
+                    url: url.clone(),
                     fresh_until: now + fresh,
                     stale_until: now + fresh + ttl.max_stale,
                 });
-                Ok(jwks_uri)
+                Ok(url)
             }
             Err(e) => match cached {
-                Some(c) if now < c.stale_until => Ok(c.jwks_uri),
+                Some(c) if now < c.stale_until => Ok(c.url),
                 _ => Err(e),
             },
         }
@@ -125,11 +133,11 @@ impl Discovery {
             };
             // A document that exists but names another issuer is an error, not a reason to look
             // elsewhere.
-            let jwks_uri = metadata::jwks_uri(&bytes, &self.issuer)?;
-            let jwks_uri = fetcher
-                .check_url(&jwks_uri)
-                .map_err(|e| format!("discovery: jwks_uri refused: {e}"))?;
-            return Ok((jwks_uri, max_age));
+            let url = metadata::endpoint(&bytes, &self.issuer, self.member)?;
+            let url = fetcher
+                .check_url(&url)
+                .map_err(|e| format!("discovery: {} refused: {e}", self.member))?;
+            return Ok((url, max_age));
         }
         Err(last_error)
     }
@@ -141,7 +149,7 @@ mod tests {
 
     fn urls(issuer: &str) -> [String; 2] {
         let fetcher = Fetcher::new(None, false, Default::default()).unwrap();
-        let d = Discovery::new(issuer.into(), &fetcher).unwrap();
+        let d = Discovery::new(issuer.into(), "jwks_uri", &fetcher).unwrap();
         d.candidates.map(|u| u.to_string())
     }
 
@@ -173,9 +181,16 @@ mod tests {
     #[test]
     fn issuer_rules() {
         let fetcher = Fetcher::new(None, false, Default::default()).unwrap();
-        assert!(Discovery::new("http://login.example.com".into(), &fetcher).is_err());
-        assert!(Discovery::new("https://login.example.com/?tenant=1".into(), &fetcher).is_err());
-        assert!(Discovery::new("http://127.0.0.1:8080".into(), &fetcher).is_ok());
+        assert!(Discovery::new("http://login.example.com".into(), "jwks_uri", &fetcher).is_err());
+        assert!(
+            Discovery::new(
+                "https://login.example.com/?tenant=1".into(),
+                "jwks_uri",
+                &fetcher
+            )
+            .is_err()
+        );
+        assert!(Discovery::new("http://127.0.0.1:8080".into(), "jwks_uri", &fetcher).is_ok());
     }
 
     #[test]

@@ -159,6 +159,44 @@ impl Fetcher {
     }
 }
 
+#[cfg(feature = "client")]
+impl Fetcher {
+    /// Sends one request of the OAuth 2.0 client flows under the same limits: the deadline, no
+    /// redirects, and at most `max_body` bytes of response. Any status is returned (error
+    /// responses carry the RFC 6749 `error` code); errors are short strings without bodies.
+    pub(crate) async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, String> {
+        let request = reqwest::Request::try_from(request).map_err(|_| "invalid request")?;
+        let max_body = self.limits.max_body;
+        let exchange = async {
+            let mut response = self.client.execute(request).await.map_err(describe)?;
+            let mut builder = http::Response::builder().status(response.status());
+            for (name, value) in response.headers() {
+                builder = builder.header(name, value);
+            }
+            let mut body = Vec::new();
+            while let Some(chunk) = response
+                .chunk()
+                .await
+                .map_err(|_| "body read failed".to_owned())?
+            {
+                if body.len() + chunk.len() > max_body {
+                    return Err(format!("body larger than {max_body} bytes"));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            builder
+                .body(body)
+                .map_err(|_| "invalid response".to_owned())
+        };
+        tokio::time::timeout(self.limits.total, exchange)
+            .await
+            .map_err(|_| "timed out".to_owned())?
+    }
+}
+
 /// https, or http to a loopback host (tests, sidecars), or http anywhere with the dangerous opt-in.
 pub(crate) fn check_url(url: &str, allow_http: bool) -> Result<Url, ConfigError> {
     let parsed = Url::parse(url).map_err(|_| ConfigError::InvalidValue {

@@ -6,22 +6,23 @@ use serde_json::Value;
 
 use crate::token::json;
 
-/// The `jwks_uri` of a metadata document that names `issuer`.
+/// The endpoint `member` (`jwks_uri`, `token_endpoint`, ...) of a metadata document that names
+/// `issuer`.
 ///
 /// The document must be a strict JSON object (no duplicate members) whose `issuer` equals
 /// `issuer` exactly (OIDC Discovery §4.3, RFC 8414 §3.3: otherwise one tenant's metadata could
-/// point at another's keys) and whose `jwks_uri` is a string. The URL itself is checked by the
-/// caller, under the same rules as a configured one.
-pub(crate) fn jwks_uri(document: &[u8], issuer: &str) -> Result<String, String> {
+/// point at another's keys or endpoints) and whose `member` is a string. The URL itself is
+/// checked by the caller, under the same rules as a configured one.
+pub(crate) fn endpoint(document: &[u8], issuer: &str, member: &str) -> Result<String, String> {
     let mut doc = json::parse_object(document)
         .map_err(|r| format!("discovery: document is not a strict JSON object ({r})"))?;
     match doc.get("issuer") {
         Some(Value::String(named)) if named == issuer => {}
         _ => return Err("discovery: the document's issuer does not match".into()),
     }
-    match doc.remove("jwks_uri") {
+    match doc.remove(member) {
         Some(Value::String(uri)) => Ok(uri),
-        _ => Err("discovery: no jwks_uri".into()),
+        _ => Err(format!("discovery: no {member}")),
     }
 }
 
@@ -35,7 +36,7 @@ mod tests {
     fn reads_the_jwks_uri_of_the_named_issuer() {
         let doc = br#"{"issuer":"https://login.example.com/","jwks_uri":"https://login.example.com/keys"}"#;
         assert_eq!(
-            jwks_uri(doc, ISS).as_deref(),
+            endpoint(doc, ISS, "jwks_uri").as_deref(),
             Ok("https://login.example.com/keys")
         );
     }
@@ -52,7 +53,7 @@ mod tests {
             b"",
         ] {
             assert!(
-                jwks_uri(doc, ISS).is_err(),
+                endpoint(doc, ISS, "jwks_uri").is_err(),
                 "{}",
                 String::from_utf8_lossy(doc)
             );

@@ -3,7 +3,7 @@
 //! the JWKS cache with discovery ([`RemoteJwks`]).
 
 #[cfg(feature = "remote")]
-mod discovery;
+pub(crate) mod discovery;
 #[cfg(feature = "remote")]
 pub mod fetch;
 pub(crate) mod jwk;

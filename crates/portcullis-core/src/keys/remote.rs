@@ -333,7 +333,7 @@ impl RemoteJwksBuilder {
         let source = match self.location? {
             Location::Url(url) => Source::Url(fetcher.check_url(&url)?),
             Location::Issuer(issuer) => {
-                Source::Discovered(Box::new(Discovery::new(issuer, &fetcher)?))
+                Source::Discovered(Box::new(Discovery::new(issuer, "jwks_uri", &fetcher)?))
             }
         };
         let runtime = tokio::runtime::Handle::try_current().ok();
@@ -567,7 +567,7 @@ impl Shared {
             Source::Url(url) => url.clone(),
             Source::Discovered(discovery) => {
                 discovery
-                    .jwks_uri(&self.fetcher, &self.policy_ttl())
+                    .endpoint(&self.fetcher, &self.policy_ttl())
                     .await?
             }
         };

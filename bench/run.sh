@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# Side-by-side HTTP benchmark: bare axum, axum + portcullis (cache on / off), actix + portcullis,
+# axum + jwt-authorizer, actix + jsonwebtoken. Usage: bash bench/run.sh [seconds] [rounds]
+#
+# Builds the servers (release), mints an RS256 key set and tokens once, installs wrk if missing,
+# pins each server to CPU 0 and wrk to CPU 1 (when there are two), and runs every server
+# `rounds` times for `seconds` after a warm-up, alternating servers within each round. Two modes:
+# `reused` (one token for every request, as clients send it) and `distinct` (a different token
+# per request, cycling through BENCH_TOKENS pre-minted ones). Prints medians of req/s, p50, p99
+# and server CPU per request, idle and peak RSS, and ratios to bare axum from the same run.
+# A run whose responses are not all 2xx is reported as an error, never as a number.
+set -euo pipefail
+cd "$(dirname "$0")"
+secs="${1:-10}"
+rounds="${2:-3}"
+warmup="${BENCH_WARMUP:-3}"
+conns="${BENCH_CONNECTIONS:-64}"
+port="${BENCH_PORT:-18080}"
+modes="${BENCH_MODES:-reused distinct}"
+export BENCH_TOKENS="${BENCH_TOKENS:-300000}"
+
+if ! command -v wrk >/dev/null; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get install -y wrk >/dev/null || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
+    elif command -v sudo >/dev/null; then
+        sudo apt-get install -y wrk >/dev/null
+    fi
+fi
+command -v wrk >/dev/null || { echo "bench: wrk is required (Debian/Ubuntu: apt-get install wrk)" >&2; exit 1; }
+
+cargo build --release --quiet
+bin=target/release
+if [ ! -s data/tokens.txt ] || [ "$(wc -l < data/tokens.txt)" -lt "$BENCH_TOKENS" ]; then
+    "$bin/mint"
+fi
+token="$(cat data/token.txt)"
+
+if [ "$(nproc)" -ge 2 ]; then
+    pin_server=(taskset -c 0)
+    pin_load=(taskset -c 1)
+    pinning="server on CPU 0, wrk on CPU 1"
+else
+    pin_server=()
+    pin_load=()
+    pinning="one CPU: server and wrk share it"
+fi
+tick="$(getconf CLK_TCK)"
+
+# name | binary | environment | path
+servers=(
+    "bare axum|bare_axum||/open"
+    "axum + portcullis|axum_portcullis||/protected"
+    "axum + portcullis, cache off|axum_portcullis|BENCH_CACHE=off|/protected"
+    "actix + portcullis|actix_portcullis||/protected"
+    "axum + jwt-authorizer 0.15|axum_jwt_authorizer||/protected"
+    "actix + jsonwebtoken|actix_jsonwebtoken||/protected"
+)
+
+# One HTTP/1.1 request over bash's /dev/tcp; prints the status code.
+status() {
+    local path="$1" auth="${2:-}"
+    exec 3<>"/dev/tcp/127.0.0.1/$port"
+    printf 'GET %s HTTP/1.1\r\nHost: bench\r\n%sConnection: close\r\n\r\n' "$path" \
+        "${auth:+Authorization: Bearer $auth$'\r\n'}" >&3
+    local line
+    IFS= read -r line <&3 || true
+    exec 3<&- 3>&-
+    echo "$line" | awk '{print $2}'
+}
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+rss_kb() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status"; }
+to_us() { # wrk latency ("370.12us", "1.20ms", "1.02s") in µs
+    awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000; else print n * 1000000 }'
+}
+
+# Raw results (one line per run) are kept next to the script for inspection.
+mkdir -p results
+results="results/$(date +%Y%m%d-%H%M%S).tsv"
+: >"$results"
+trap '[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null || true' EXIT
+
+run_one() {
+    local mode="$1" round="$2" name="$3" binary="$4" envs="$5" path="$6"
+    # Bare axum has no token to vary.
+    if [ "$mode" = distinct ] && [ "$path" = /open ]; then
+        return 0
+    fi
+    env $envs BENCH_ADDR="127.0.0.1:$port" "${pin_server[@]}" "$bin/$binary" >/dev/null 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+        sleep 0.05
+    done
+    sleep 0.5
+    local idle
+    idle="$(rss_kb "$pid" VmRSS)"
+    # The route must do what it claims: accept the token, and (if protected) refuse no token.
+    local ok
+    ok="$(status "$path" "$token")"
+    if [ "$path" = /protected ] && [ "$(status "$path")" != 401 ]; then ok="no-auth"; fi
+    if [ "$ok" != 200 ]; then
+        printf '%s\t%s\t%s\terror\tsanity check: %s\n' "$mode" "$name" "$round" "$ok" >>"$results"
+        kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+        return
+    fi
+    local load=(-t1 -c"$conns" --latency) extra=()
+    if [ "$mode" = distinct ]; then
+        load+=(-s distinct.lua)
+        extra=(-- data/tokens.txt)
+    else
+        load+=(-H "Authorization: Bearer $token")
+    fi
+    local url="http://127.0.0.1:$port$path"
+    "${pin_load[@]}" wrk "${load[@]}" -d"${warmup}s" "$url" "${extra[@]}" >/dev/null
+    local before out
+    before="$(cpu_ticks "$pid")"
+    out="$("${pin_load[@]}" wrk "${load[@]}" -d"${secs}s" "$url" "${extra[@]}")"
+    local after peak
+    after="$(cpu_ticks "$pid")"
+    peak="$(rss_kb "$pid" VmHWM)"
+    kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+    if echo "$out" | grep -q "Non-2xx\|Socket errors"; then
+        printf '%s\t%s\t%s\terror\t%s\n' "$mode" "$name" "$round" "$(echo "$out" | grep "Non-2xx\|Socket errors" | tr -s ' ')" >>"$results"
+        return
+    fi
+    local rps requests p50 p99
+    rps="$(echo "$out" | awk '/Requests\/sec/ {print $2}')"
+    requests="$(echo "$out" | awk '/requests in/ {print $1}')"
+    p50="$(to_us "$(echo "$out" | awk '$1 == "50%" {print $2}')")"
+    p99="$(to_us "$(echo "$out" | awk '$1 == "99%" {print $2}')")"
+    local cpu
+    cpu="$(awk -v t=$((after - before)) -v hz="$tick" -v n="$requests" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')"
+    printf '%s\t%s\t%s\tok\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$name" "$round" "$rps" "$p50" "$p99" "$cpu" "$idle" "$peak" >>"$results"
+}
+
+echo "bench: ${rounds} x ${secs} s per server after ${warmup} s warm-up, ${conns} connections, ${pinning}" >&2
+for mode in $modes; do
+    for round in $(seq "$rounds"); do
+        # Alternate the order each round so drift (thermal, noisy neighbours) spreads evenly.
+        order=("${servers[@]}")
+        if [ $((round % 2)) = 0 ]; then
+            order=()
+            for ((i = ${#servers[@]} - 1; i >= 0; i--)); do order+=("${servers[$i]}"); done
+        fi
+        for entry in "${order[@]}"; do
+            IFS='|' read -r name binary envs path <<<"$entry"
+            echo "bench: $mode round $round: $name" >&2
+            run_one "$mode" "$round" "$name" "$binary" "$envs" "$path"
+        done
+    done
+done
+
+# Medians per (mode, server); ratios to bare axum's median req/s (reused mode, same run).
+awk -F'\t' '
+function median(list,   n, a, i, j, t) {
+    n = split(list, a, " ")
+    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+$4 == "error" { err[$1 SUBSEP $2] = $5; if (!($1 SUBSEP $2 in seen)) { seen[$1 SUBSEP $2] = 1; order[++k] = $1 SUBSEP $2 } next }
+{
+    key = $1 SUBSEP $2
+    if (!(key in seen)) { seen[key] = 1; order[++k] = key }
+    rps[key] = rps[key] " " $5; p50[key] = p50[key] " " $6; p99[key] = p99[key] " " $7
+    cpu[key] = cpu[key] " " $8; idle[key] = idle[key] " " $9; peak[key] = peak[key] " " $10
+}
+END {
+    base = median(rps["reused" SUBSEP "bare axum"])
+    printf "\n%-9s %-30s %10s %9s %9s %10s %9s %9s %9s\n", "mode", "server", "req/s", "p50 µs", "p99 µs", "CPU µs/req", "idle MB", "peak MB", "x bare"
+    for (i = 1; i <= k; i++) {
+        split(order[i], kk, SUBSEP)
+        if (order[i] in err) { printf "%-9s %-30s error: %s\n", kk[1], kk[2], err[order[i]]; continue }
+        r = median(rps[order[i]])
+        printf "%-9s %-30s %10.0f %9.0f %9.0f %10.1f %9.1f %9.1f %8.3fx\n", kk[1], kk[2], r, median(p50[order[i]]), median(p99[order[i]]), median(cpu[order[i]]), median(idle[order[i]]) / 1024, median(peak[order[i]]) / 1024, base > 0 ? r / base : 0
+    }
+}' "$results"
+if grep -q $'\terror\t' "$results"; then
+    exit 1
+fi

@@ -1,0 +1,523 @@
+//! The client credentials grant (RFC 6749 §4.4) with a token cache that never stampedes.
+//!
+//! One cache slot per [`TokenRequest`] (the client is the [`ClientCredentials`] itself). A slot
+//! holds the current token behind an `ArcSwap` (a hit is one atomic load, no lock) and a gate
+//! that admits one token request at a time:
+//! - before the refresh point, every caller gets the cached token;
+//! - between the refresh point and expiry, one caller refreshes while the others keep getting
+//!   the still-valid token (a failed refresh keeps it until it expires);
+//! - with no valid token, callers queue on the gate; the first one fetches, and everyone who was
+//!   waiting takes that attempt's outcome, success or failure, instead of fetching again.
+//!
+//! So however many callers ask at once, exactly one token request is in flight per slot.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
+use oauth2::basic::{BasicClient, BasicTokenType};
+use oauth2::{
+    AuthType, ClientId, ClientSecret, RequestTokenError, Scope, TokenResponse as _, TokenUrl,
+};
+use reqwest::Url;
+use secrecy::{ExposeSecret, SecretString};
+use tokio::time::Instant;
+
+use super::auth::ClientAuth;
+use super::http::Http;
+use super::{AccessToken, ErrorCode, TokenError, printable};
+use crate::error::ConfigError;
+use crate::keys::discovery::{Discovery, TtlPolicy};
+use crate::keys::fetch::{Fetcher, Limits};
+
+/// Default refresh point: 60 s before expiry (Spring and authlib use the same), or at 80 % of
+/// the lifetime when that comes later (a 100-second token is refreshed after 80 s, not 40 s).
+pub const DEFAULT_REFRESH_AHEAD: Duration = Duration::from_secs(60);
+/// Lifetime assumed when the server sends no `expires_in`: 60 s. RFC 6749 makes the field
+/// optional; assuming longer could serve a token the server already considers expired.
+pub const DEFAULT_UNKNOWN_LIFETIME: Duration = Duration::from_secs(60);
+/// At most this many distinct token requests are cached per client; more means the scopes or
+/// resources are being built from request data, which is a bug worth an error.
+const MAX_SLOTS: usize = 256;
+
+/// Where outbound requests get their bearer token from.
+pub trait TokenSource: Send + Sync + 'static {
+    /// A currently valid token (from cache when possible).
+    fn token(&self) -> TokenSourceFuture<'_>;
+
+    /// The resource server refused `token` as invalid: never serve it again. The next
+    /// [`token`](Self::token) call fetches a new one (one request, however many callers).
+    fn invalidate(&self, token: &str);
+}
+
+/// The future [`TokenSource::token`] returns.
+pub type TokenSourceFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<AccessToken, TokenError>> + Send + 'a>>;
+
+/// What to ask for: scopes and RFC 8707 resource indicators (or an `audience` parameter, as
+/// Auth0 and Okta name it). One cache slot per distinct request.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct TokenRequest {
+    scopes: Vec<String>,
+    resources: Vec<String>,
+    audience: Option<String>,
+}
+
+impl TokenRequest {
+    /// No scope, no resource: the server's defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a scope (order and duplicates do not matter).
+    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+        let scope = scope.into();
+        if let Err(at) = self.scopes.binary_search(&scope) {
+            self.scopes.insert(at, scope);
+        }
+        self
+    }
+
+    /// Adds an RFC 8707 `resource` indicator (an absolute URI).
+    pub fn resource(mut self, resource: impl Into<String>) -> Self {
+        let resource = resource.into();
+        if let Err(at) = self.resources.binary_search(&resource) {
+            self.resources.insert(at, resource);
+        }
+        self
+    }
+
+    /// Sends an `audience` parameter (for servers that use it instead of `resource`).
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = Some(audience.into());
+        self
+    }
+}
+
+/// Client credentials tokens for one client, cached per [`TokenRequest`]. Cheap to clone.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use portcullis_core::client::{ClientAuth, ClientCredentials, TokenRequest};
+///
+/// let tokens = ClientCredentials::builder("orders-service")
+///     .auth(ClientAuth::SecretBasic(std::env::var("CLIENT_SECRET")?.into()))
+///     .discover("https://login.example.com/")
+///     .request(TokenRequest::new().scope("read:users").resource("https://users.example.com"))
+///     .build()?;
+/// let token = tokens.access_token().await?;
+/// # let _ = token.secret();
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct ClientCredentials {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client_id: String,
+    auth: ClientAuth,
+    endpoint: Endpoint,
+    fetcher: Fetcher,
+    default: TokenRequest,
+    refresh_ahead: Duration,
+    slots: Mutex<HashMap<TokenRequest, Arc<Slot>>>,
+}
+
+enum Endpoint {
+    Fixed(Url),
+    Discovered(Box<Discovery>),
+}
+
+#[derive(Default)]
+struct Slot {
+    current: ArcSwapOption<Cached>,
+    gate: tokio::sync::Mutex<()>,
+    /// Completed token requests, so callers who waited on the gate can tell that an attempt
+    /// finished while they waited (and take its outcome rather than make another).
+    attempts: AtomicU64,
+    last_error: Mutex<Option<TokenError>>,
+}
+
+struct Cached {
+    token: AccessToken,
+    refresh_at: Instant,
+    expires_at: Instant,
+}
+
+impl fmt::Debug for ClientCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCredentials")
+            .field("client_id", &self.inner.client_id)
+            .field("auth", &self.inner.auth)
+            .field("request", &self.inner.default)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds [`ClientCredentials`].
+///
+/// | option | default | why |
+/// |---|---|---|
+/// | [`auth`](Self::auth) | none: **required** | the token endpoint must know who asks |
+/// | [`token_url`](Self::token_url) or [`discover`](Self::discover) | none: **one required** | where to ask |
+/// | [`request`](Self::request) | no scope, no resource | what [`access_token`](ClientCredentials::access_token) asks for |
+/// | [`refresh_ahead`](Self::refresh_ahead) | 60 s ([`DEFAULT_REFRESH_AHEAD`]), or 80 % of a short lifetime | a token is replaced before it can expire in flight |
+/// | [`http_client`](Self::http_client) | rustls, 2 s connect, 5 s total, no redirects, 64 KiB body | a slow or hostile server cannot hold callers or memory |
+/// | [`dangerous_allow_http`](Self::dangerous_allow_http) | https only (loopback excepted) | client secrets never cross a network in clear |
+pub struct ClientCredentialsBuilder {
+    client_id: String,
+    auth: Option<ClientAuth>,
+    token_url: Option<String>,
+    issuer: Option<String>,
+    request: TokenRequest,
+    refresh_ahead: Duration,
+    client: Option<reqwest::Client>,
+    allow_http: bool,
+}
+
+impl fmt::Debug for ClientCredentialsBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCredentialsBuilder")
+            .field("client_id", &self.client_id)
+            .field("auth", &self.auth)
+            .field("token_url", &self.token_url)
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientCredentials {
+    /// A builder for the client `client_id`.
+    pub fn builder(client_id: impl Into<String>) -> ClientCredentialsBuilder {
+        ClientCredentialsBuilder {
+            client_id: client_id.into(),
+            auth: None,
+            token_url: None,
+            issuer: None,
+            request: TokenRequest::default(),
+            refresh_ahead: DEFAULT_REFRESH_AHEAD,
+            client: None,
+            allow_http: false,
+        }
+    }
+
+    /// A token for the configured [`TokenRequest`].
+    pub async fn access_token(&self) -> Result<AccessToken, TokenError> {
+        self.access_token_for(&self.inner.default).await
+    }
+
+    /// A token for `request` (cached separately from every other request).
+    pub async fn access_token_for(
+        &self,
+        request: &TokenRequest,
+    ) -> Result<AccessToken, TokenError> {
+        let slot = self.slot(request)?;
+        if let Some(cached) = slot.current.load_full() {
+            let now = Instant::now();
+            if now < cached.refresh_at {
+                return Ok(cached.token.clone());
+            }
+            if now < cached.expires_at {
+                // One caller refreshes; the others keep the valid token meanwhile.
+                let Ok(_gate) = slot.gate.try_lock() else {
+                    return Ok(cached.token.clone());
+                };
+                if let Some(newer) = slot.current.load_full()
+                    && Instant::now() < newer.refresh_at
+                {
+                    return Ok(newer.token.clone());
+                }
+                return match self.attempt(&slot, request).await {
+                    Ok(token) => Ok(token),
+                    Err(error) => {
+                        crate::audit::token_refresh_failed(&self.inner.client_id, &error);
+                        Ok(cached.token.clone())
+                    }
+                };
+            }
+        }
+        let seen = slot.attempts.load(Ordering::Acquire);
+        let _gate = slot.gate.lock().await;
+        if slot.attempts.load(Ordering::Acquire) != seen {
+            // An attempt finished while this caller waited: share its outcome.
+            if let Some(cached) = slot.current.load_full()
+                && Instant::now() < cached.expires_at
+            {
+                return Ok(cached.token.clone());
+            }
+            if let Some(error) = slot
+                .last_error
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone()
+            {
+                return Err(error);
+            }
+        }
+        if let Some(cached) = slot.current.load_full()
+            && Instant::now() < cached.refresh_at
+        {
+            return Ok(cached.token.clone());
+        }
+        self.attempt(&slot, request).await
+    }
+
+    fn slot(&self, request: &TokenRequest) -> Result<Arc<Slot>, TokenError> {
+        let mut slots = self.inner.slots.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(slot) = slots.get(request) {
+            return Ok(Arc::clone(slot));
+        }
+        if slots.len() >= MAX_SLOTS {
+            return Err(TokenError::Config(ConfigError::InvalidValue {
+                name: "token request",
+                why: "more than 256 distinct token requests for one client",
+            }));
+        }
+        let slot = Arc::new(Slot::default());
+        slots.insert(request.clone(), Arc::clone(&slot));
+        Ok(slot)
+    }
+
+    /// One token request, its outcome recorded in the slot. Called with the gate held.
+    async fn attempt(
+        &self,
+        slot: &Slot,
+        request: &TokenRequest,
+    ) -> Result<AccessToken, TokenError> {
+        let sent = Instant::now();
+        let outcome = self.request_token(request).await;
+        let mut last_error = slot.last_error.lock().unwrap_or_else(|p| p.into_inner());
+        let result = match outcome {
+            Ok(token) => {
+                let lifetime = token.expires_in().unwrap_or(DEFAULT_UNKNOWN_LIFETIME);
+                // Timed from when the request was sent: the server's clock started no earlier.
+                let refresh_after = lifetime
+                    .saturating_sub(self.inner.refresh_ahead)
+                    .max(lifetime.mul_f64(0.8));
+                slot.current.store(Some(Arc::new(Cached {
+                    token: token.clone(),
+                    refresh_at: sent + refresh_after,
+                    expires_at: sent + lifetime,
+                })));
+                *last_error = None;
+                Ok(token)
+            }
+            Err(error) => {
+                *last_error = Some(error.clone());
+                Err(error)
+            }
+        };
+        slot.attempts.fetch_add(1, Ordering::Release);
+        result
+    }
+
+    async fn token_url(&self) -> Result<Url, TokenError> {
+        match &self.inner.endpoint {
+            Endpoint::Fixed(url) => Ok(url.clone()),
+            Endpoint::Discovered(discovery) => discovery
+                .endpoint(&self.inner.fetcher, &DISCOVERY_TTL)
+                .await
+                .map_err(TokenError::unavailable),
+        }
+    }
+
+    async fn request_token(&self, request: &TokenRequest) -> Result<AccessToken, TokenError> {
+        let inner = &*self.inner;
+        let url = self.token_url().await?;
+        let client = BasicClient::new(ClientId::new(inner.client_id.clone()))
+            .set_token_uri(TokenUrl::from_url(url.clone()));
+        let client = match &inner.auth {
+            ClientAuth::SecretBasic(secret) => client
+                .set_client_secret(ClientSecret::new(secret.expose_secret().to_owned()))
+                .set_auth_type(AuthType::BasicAuth),
+            ClientAuth::SecretPost(secret) => client
+                .set_client_secret(ClientSecret::new(secret.expose_secret().to_owned()))
+                .set_auth_type(AuthType::RequestBody),
+            ClientAuth::PrivateKeyJwt(_) | ClientAuth::None => {
+                client.set_auth_type(AuthType::RequestBody)
+            }
+        };
+        let mut exchange = client.exchange_client_credentials();
+        if let ClientAuth::PrivateKeyJwt(key) = &inner.auth {
+            let assertion = key.assertion(&inner.client_id, url.as_str())?;
+            exchange = exchange
+                .add_extra_param(
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                )
+                .add_extra_param("client_assertion", assertion);
+        }
+        for scope in &request.scopes {
+            exchange = exchange.add_scope(Scope::new(scope.clone()));
+        }
+        for resource in &request.resources {
+            exchange = exchange.add_extra_param("resource", resource.clone());
+        }
+        if let Some(audience) = &request.audience {
+            exchange = exchange.add_extra_param("audience", audience.clone());
+        }
+        let response = exchange
+            .request_async(&Http(&inner.fetcher))
+            .await
+            .map_err(token_error)?;
+        if *response.token_type() != BasicTokenType::Bearer {
+            return Err(TokenError::unavailable(
+                "the token endpoint issued a token that is not a Bearer token",
+            ));
+        }
+        Ok(AccessToken::new(
+            SecretString::from(response.access_token().secret().to_owned()),
+            response.expires_in(),
+        ))
+    }
+}
+
+/// Discovery documents for the client flows follow the key-set defaults.
+const DISCOVERY_TTL: TtlPolicy = TtlPolicy {
+    default: Duration::from_secs(600),
+    min: Duration::from_secs(60),
+    max: Duration::from_secs(24 * 3600),
+    max_stale: Duration::from_secs(3600),
+};
+
+/// An `oauth2` request error as a [`TokenError`]: the server's `error` code when it sent one.
+pub(crate) fn token_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse>(
+    error: RequestTokenError<RE, T>,
+) -> TokenError {
+    match error {
+        RequestTokenError::ServerResponse(response) => {
+            let value = serde_json::to_value(&response).unwrap_or_default();
+            let text = |name| value.get(name).and_then(serde_json::Value::as_str);
+            let code = ErrorCode::parse(text("error").unwrap_or("invalid_response"));
+            if code == ErrorCode::TemporarilyUnavailable {
+                return TokenError::unavailable("temporarily_unavailable");
+            }
+            TokenError::Rejected {
+                code,
+                description: text("error_description").map(|d| printable(d, 256)),
+            }
+        }
+        RequestTokenError::Request(e) => TokenError::unavailable(printable(&e.to_string(), 128)),
+        RequestTokenError::Parse(_, _) => {
+            TokenError::unavailable("the token response is not a valid token response")
+        }
+        RequestTokenError::Other(reason) => TokenError::unavailable(printable(&reason, 128)),
+    }
+}
+
+impl TokenSource for ClientCredentials {
+    fn token(&self) -> TokenSourceFuture<'_> {
+        Box::pin(self.access_token())
+    }
+
+    fn invalidate(&self, token: &str) {
+        let slots = self.inner.slots.lock().unwrap_or_else(|p| p.into_inner());
+        for slot in slots.values() {
+            // Only the token that was refused: a caller late with the old one must not throw
+            // away the replacement another caller already fetched.
+            slot.current.rcu(|current| match current {
+                Some(cached) if cached.token.secret() == token => None,
+                other => other.clone(),
+            });
+        }
+    }
+}
+
+impl ClientCredentialsBuilder {
+    /// How the client authenticates.
+    pub fn auth(mut self, auth: ClientAuth) -> Self {
+        self.auth = Some(auth);
+        self
+    }
+
+    /// The token endpoint.
+    pub fn token_url(mut self, url: impl Into<String>) -> Self {
+        self.token_url = Some(url.into());
+        self
+    }
+
+    /// Finds the token endpoint by OIDC discovery, then RFC 8414 metadata, of `issuer` (the
+    /// document's `issuer` must match exactly). Resolved on first use and cached.
+    pub fn discover(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// What [`ClientCredentials::access_token`] asks for.
+    pub fn request(mut self, request: TokenRequest) -> Self {
+        self.request = request;
+        self
+    }
+
+    /// How long before expiry a token is replaced, at most 10 min.
+    pub fn refresh_ahead(mut self, ahead: Duration) -> Self {
+        self.refresh_ahead = ahead;
+        self
+    }
+
+    /// Sends token requests with this client (for proxies or custom TLS roots). Redirects must
+    /// be disabled on it; the 5 s deadline and 64 KiB body cap still apply.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// Allows plain `http` token endpoints on any host. Client secrets then cross the network
+    /// in clear; loopback hosts are always allowed.
+    pub fn dangerous_allow_http(mut self) -> Self {
+        self.allow_http = true;
+        self
+    }
+
+    /// Checks the configuration.
+    pub fn build(self) -> Result<ClientCredentials, ConfigError> {
+        if self.client_id.is_empty() {
+            return Err(ConfigError::InvalidValue {
+                name: "client_id",
+                why: "must not be empty",
+            });
+        }
+        let auth = self.auth.ok_or(ConfigError::InvalidValue {
+            name: "auth",
+            why: "call `auth(..)`: the token endpoint must know who asks",
+        })?;
+        if self.refresh_ahead > Duration::from_secs(600) {
+            return Err(ConfigError::InvalidValue {
+                name: "refresh_ahead",
+                why: "more than 10 min",
+            });
+        }
+        let fetcher = Fetcher::new(self.client, self.allow_http, Limits::default())?;
+        let endpoint = match (self.token_url, self.issuer) {
+            (Some(url), None) => Endpoint::Fixed(fetcher.check_url(&url)?),
+            (None, Some(issuer)) => Endpoint::Discovered(Box::new(Discovery::new(
+                issuer,
+                "token_endpoint",
+                &fetcher,
+            )?)),
+            _ => {
+                return Err(ConfigError::InvalidValue {
+                    name: "token_url",
+                    why: "call exactly one of `token_url(..)` and `discover(..)`",
+                });
+            }
+        };
+        Ok(ClientCredentials {
+            inner: Arc::new(Inner {
+                client_id: self.client_id,
+                auth,
+                endpoint,
+                fetcher,
+                default: self.request,
+                refresh_ahead: self.refresh_ahead,
+                slots: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+}

@@ -1,0 +1,184 @@
+//! OAuth 2.0 client flows (feature `client`): how a service obtains the tokens it presents to
+//! others, on `oauth2` 5 over portcullis' own HTTP client (one reqwest, no redirects, timeouts).
+//!
+//! - [`ClientCredentials`]: service-to-service tokens (RFC 6749 §4.4), cached per
+//!   (client, resource, scope) with exactly one token request in flight per key, refreshed
+//!   ahead of expiry and never served past it. Client authentication: [`ClientAuth`].
+//! - [`TokenSource`]: what outbound requests take a token from; [`BearerMiddleware`]
+//!   (reqwest-middleware) and [`BearerLayer`] (tower) attach it and, on a `401` with
+//!   `error="invalid_token"`, refresh once and retry once.
+//!
+//! Errors are [`TokenError`], grouped by what the caller does: fix the request or credentials
+//! ([`TokenError::Rejected`], carrying the RFC 6749 `error` code), retry later
+//! ([`TokenError::Unavailable`]), or fix the configuration ([`TokenError::Config`]). Secrets and
+//! tokens are held in `secrecy` types and never appear in `Debug`, logs or errors.
+
+mod auth;
+mod credentials;
+mod http;
+mod outbound;
+
+pub use auth::{AssertionKey, ClientAuth};
+pub use credentials::{
+    ClientCredentials, ClientCredentialsBuilder, DEFAULT_REFRESH_AHEAD, DEFAULT_UNKNOWN_LIFETIME,
+    TokenRequest, TokenSource, TokenSourceFuture,
+};
+pub use outbound::{BearerLayer, BearerMiddleware, BearerService, BoxError};
+
+use std::fmt;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::error::ConfigError;
+
+/// An access token obtained from an authorization server. `Debug` never shows it.
+#[derive(Clone)]
+pub struct AccessToken {
+    secret: SecretString,
+    expires_in: Option<Duration>,
+}
+
+impl AccessToken {
+    pub(crate) fn new(secret: SecretString, expires_in: Option<Duration>) -> Self {
+        Self { secret, expires_in }
+    }
+
+    /// The token, to put in an `Authorization: Bearer` header.
+    pub fn secret(&self) -> &str {
+        self.secret.expose_secret()
+    }
+
+    /// The lifetime the server announced (`expires_in`), if any.
+    pub fn expires_in(&self) -> Option<Duration> {
+        self.expires_in
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("secret", &"<redacted>")
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
+}
+
+/// An RFC 6749 §5.2 error code (plus those of RFC 8628, RFC 8707 and RFC 7009).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// `invalid_request`
+    InvalidRequest,
+    /// `invalid_client`: the client's credentials were refused.
+    InvalidClient,
+    /// `invalid_grant`
+    InvalidGrant,
+    /// `unauthorized_client`
+    UnauthorizedClient,
+    /// `unsupported_grant_type`
+    UnsupportedGrantType,
+    /// `invalid_scope`
+    InvalidScope,
+    /// `invalid_target` (RFC 8707): the resource or audience is not known to the server.
+    InvalidTarget,
+    /// `authorization_pending` (RFC 8628)
+    AuthorizationPending,
+    /// `slow_down` (RFC 8628)
+    SlowDown,
+    /// `access_denied`
+    AccessDenied,
+    /// `expired_token` (RFC 8628)
+    ExpiredToken,
+    /// `temporarily_unavailable`
+    TemporarilyUnavailable,
+    /// Any other code, as sent (truncated to 64 printable ASCII characters).
+    Other(String),
+}
+
+impl ErrorCode {
+    /// Reads a code as the server sent it.
+    pub fn parse(code: &str) -> Self {
+        match code {
+            "invalid_request" => Self::InvalidRequest,
+            "invalid_client" => Self::InvalidClient,
+            "invalid_grant" => Self::InvalidGrant,
+            "unauthorized_client" => Self::UnauthorizedClient,
+            "unsupported_grant_type" => Self::UnsupportedGrantType,
+            "invalid_scope" => Self::InvalidScope,
+            "invalid_target" => Self::InvalidTarget,
+            "authorization_pending" => Self::AuthorizationPending,
+            "slow_down" => Self::SlowDown,
+            "access_denied" => Self::AccessDenied,
+            "expired_token" => Self::ExpiredToken,
+            "temporarily_unavailable" => Self::TemporarilyUnavailable,
+            other => Self::Other(printable(other, 64)),
+        }
+    }
+
+    /// The code as it appears on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidScope => "invalid_scope",
+            Self::InvalidTarget => "invalid_target",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::AccessDenied => "access_denied",
+            Self::ExpiredToken => "expired_token",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::Other(code) => code,
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a token could not be obtained, grouped by what the caller does about it.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// The authorization server refused the request: fix the credentials, scope or resource.
+    /// Retrying the same request will fail the same way.
+    #[error("the authorization server refused the request: {code}{}", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    Rejected {
+        /// The RFC 6749 `error` code.
+        code: ErrorCode,
+        /// `error_description`, truncated to 256 printable ASCII characters.
+        description: Option<String>,
+    },
+    /// The server could not be reached, timed out, or answered with something unusable: retry
+    /// later.
+    #[error("the authorization server is unavailable: {reason}")]
+    Unavailable {
+        /// What failed (never a response body or a secret).
+        reason: String,
+    },
+    /// The client is misconfigured (bad URL, unusable key): fix the configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+impl TokenError {
+    pub(crate) fn unavailable(reason: impl Into<String>) -> Self {
+        Self::Unavailable {
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Server-provided text made safe for logs and errors: printable ASCII, at most `max` chars.
+pub(crate) fn printable(text: &str, max: usize) -> String {
+    text.chars()
+        .take(max)
+        .map(|c| if (' '..='~').contains(&c) { c } else { '?' })
+        .collect()
+}

@@ -1,0 +1,455 @@
+//! Client credentials against a real OpenID provider (oidc-provider, `tests/idp/`), and the
+//! cache and outbound retry against loopback servers where a test needs a misbehaving one.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code
+
+#[path = "common/idp.rs"]
+mod idp;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use idp::Idp;
+use portcullis_core::client::{
+    AssertionKey, BearerMiddleware, ClientAuth, ClientCredentials, ErrorCode, TokenError,
+    TokenRequest, TokenSource,
+};
+use portcullis_core::keys::RemoteJwks;
+use portcullis_core::{Algorithm, Verifier};
+use serde_json::{Value, json};
+
+fn basic(idp: &Idp, request: TokenRequest) -> ClientCredentials {
+    ClientCredentials::builder("service-basic")
+        .auth(ClientAuth::SecretBasic(idp.secret("basic").into()))
+        .discover(&idp.issuer)
+        .request(request)
+        .build()
+        .expect("config")
+}
+
+/// A verifier for the IdP's JWT access tokens for `audience`, keys found by discovery.
+fn verifier(idp: &Idp, audience: &str) -> Verifier {
+    Verifier::builder()
+        .issuer(&idp.issuer)
+        .audience(audience)
+        .key_source(
+            RemoteJwks::discover(&idp.issuer)
+                .build()
+                .expect("jwks config"),
+        )
+        .build()
+        .expect("verifier")
+}
+
+async fn serve(app: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_client_authentication_method_gets_a_verifiable_jwt() {
+    let Some(idp) = Idp::start() else { return };
+    let request = TokenRequest::new()
+        .scope("read:users")
+        .resource(&idp.jwt_api);
+    let key = AssertionKey::from_pkcs8_pem(&idp.assertion_key_pem, Algorithm::RS256)
+        .expect("key")
+        .kid(&idp.assertion_key_kid);
+    let clients = [
+        ("service-basic", basic(&idp, request.clone())),
+        (
+            "service-post",
+            ClientCredentials::builder("service-post")
+                .auth(ClientAuth::SecretPost(idp.secret("post").into()))
+                .token_url(idp.token_url())
+                .request(request.clone())
+                .build()
+                .expect("config"),
+        ),
+        (
+            "service-jwt",
+            ClientCredentials::builder("service-jwt")
+                .auth(ClientAuth::PrivateKeyJwt(key))
+                .discover(&idp.issuer)
+                .request(request.clone())
+                .build()
+                .expect("config"),
+        ),
+    ];
+    let verifier = verifier(&idp, &idp.jwt_api);
+    for (client_id, client) in clients {
+        let token = client.access_token().await.expect(client_id);
+        assert!(token.expires_in().is_some_and(|d| d.as_secs() > 0));
+        let verified = verifier
+            .verify::<Value>(token.secret())
+            .await
+            .unwrap_or_else(|e| panic!("{client_id}: {e:?}"));
+        assert_eq!(verified.client_id(), Some(client_id));
+        assert!(verified.has_scope("read:users"));
+        assert!(!verified.has_scope("write:users"), "only what was asked");
+        assert_eq!(verified.typ(), Some("at+jwt"));
+    }
+    // The same client's token for the opaque resource is not a JWT this verifier accepts.
+    let opaque = basic(&idp, TokenRequest::new().resource(&idp.opaque_api))
+        .access_token()
+        .await
+        .expect("opaque token");
+    assert!(verifier.verify::<Value>(opaque.secret()).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_hundred_concurrent_callers_on_a_cold_cache_cost_one_token_request() {
+    let Some(idp) = Idp::start() else { return };
+    let client = basic(
+        &idp,
+        TokenRequest::new()
+            .scope("read:users")
+            .resource(&idp.jwt_api),
+    );
+    let tasks: Vec<_> = (0..500)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.access_token().await.map(|t| t.secret().to_owned()) })
+        })
+        .collect();
+    let mut tokens = Vec::new();
+    for task in tasks {
+        tokens.push(task.await.expect("task").expect("token"));
+    }
+    tokens.dedup();
+    assert_eq!(tokens.len(), 1, "every caller got the same token");
+    assert_eq!(idp.token_requests("service-basic").await, 1);
+    // And the cache serves it from then on.
+    client.access_token().await.expect("cached");
+    assert_eq!(idp.token_requests("service-basic").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_endpoint_errors_carry_the_rfc_6749_code() {
+    let Some(idp) = Idp::start() else { return };
+    let wrong_secret = ClientCredentials::builder("service-basic")
+        .auth(ClientAuth::SecretBasic("not-the-secret".to_owned().into()))
+        .token_url(idp.token_url())
+        .build()
+        .expect("config");
+    match wrong_secret.access_token().await {
+        Err(TokenError::Rejected { code, .. }) => assert_eq!(code, ErrorCode::InvalidClient),
+        other => panic!("{other:?}"),
+    }
+    let unknown_resource = basic(
+        &idp,
+        TokenRequest::new().resource("https://unknown.portcullis.test"),
+    );
+    match unknown_resource.access_token().await {
+        Err(TokenError::Rejected { code, .. }) => assert_eq!(code, ErrorCode::InvalidTarget),
+        other => panic!("{other:?}"),
+    }
+    // A public client is not allowed the client credentials grant (oidc-provider answers
+    // `invalid_request` where RFC 6749 §5.2 suggests `unauthorized_client`).
+    let public = ClientCredentials::builder("web-app")
+        .auth(ClientAuth::None)
+        .token_url(idp.token_url())
+        .build()
+        .expect("config");
+    match public.access_token().await {
+        Err(TokenError::Rejected { code, description }) => {
+            assert_eq!(code, ErrorCode::InvalidRequest);
+            assert!(description.is_some_and(|d| d.contains("grant type")));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Errors and Debug output never carry the secret.
+    let shown = format!("{wrong_secret:?} {:?}", wrong_secret.access_token().await);
+    assert!(!shown.contains("not-the-secret"), "{shown}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_token_endpoint_is_unavailable_and_failures_are_shared() {
+    // A port that was just free: connection refused, quickly.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/token", listener.local_addr().expect("addr"));
+    drop(listener);
+    let client = ClientCredentials::builder("svc")
+        .auth(ClientAuth::SecretBasic("s".to_owned().into()))
+        .token_url(url)
+        .build()
+        .expect("config");
+    let outcomes = futures_join(&client, 50).await;
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Err(TokenError::Unavailable { .. })))
+    );
+}
+
+async fn futures_join(
+    client: &ClientCredentials,
+    n: usize,
+) -> Vec<Result<portcullis_core::client::AccessToken, TokenError>> {
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.access_token().await })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for task in tasks {
+        out.push(task.await.expect("task"));
+    }
+    out
+}
+
+/// A token endpoint on loopback that counts requests and answers with `response`.
+async fn token_endpoint(response: Value) -> (String, Arc<AtomicUsize>) {
+    let count = Arc::new(AtomicUsize::new(0));
+    let app = Router::new()
+        .route(
+            "/token",
+            post(
+                |State((count, response)): State<(Arc<AtomicUsize>, Value)>| async move {
+                    let n = count.fetch_add(1, Ordering::SeqCst) + 1;
+                    let mut body = response.clone();
+                    body["access_token"] = json!(format!("token-{n}"));
+                    Json(body)
+                },
+            ),
+        )
+        .with_state((Arc::clone(&count), response));
+    (format!("{}/token", serve(app).await), count)
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_token_is_refreshed_ahead_of_expiry_and_never_served_past_it() {
+    let (url, count) = token_endpoint(json!({"token_type": "Bearer", "expires_in": 300})).await;
+    let client = ClientCredentials::builder("svc")
+        .auth(ClientAuth::SecretPost("s".to_owned().into()))
+        .token_url(url)
+        .build()
+        .expect("config");
+    assert_eq!(
+        client.access_token().await.expect("first").secret(),
+        "token-1"
+    );
+    tokio::time::pause();
+    tokio::time::advance(Duration::from_secs(239)).await;
+    tokio::time::resume();
+    assert_eq!(
+        client.access_token().await.expect("cached").secret(),
+        "token-1"
+    );
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+    // 60 s before expiry: replaced.
+    tokio::time::pause();
+    tokio::time::advance(Duration::from_secs(2)).await;
+    tokio::time::resume();
+    assert_eq!(
+        client.access_token().await.expect("refreshed").secret(),
+        "token-2"
+    );
+    assert_eq!(count.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_short_token_is_refreshed_at_80_percent_and_one_without_expires_in_after_48_s() {
+    let (url, count) = token_endpoint(json!({"token_type": "bearer", "expires_in": 100})).await;
+    let client = ClientCredentials::builder("svc")
+        .auth(ClientAuth::SecretPost("s".to_owned().into()))
+        .token_url(url)
+        .build()
+        .expect("config");
+    client.access_token().await.expect("first");
+    tokio::time::pause();
+    tokio::time::advance(Duration::from_secs(79)).await;
+    tokio::time::resume();
+    client.access_token().await.expect("cached");
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        1,
+        "a 100 s token is kept for 80 s"
+    );
+    tokio::time::pause();
+    tokio::time::advance(Duration::from_secs(2)).await;
+    tokio::time::resume();
+    client.access_token().await.expect("refreshed");
+    assert_eq!(count.load(Ordering::SeqCst), 2);
+
+    let (url, count) = token_endpoint(json!({"token_type": "Bearer"})).await;
+    let client = ClientCredentials::builder("svc")
+        .auth(ClientAuth::SecretPost("s".to_owned().into()))
+        .token_url(url)
+        .build()
+        .expect("config");
+    client.access_token().await.expect("first");
+    tokio::time::pause();
+    tokio::time::advance(Duration::from_secs(47)).await;
+    tokio::time::resume();
+    client.access_token().await.expect("cached");
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+    tokio::time::pause();
+    tokio::time::advance(Duration::from_secs(2)).await;
+    tokio::time::resume();
+    client.access_token().await.expect("refreshed");
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        2,
+        "no expires_in: at most 60 s, refreshed at 48 s"
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_failed_refresh_keeps_the_valid_token_until_it_expires() {
+    let count = Arc::new(AtomicUsize::new(0));
+    let app = Router::new()
+        .route(
+            "/token",
+            post(|State(count): State<Arc<AtomicUsize>>| async move {
+                if count.fetch_add(1, Ordering::SeqCst) == 0 {
+                    Ok(Json(
+                        json!({"access_token": "only", "token_type": "Bearer", "expires_in": 100}),
+                    ))
+                } else {
+                    Err(StatusCode::SERVICE_UNAVAILABLE)
+                }
+            }),
+        )
+        .with_state(Arc::clone(&count));
+    let url = format!("{}/token", serve(app).await);
+    let client = ClientCredentials::builder("svc")
+        .auth(ClientAuth::SecretPost("s".to_owned().into()))
+        .token_url(url)
+        .build()
+        .expect("config");
+    client.access_token().await.expect("first");
+    tokio::time::pause();
+    tokio::time::advance(Duration::from_secs(90)).await;
+    tokio::time::resume();
+    assert_eq!(
+        client.access_token().await.expect("still valid").secret(),
+        "only"
+    );
+    tokio::time::pause();
+    tokio::time::advance(Duration::from_secs(11)).await;
+    tokio::time::resume();
+    assert!(matches!(
+        client.access_token().await,
+        Err(TokenError::Unavailable { .. })
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_outbound_middleware_refreshes_once_on_invalid_token() {
+    let (token_url, tokens) =
+        token_endpoint(json!({"token_type": "Bearer", "expires_in": 3600})).await;
+    // The resource server refuses the first token it sees (as if its key had rotated).
+    let seen = Arc::new(AtomicUsize::new(0));
+    let api = Router::new()
+        .route(
+            "/data",
+            get(
+                |State(seen): State<Arc<AtomicUsize>>, headers: HeaderMap| async move {
+                    seen.fetch_add(1, Ordering::SeqCst);
+                    match headers.get("authorization").and_then(|v| v.to_str().ok()) {
+                        Some("Bearer token-1") => Err((
+                            StatusCode::UNAUTHORIZED,
+                            [("www-authenticate", "Bearer error=\"invalid_token\"")],
+                        )),
+                        Some(_) => Ok("ok"),
+                        None => Err((StatusCode::UNAUTHORIZED, [("www-authenticate", "Bearer")])),
+                    }
+                },
+            ),
+        )
+        .with_state(Arc::clone(&seen));
+    let api = serve(api).await;
+    let source = ClientCredentials::builder("svc")
+        .auth(ClientAuth::SecretPost("s".to_owned().into()))
+        .token_url(token_url)
+        .build()
+        .expect("config");
+    let http = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(BearerMiddleware::new(source.clone()))
+        .build();
+    let response = http.get(format!("{api}/data")).send().await.expect("send");
+    assert_eq!(response.status(), 200);
+    assert_eq!(seen.load(Ordering::SeqCst), 2, "one retry");
+    assert_eq!(tokens.load(Ordering::SeqCst), 2, "one refresh");
+    // The new token is cached: the next call is one request with it.
+    let response = http.get(format!("{api}/data")).send().await.expect("send");
+    assert_eq!(response.status(), 200);
+    assert_eq!(seen.load(Ordering::SeqCst), 3);
+    assert_eq!(tokens.load(Ordering::SeqCst), 2);
+    // A stale caller invalidating the old token does not throw the new one away.
+    source.invalidate("token-1");
+    assert_eq!(
+        source.access_token().await.expect("cached").secret(),
+        "token-2"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_invalid_token_answer_is_returned_not_retried() {
+    let (token_url, tokens) =
+        token_endpoint(json!({"token_type": "Bearer", "expires_in": 3600})).await;
+    let api = Router::new().route(
+        "/data",
+        get(|| async {
+            (
+                StatusCode::UNAUTHORIZED,
+                [("www-authenticate", "Bearer error=\"invalid_token\"")],
+            )
+        }),
+    );
+    let api = serve(api).await;
+    let source = ClientCredentials::builder("svc")
+        .auth(ClientAuth::SecretPost("s".to_owned().into()))
+        .token_url(token_url)
+        .build()
+        .expect("config");
+    let http = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(BearerMiddleware::new(source))
+        .build();
+    let response = http.get(format!("{api}/data")).send().await.expect("send");
+    assert_eq!(response.status(), 401);
+    assert_eq!(tokens.load(Ordering::SeqCst), 2, "one refresh, no loop");
+}
+
+#[test]
+fn configuration_mistakes_are_refused_at_build() {
+    let auth = || ClientAuth::SecretBasic("s".to_owned().into());
+    for builder in [
+        ClientCredentials::builder("svc").auth(auth()),
+        ClientCredentials::builder("svc")
+            .auth(auth())
+            .token_url("https://a/token")
+            .discover("https://a/"),
+        ClientCredentials::builder("svc")
+            .auth(auth())
+            .token_url("http://login.example.com/token"),
+        ClientCredentials::builder("")
+            .auth(auth())
+            .token_url("https://a/token"),
+        ClientCredentials::builder("svc").token_url("https://a/token"),
+        ClientCredentials::builder("svc")
+            .auth(auth())
+            .token_url("https://user:pw@a/token"),
+    ] {
+        assert!(builder.build().is_err());
+    }
+    assert!(
+        AssertionKey::from_pkcs8_pem("-----BEGIN RSA PRIVATE KEY-----", Algorithm::RS256).is_err()
+    );
+    assert!(AssertionKey::from_pkcs8_pem("", Algorithm::ES256).is_err());
+}

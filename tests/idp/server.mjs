@@ -1,0 +1,174 @@
+// A real OpenID provider for portcullis' client-flow tests: oidc-provider on 127.0.0.1 with a free
+// port. The Rust test harness (crates/portcullis-core/tests/common/idp.rs) starts it with
+// `node tests/idp/server.mjs`, reads the one JSON line it prints on stdout (issuer, clients'
+// secrets and the private_key_jwt client's private key), and kills it by its handle.
+//
+// Resources (RFC 8707): JWT_API gets RFC 9068 JWT access tokens, OPAQUE_API opaque ones (which
+// is also what introspection is tested with: oidc-provider does not introspect its own JWTs).
+// Token requests are counted at GET /_test/counters, per client for HTTP Basic client
+// authentication (the body is left to the provider), so tests can prove that 500 concurrent
+// callers cost exactly one request.
+import crypto from 'node:crypto';
+import http from 'node:http';
+
+import Provider, { errors } from 'oidc-provider';
+
+const JWT_API = 'https://api.portcullis.test';
+const OPAQUE_API = 'https://opaque.portcullis.test';
+const ACCESS_TTL = Number(process.env.IDP_ACCESS_TTL ?? 300);
+
+const server = http.createServer();
+await new Promise((resolve) => { server.listen(0, '127.0.0.1', resolve); });
+const { port } = server.address();
+const issuer = `http://127.0.0.1:${port}`;
+
+const rsaJwk = (kid) => {
+  const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return {
+    private: { ...privateKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'RS256' },
+    public: { ...publicKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'RS256' },
+    pem: privateKey.export({ format: 'pem', type: 'pkcs8' }),
+  };
+};
+const signing = rsaJwk('idp-rs256');
+const assertionKey = rsaJwk('service-jwt-key');
+const secret = () => crypto.randomBytes(24).toString('base64url');
+const secrets = { basic: secret(), post: secret(), resourceServer: secret() };
+
+const clients = [
+  {
+    client_id: 'service-basic',
+    client_secret: secrets.basic,
+    token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: ['client_credentials'],
+    redirect_uris: [],
+    response_types: [],
+  },
+  {
+    client_id: 'service-post',
+    client_secret: secrets.post,
+    token_endpoint_auth_method: 'client_secret_post',
+    grant_types: ['client_credentials'],
+    redirect_uris: [],
+    response_types: [],
+  },
+  {
+    client_id: 'service-jwt',
+    token_endpoint_auth_method: 'private_key_jwt',
+    token_endpoint_auth_signing_alg: 'RS256',
+    jwks: { keys: [assertionKey.public] },
+    grant_types: ['client_credentials'],
+    redirect_uris: [],
+    response_types: [],
+  },
+  {
+    // A public (PKCE) client with a loopback redirect: any port on 127.0.0.1 (RFC 8252 §7.3).
+    client_id: 'web-app',
+    application_type: 'native',
+    token_endpoint_auth_method: 'none',
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: ['http://127.0.0.1/callback'],
+  },
+  {
+    client_id: 'device-app',
+    application_type: 'native',
+    token_endpoint_auth_method: 'none',
+    grant_types: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
+    response_types: [],
+    redirect_uris: [],
+  },
+  {
+    // The resource server: introspects and revokes.
+    client_id: 'resource-server',
+    client_secret: secrets.resourceServer,
+    token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: [],
+    redirect_uris: [],
+    response_types: [],
+  },
+];
+
+const provider = new Provider(issuer, {
+  clients,
+  jwks: { keys: [signing.private] },
+  cookies: { keys: [secret()] },
+  scopes: ['openid', 'offline_access', 'email'],
+  claims: { openid: ['sub'], email: ['email', 'email_verified'] },
+  findAccount: async (_ctx, sub) => ({
+    accountId: sub,
+    claims: async () => ({ sub, email: `${sub}@example.test`, email_verified: true }),
+  }),
+  ttl: {
+    AccessToken: ACCESS_TTL,
+    ClientCredentials: ACCESS_TTL,
+    AuthorizationCode: 60,
+    DeviceCode: 600,
+    IdToken: 3600,
+    Interaction: 600,
+    RefreshToken: 86400,
+    Session: 3600,
+    Grant: 86400,
+  },
+  features: {
+    devInteractions: { enabled: true },
+    clientCredentials: { enabled: true },
+    deviceFlow: { enabled: true },
+    introspection: {
+      enabled: true,
+      allowedPolicy: async (ctx, client) => client.clientId === 'resource-server',
+    },
+    revocation: { enabled: true },
+    resourceIndicators: {
+      enabled: true,
+      defaultResource: async (_ctx, _client, oneOf) => oneOf,
+      useGrantedResource: async () => true,
+      getResourceServerInfo: async (_ctx, indicator) => {
+        const scope = 'read:users write:users';
+        if (indicator === JWT_API) {
+          return {
+            scope, audience: JWT_API, accessTokenTTL: ACCESS_TTL, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } },
+          };
+        }
+        if (indicator === OPAQUE_API) {
+          return {
+            scope, audience: OPAQUE_API, accessTokenTTL: ACCESS_TTL, accessTokenFormat: 'opaque',
+          };
+        }
+        throw new errors.InvalidTarget();
+      },
+    },
+  },
+});
+
+const counters = {};
+const callback = provider.callback();
+server.on('request', (req, res) => {
+  if (req.url === '/_test/counters') {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify(counters));
+    return;
+  }
+  if (req.method === 'POST' && req.url.startsWith('/token')) {
+    const basic = /^Basic (.+)$/i.exec(req.headers.authorization ?? '');
+    const client = basic
+      ? decodeURIComponent(Buffer.from(basic[1], 'base64').toString().split(':')[0])
+      : 'other';
+    counters[client] = (counters[client] ?? 0) + 1;
+    counters.total = (counters.total ?? 0) + 1;
+  }
+  callback(req, res);
+});
+
+process.stdout.write(`${JSON.stringify({
+  issuer,
+  jwt_api: JWT_API,
+  opaque_api: OPAQUE_API,
+  secrets,
+  assertion_key_pem: assertionKey.pem,
+  assertion_key_kid: assertionKey.public.kid,
+})}\n`);
+
+for (const signal of ['SIGTERM', 'SIGINT']) {
+  process.on(signal, () => { server.close(); process.exit(0); });
+}
