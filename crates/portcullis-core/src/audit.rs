@@ -31,7 +31,7 @@ pub(crate) fn accepted(
     iss: &str,
     sub: Option<&str>,
     kid: Option<&str>,
-    alg: Algorithm,
+    alg: Option<Algorithm>,
     cached: bool,
 ) {
     tracing::info!(
@@ -43,7 +43,7 @@ pub(crate) fn accepted(
         iss = sanitize(iss).as_str(),
         sub = sub.map(sanitize).as_deref().unwrap_or(""),
         kid = kid.map(sanitize).as_deref().unwrap_or(""),
-        alg = alg.name(),
+        alg = alg.map_or("opaque", Algorithm::name),
     );
 }
 
@@ -98,6 +98,17 @@ pub(crate) fn token_refresh_failed(client_id: &str, error: &crate::client::Token
         event = "token_refresh_failed",
         client_id = sanitize(client_id).as_str(),
         error = %error,
+    );
+}
+
+/// The introspection endpoint could not answer; opaque tokens get 503 meanwhile.
+#[cfg(feature = "client")]
+pub(crate) fn introspection_failed(issuer: &str, error: &str) {
+    tracing::warn!(
+        target: TARGET,
+        event = "introspection_failed",
+        issuer = sanitize(issuer).as_str(),
+        error,
     );
 }
 

@@ -67,6 +67,10 @@ pub enum Reason {
     InsufficientScope,
     /// No usable key set: the key source failed past its outage bound.
     KeysUnavailable,
+    /// An opaque token is not active (unknown, expired or revoked) according to its issuer.
+    Inactive,
+    /// An opaque token could not be checked: its issuer did not answer.
+    IntrospectionUnavailable,
 }
 
 impl Reason {
@@ -99,6 +103,8 @@ impl Reason {
             Reason::ClaimsType => "claims_type",
             Reason::InsufficientScope => "insufficient_scope",
             Reason::KeysUnavailable => "keys_unavailable",
+            Reason::Inactive => "inactive",
+            Reason::IntrospectionUnavailable => "introspection_unavailable",
         }
     }
 

@@ -75,5 +75,6 @@ pub use error::{AuthError, ConfigError, Reason};
 pub use keys::{KeySet, KeySource, StaticJwks};
 pub use token::Algorithm;
 pub use verifier::{
-    IssuerResolver, TokenCache, TokenCacheUsage, TrustedIssuer, Verified, Verifier, VerifierBuilder,
+    IssuerResolver, OpaqueTokens, TokenCache, TokenCacheUsage, TrustedIssuer, Verified, Verifier,
+    VerifierBuilder,
 };

@@ -1,6 +1,7 @@
 //! The verified-token cache: a hit only while the token's times, its issuer's configuration and
 //! its key set are unchanged; never for a token that differs by one byte; bounded in entries and
-//! bytes. Hits are observed through the audit event's `cached` field.
+//! bytes; a token is stored the second time it verifies (the doorkeeper). Hits are observed
+//! through the audit event's `cached` field.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -49,6 +50,16 @@ fn verify(rt: &tokio::runtime::Runtime, v: &Verifier, token: &str) -> Result<boo
     }
 }
 
+/// The first two verifications of a token are full ones (the second stores it).
+fn warm(rt: &tokio::runtime::Runtime, v: &Verifier, token: &str) {
+    assert_eq!(verify(rt, v, token), Ok(false), "first sight");
+    assert_eq!(
+        verify(rt, v, token),
+        Ok(false),
+        "second sight: verified and stored"
+    );
+}
+
 fn setup(cache: TokenCache) -> (TestIssuer, ManualClock, Verifier) {
     let clock = ManualClock::new(NOW);
     let issuer = TestIssuer::new().expect("keys").with_clock(clock.clone());
@@ -66,7 +77,7 @@ fn a_verified_token_is_served_from_the_cache_the_second_time() {
     let rt = runtime();
     let (issuer, _, v) = setup(TokenCache::new());
     let token = issuer.token().subject("alice").sign().expect("sign");
-    assert_eq!(verify(&rt, &v, &token), Ok(false));
+    warm(&rt, &v, &token);
     assert_eq!(verify(&rt, &v, &token), Ok(true));
     let hit = rt.block_on(v.verify::<Value>(&token)).expect("hit");
     assert_eq!(hit.subject(), Some("alice"));
@@ -80,7 +91,7 @@ fn a_cached_token_expires_on_the_verifiers_clock() {
     let rt = runtime();
     let (issuer, clock, v) = setup(TokenCache::new());
     let token = issuer.token().expires_in(120).sign().expect("sign");
-    assert_eq!(verify(&rt, &v, &token), Ok(false));
+    warm(&rt, &v, &token);
     clock.advance(170); // inside exp + 60 s leeway
     assert_eq!(verify(&rt, &v, &token), Ok(true));
     clock.advance(10); // exp + leeway reached
@@ -93,7 +104,8 @@ fn a_clock_set_back_before_iat_is_not_answered_from_the_cache() {
     let rt = runtime();
     let (issuer, clock, v) = setup(TokenCache::new());
     let token = issuer.token().sign().expect("sign");
-    assert_eq!(verify(&rt, &v, &token), Ok(false));
+    warm(&rt, &v, &token);
+    assert_eq!(verify(&rt, &v, &token), Ok(true));
     clock.set(NOW - 3600);
     assert_eq!(verify(&rt, &v, &token), Err(Reason::IssuedInFuture));
 }
@@ -103,7 +115,7 @@ fn a_token_one_byte_away_from_a_cached_one_is_verified_in_full() {
     let rt = runtime();
     let (issuer, _, v) = setup(TokenCache::new());
     let token = issuer.token().sign().expect("sign");
-    assert_eq!(verify(&rt, &v, &token), Ok(false));
+    warm(&rt, &v, &token);
     let mut altered = token.clone().into_bytes();
     for at in [altered.len() - 2, token.find('.').expect("dot") + 3] {
         let original = altered[at];
@@ -135,7 +147,7 @@ async fn a_token_whose_key_left_the_key_set_is_never_served_from_the_cache() {
         .expect("config");
     let rsa = issuer.token().sign().expect("sign");
     let ec = issuer.token().alg(Algorithm::ES256).sign().expect("sign");
-    for _ in 0..2 {
+    for _ in 0..3 {
         v.verify::<Value>(&rsa).await.expect("rsa");
         v.verify::<Value>(&ec).await.expect("ec");
     }
@@ -171,13 +183,14 @@ fn an_unchanged_key_set_refetched_sends_tokens_through_full_verification_once() 
         .build()
         .expect("config");
     let token = issuer.token().sign().expect("sign");
-    assert_eq!(verify(&rt, &v, &token), Ok(false));
+    warm(&rt, &v, &token);
     assert_eq!(verify(&rt, &v, &token), Ok(true));
     // A changed body, so the refetch cannot be answered with 304 and keep the old version.
     let mut jwks = issuer.jwks();
     jwks["note"] = json!("refreshed");
     server.set_jwks(jwks);
     rt.block_on(source.reload()).expect("reload");
+    // Verified again in full, and stored again at once (the doorkeeper already knows it).
     assert_eq!(verify(&rt, &v, &token), Ok(false));
     assert_eq!(verify(&rt, &v, &token), Ok(true));
     drop(server);
@@ -223,7 +236,7 @@ fn an_issuer_resolved_again_with_another_configuration_is_a_miss() {
         .build()
         .expect("config");
     let token = issuer.token().sign().expect("sign");
-    assert_eq!(verify(&rt, &v, &token), Ok(false));
+    warm(&rt, &v, &token);
     assert_eq!(verify(&rt, &v, &token), Ok(true));
 
     // The tenant's configuration changes and the resolver is asked again (here: after the
@@ -263,7 +276,7 @@ fn hmac_tokens_are_cached_too() {
         .hmac_secret(&secret)
         .sign()
         .expect("sign");
-    assert_eq!(verify(&rt, &v, &token), Ok(false));
+    warm(&rt, &v, &token);
     assert_eq!(verify(&rt, &v, &token), Ok(true));
 }
 
@@ -301,10 +314,13 @@ fn the_entry_and_memory_caps_hold() {
             .claim("pad", padding.clone())
             .sign()
             .expect("sign");
-        rt.block_on(by_count.verify::<Value>(&token))
-            .expect("valid");
-        rt.block_on(by_bytes.verify::<Value>(&token))
-            .expect("valid");
+        // Twice each: a token is stored at its second verification.
+        for _ in 0..2 {
+            rt.block_on(by_count.verify::<Value>(&token))
+                .expect("valid");
+            rt.block_on(by_bytes.verify::<Value>(&token))
+                .expect("valid");
+        }
     }
     let count = by_count.token_cache_usage().expect("on");
     assert!(count.entries <= 10, "{count:?}");
@@ -366,4 +382,20 @@ fn out_of_range_cache_bounds_are_configuration_errors() {
             "{built:?}"
         );
     }
+}
+
+#[test]
+fn a_token_seen_once_is_not_stored() {
+    // Traffic where every request brings a new token must not churn the cache.
+    let rt = runtime();
+    let (issuer, _, v) = setup(TokenCache::new());
+    for n in 0..50 {
+        let token = issuer
+            .token()
+            .subject(&format!("u{n}"))
+            .sign()
+            .expect("sign");
+        assert_eq!(verify(&rt, &v, &token), Ok(false));
+    }
+    assert_eq!(v.token_cache_usage().map(|u| u.entries), Some(0));
 }

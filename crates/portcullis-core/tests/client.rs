@@ -18,13 +18,14 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use idp::Idp;
+use idp::{Browser, Idp};
 use portcullis_core::client::{
-    AssertionKey, BearerMiddleware, ClientAuth, ClientCredentials, ErrorCode, TokenError,
-    TokenRequest, TokenSource,
+    AssertionKey, BearerMiddleware, ClientAuth, ClientCredentials, DeviceFlow, ErrorCode,
+    Introspection, Revocation, TokenError, TokenRequest, TokenSource, TokenTypeHint,
 };
 use portcullis_core::keys::RemoteJwks;
 use portcullis_core::{Algorithm, Verifier};
+use portcullis_core::{AuthError, Reason};
 use serde_json::{Value, json};
 
 fn basic(idp: &Idp, request: TokenRequest) -> ClientCredentials {
@@ -452,4 +453,302 @@ fn configuration_mistakes_are_refused_at_build() {
         AssertionKey::from_pkcs8_pem("-----BEGIN RSA PRIVATE KEY-----", Algorithm::RS256).is_err()
     );
     assert!(AssertionKey::from_pkcs8_pem("", Algorithm::ES256).is_err());
+}
+
+fn introspection(idp: &Idp) -> portcullis_core::client::IntrospectionBuilder {
+    Introspection::builder(&idp.issuer)
+        .client(
+            "resource-server",
+            ClientAuth::SecretBasic(idp.secret("resourceServer").into()),
+        )
+        .audience(&idp.opaque_api)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opaque_tokens_are_verified_by_introspection_and_revocation_ends_them() {
+    let Some(idp) = Idp::start() else { return };
+    let verifier = Verifier::builder()
+        .issuer(&idp.issuer)
+        .audience(&idp.jwt_api)
+        .key_source(RemoteJwks::discover(&idp.issuer).build().expect("jwks"))
+        // No reuse of answers, so the revocation below shows at once.
+        .opaque_tokens(
+            introspection(&idp)
+                .ttl(Duration::ZERO)
+                .build()
+                .expect("config"),
+        )
+        .build()
+        .expect("verifier");
+    let opaque = basic(
+        &idp,
+        TokenRequest::new()
+            .scope("read:users")
+            .resource(&idp.opaque_api),
+    )
+    .access_token()
+    .await
+    .expect("opaque token");
+    assert!(!opaque.secret().contains('.'));
+    let verified = verifier
+        .verify::<Value>(opaque.secret())
+        .await
+        .expect("active");
+    assert!(verified.is_opaque());
+    assert_eq!(verified.alg(), None);
+    assert_eq!(verified.issuer(), idp.issuer);
+    assert_eq!(verified.client_id(), Some("service-basic"));
+    assert!(verified.has_scope("read:users"));
+    assert!(verified.expires_at().is_some());
+
+    // A JWT on the same verifier still takes the signature path.
+    let jwt = basic(
+        &idp,
+        TokenRequest::new()
+            .scope("read:users")
+            .resource(&idp.jwt_api),
+    )
+    .access_token()
+    .await
+    .expect("jwt");
+    assert!(
+        !verifier
+            .verify::<Value>(jwt.secret())
+            .await
+            .expect("jwt")
+            .is_opaque()
+    );
+
+    // Unknown tokens are inactive, not an error of the server.
+    let err = verifier
+        .verify::<Value>("made-up-token-0123456789")
+        .await
+        .expect_err("unknown");
+    assert_eq!(err.reason(), Reason::Inactive);
+
+    // The owner revokes it; the next verification says inactive.
+    Revocation::new(
+        &idp.issuer,
+        "service-basic",
+        ClientAuth::SecretBasic(idp.secret("basic").into()),
+        None,
+    )
+    .expect("config")
+    .revoke(opaque.secret(), TokenTypeHint::AccessToken)
+    .await
+    .expect("revoked");
+    let err = verifier
+        .verify::<Value>(opaque.secret())
+        .await
+        .expect_err("revoked");
+    assert_eq!(err.reason(), Reason::Inactive);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn introspection_answers_are_shared_and_cached_and_audience_is_enforced() {
+    let Some(idp) = Idp::start() else { return };
+    let opaque = basic(
+        &idp,
+        TokenRequest::new()
+            .scope("read:users")
+            .resource(&idp.opaque_api),
+    )
+    .access_token()
+    .await
+    .expect("opaque token");
+    let verifier = Verifier::builder()
+        .opaque_tokens(introspection(&idp).build().expect("config"))
+        .build()
+        .expect("an introspection-only verifier");
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let (v, t) = (verifier.clone(), opaque.secret().to_owned());
+            tokio::spawn(async move { v.verify::<Value>(&t).await.is_ok() })
+        })
+        .collect();
+    for task in tasks {
+        assert!(task.await.expect("task"));
+    }
+    assert!(verifier.verify::<Value>(opaque.secret()).await.is_ok());
+    assert_eq!(
+        idp.token_requests("resource-server").await,
+        1,
+        "51 verifications, one introspection"
+    );
+
+    // The same active token at a resource server for another audience: refused.
+    let elsewhere = Verifier::builder()
+        .opaque_tokens(
+            Introspection::builder(&idp.issuer)
+                .client(
+                    "resource-server",
+                    ClientAuth::SecretBasic(idp.secret("resourceServer").into()),
+                )
+                .audience(&idp.jwt_api)
+                .build()
+                .expect("config"),
+        )
+        .build()
+        .expect("verifier");
+    let err = elsewhere
+        .verify::<Value>(opaque.secret())
+        .await
+        .expect_err("wrong audience");
+    assert_eq!(err.reason(), Reason::BadAudience);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_introspection_endpoint_is_503_not_401() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/introspect", listener.local_addr().expect("addr"));
+    drop(listener);
+    let verifier = Verifier::builder()
+        .opaque_tokens(
+            Introspection::builder("https://issuer.example/")
+                .client("rs", ClientAuth::SecretBasic("s".to_owned().into()))
+                .audience("https://api.example")
+                .endpoint(url)
+                .build()
+                .expect("config"),
+        )
+        .build()
+        .expect("verifier");
+    match verifier.verify::<Value>("opaque-token").await {
+        Err(AuthError::Unavailable { reason, .. }) => {
+            assert_eq!(reason, Reason::IntrospectionUnavailable);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Without an opaque-token source, the same token is simply malformed.
+    let jwt_only = Verifier::builder()
+        .issuer("https://issuer.example/")
+        .audience("https://api.example")
+        .key_source(portcullis_core::StaticJwks::from_json(r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#).expect("jwks"))
+        .build()
+        .expect("verifier");
+    let err = jwt_only
+        .verify::<Value>("opaque-token")
+        .await
+        .expect_err("malformed");
+    assert_eq!(err.reason(), Reason::Malformed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_tokens_and_sender_constrained_tokens_are_not_bearer_access_tokens() {
+    // A loopback introspection endpoint answering `active: true` without `token_type` (what
+    // oidc-provider says for a refresh token), with `token_type: refresh_token`, or with `cnf`.
+    let app = Router::new().route(
+        "/introspect",
+        post(|body: String| async move {
+            let token = body
+                .split('&')
+                .find_map(|p| p.strip_prefix("token="))
+                .unwrap_or_default()
+                .to_owned();
+            let base = json!({"active": true, "aud": "https://api.example", "sub": "u", "exp": 4_102_444_800u64});
+            let mut answer = base.clone();
+            match token.as_str() {
+                "no-type" => {}
+                "refresh" => answer["token_type"] = json!("refresh_token"),
+                "bound" => {
+                    answer["token_type"] = json!("Bearer");
+                    answer["cnf"] = json!({"jkt": "abc"});
+                }
+                "string-true" => {
+                    answer["active"] = json!("true");
+                    answer["token_type"] = json!("Bearer");
+                }
+                _ => answer["token_type"] = json!("Bearer"),
+            }
+            Json(answer)
+        }),
+    );
+    let url = format!("{}/introspect", serve(app).await);
+    let verifier = Verifier::builder()
+        .opaque_tokens(
+            Introspection::builder("https://issuer.example/")
+                .client("rs", ClientAuth::SecretBasic("s".to_owned().into()))
+                .audience("https://api.example")
+                .endpoint(url)
+                .build()
+                .expect("config"),
+        )
+        .build()
+        .expect("verifier");
+    assert!(verifier.verify::<Value>("good").await.is_ok());
+    for token in ["no-type", "refresh", "bound", "string-true"] {
+        let err = verifier.verify::<Value>(token).await.expect_err(token);
+        assert_eq!(err.reason(), Reason::Inactive, "{token}");
+    }
+}
+
+fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+    text.split(start)
+        .nth(1)
+        .and_then(|rest| rest.split(end).next())
+        .unwrap_or_else(|| panic!("no {start} in the page"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_device_flow_gets_tokens_once_approved_and_stops_when_denied() {
+    let Some(idp) = Idp::start() else { return };
+    let flow =
+        Arc::new(DeviceFlow::new(&idp.issuer, "device-app", ClientAuth::None).expect("config"));
+    let request = TokenRequest::new()
+        .scope("openid")
+        .scope("read:users")
+        .resource(&idp.jwt_api);
+    let approved = flow.start(&request).await.expect("start");
+    let denied = flow.start(&request).await.expect("start");
+    assert_ne!(approved.user_code, denied.user_code);
+    assert!(approved.interval >= Duration::from_secs(1));
+    let shown = format!("{approved:?}");
+    assert!(shown.contains(&approved.user_code) && !shown.contains("device_code: \""));
+
+    // The user, on another device: enters the first code, signs in as alice, consents.
+    let browser = Browser::new("alice");
+    let page = browser.page(&approved.verification_uri).await;
+    let xsrf = between(&page, "name=\"xsrf\" value=\"", "\"").to_owned();
+    let done = browser
+        .submit(
+            &approved.verification_uri,
+            &[
+                ("xsrf", &xsrf),
+                ("user_code", &approved.user_code),
+                ("confirm", "yes"),
+            ],
+            "http://never/",
+        )
+        .await;
+    assert!(done.is_none(), "ends on the success page");
+    // And aborts the second.
+    let other = Browser::new("bob");
+    let page = other.page(&denied.verification_uri).await;
+    let xsrf = between(&page, "name=\"xsrf\" value=\"", "\"").to_owned();
+    other
+        .submit(
+            &denied.verification_uri,
+            &[
+                ("xsrf", &xsrf),
+                ("user_code", &denied.user_code),
+                ("abort", "yes"),
+            ],
+            "http://never/",
+        )
+        .await;
+
+    let (tokens, refusal) = tokio::join!(flow.poll(&approved), flow.poll(&denied));
+    let tokens = tokens.expect("approved");
+    let verified = verifier(&idp, &idp.jwt_api)
+        .verify::<Value>(tokens.access_token().secret())
+        .await
+        .expect("a JWT for the API");
+    assert_eq!(verified.subject(), Some("alice"));
+    assert_eq!(verified.client_id(), Some("device-app"));
+    match refusal {
+        Err(TokenError::Rejected { code, .. }) => assert_eq!(code, ErrorCode::AccessDenied),
+        other => panic!("{other:?}"),
+    }
+    // A used code cannot be polled again.
+    assert!(flow.poll(&approved).await.is_err());
 }

@@ -725,7 +725,7 @@ fn typed_claims_and_accessors() {
     assert_eq!(ok.raw_claims().len(), 9);
     assert_eq!(
         (ok.kid(), ok.alg(), ok.typ()),
-        (Some(KID_RSA), Algorithm::RS256, Some("at+jwt"))
+        (Some(KID_RSA), Some(Algorithm::RS256), Some("at+jwt"))
     );
     let missing_tenant = i.token().sign().expect("sign");
     let err = run(v.verify::<Mine>(&missing_tenant)).unwrap_err();

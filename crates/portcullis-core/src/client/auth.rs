@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use super::TokenError;
 use crate::crypto::SigningKey;
@@ -40,6 +40,52 @@ impl fmt::Debug for ClientAuth {
             ClientAuth::PrivateKeyJwt(_) => "PrivateKeyJwt(<redacted>)",
             ClientAuth::None => "None",
         })
+    }
+}
+
+impl ClientAuth {
+    /// Authenticates a form request to `endpoint` (not through `oauth2`): adds the body
+    /// parameters and returns the `Authorization` header to send, if any.
+    pub(crate) fn apply(
+        &self,
+        client_id: &str,
+        endpoint: &str,
+        form: &mut Vec<(&'static str, String)>,
+    ) -> Result<Option<http::HeaderValue>, TokenError> {
+        match self {
+            ClientAuth::SecretBasic(secret) => {
+                // RFC 6749 §2.3.1: each part form-urlencoded before Basic encoding.
+                let encode = |s: &str| {
+                    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
+                };
+                let pair = format!("{}:{}", encode(client_id), encode(secret.expose_secret()));
+                let mut value =
+                    http::HeaderValue::from_str(&format!("Basic {}", STANDARD.encode(pair)))
+                        .map_err(|_| {
+                            TokenError::unavailable("the client credentials are not a valid header")
+                        })?;
+                value.set_sensitive(true);
+                Ok(Some(value))
+            }
+            ClientAuth::SecretPost(secret) => {
+                form.push(("client_id", client_id.to_owned()));
+                form.push(("client_secret", secret.expose_secret().to_owned()));
+                Ok(None)
+            }
+            ClientAuth::PrivateKeyJwt(key) => {
+                form.push(("client_id", client_id.to_owned()));
+                form.push((
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_owned(),
+                ));
+                form.push(("client_assertion", key.assertion(client_id, endpoint)?));
+                Ok(None)
+            }
+            ClientAuth::None => {
+                form.push(("client_id", client_id.to_owned()));
+                Ok(None)
+            }
+        }
     }
 }
 

@@ -29,10 +29,10 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::time::Instant;
 
 use super::auth::ClientAuth;
+use super::endpoint::Endpoint;
 use super::http::Http;
 use super::{AccessToken, ErrorCode, TokenError, printable};
 use crate::error::ConfigError;
-use crate::keys::discovery::{Discovery, TtlPolicy};
 use crate::keys::fetch::{Fetcher, Limits};
 
 /// Default refresh point: 60 s before expiry (Spring and authlib use the same), or at 80 % of
@@ -97,6 +97,21 @@ impl TokenRequest {
         self.audience = Some(audience.into());
         self
     }
+
+    /// The request's form parameters (`scope`, each `resource`, `audience`).
+    pub(crate) fn form(&self) -> Vec<(&'static str, String)> {
+        let mut form = Vec::new();
+        if !self.scopes.is_empty() {
+            form.push(("scope", self.scopes.join(" ")));
+        }
+        for resource in &self.resources {
+            form.push(("resource", resource.clone()));
+        }
+        if let Some(audience) = &self.audience {
+            form.push(("audience", audience.clone()));
+        }
+        form
+    }
 }
 
 /// Client credentials tokens for one client, cached per [`TokenRequest`]. Cheap to clone.
@@ -127,11 +142,6 @@ struct Inner {
     default: TokenRequest,
     refresh_ahead: Duration,
     slots: Mutex<HashMap<TokenRequest, Arc<Slot>>>,
-}
-
-enum Endpoint {
-    Fixed(Url),
-    Discovered(Box<Discovery>),
 }
 
 #[derive(Default)]
@@ -318,13 +328,11 @@ impl ClientCredentials {
     }
 
     async fn token_url(&self) -> Result<Url, TokenError> {
-        match &self.inner.endpoint {
-            Endpoint::Fixed(url) => Ok(url.clone()),
-            Endpoint::Discovered(discovery) => discovery
-                .endpoint(&self.inner.fetcher, &DISCOVERY_TTL)
-                .await
-                .map_err(TokenError::unavailable),
-        }
+        self.inner
+            .endpoint
+            .url(&self.inner.fetcher)
+            .await
+            .map_err(TokenError::unavailable)
     }
 
     async fn request_token(&self, request: &TokenRequest) -> Result<AccessToken, TokenError> {
@@ -377,14 +385,6 @@ impl ClientCredentials {
         ))
     }
 }
-
-/// Discovery documents for the client flows follow the key-set defaults.
-const DISCOVERY_TTL: TtlPolicy = TtlPolicy {
-    default: Duration::from_secs(600),
-    min: Duration::from_secs(60),
-    max: Duration::from_secs(24 * 3600),
-    max_stale: Duration::from_secs(3600),
-};
 
 /// An `oauth2` request error as a [`TokenError`]: the server's `error` code when it sent one.
 pub(crate) fn token_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse>(
@@ -495,12 +495,8 @@ impl ClientCredentialsBuilder {
         }
         let fetcher = Fetcher::new(self.client, self.allow_http, Limits::default())?;
         let endpoint = match (self.token_url, self.issuer) {
-            (Some(url), None) => Endpoint::Fixed(fetcher.check_url(&url)?),
-            (None, Some(issuer)) => Endpoint::Discovered(Box::new(Discovery::new(
-                issuer,
-                "token_endpoint",
-                &fetcher,
-            )?)),
+            (Some(url), None) => Endpoint::new(Some(url), "", "token_endpoint", &fetcher)?,
+            (None, Some(issuer)) => Endpoint::new(None, &issuer, "token_endpoint", &fetcher)?,
             _ => {
                 return Err(ConfigError::InvalidValue {
                     name: "token_url",

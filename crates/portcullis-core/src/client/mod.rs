@@ -8,6 +8,12 @@
 //!   (reqwest-middleware) and [`BearerLayer`] (tower) attach it and, on a `401` with
 //!   `error="invalid_token"`, refresh once and retry once.
 //!
+//! - [`Introspection`]: opaque access tokens checked by RFC 7662 introspection, as a path of the
+//!   [`Verifier`](crate::Verifier) ([`VerifierBuilder::opaque_tokens`](crate::VerifierBuilder::opaque_tokens));
+//!   [`Revocation`] (RFC 7009).
+//!
+//! - [`DeviceFlow`]: the device authorization grant (RFC 8628) with §3.5 polling.
+//!
 //! Errors are [`TokenError`], grouped by what the caller does: fix the request or credentials
 //! ([`TokenError::Rejected`], carrying the RFC 6749 `error` code), retry later
 //! ([`TokenError::Unavailable`]), or fix the configuration ([`TokenError::Config`]). Secrets and
@@ -15,13 +21,21 @@
 
 mod auth;
 mod credentials;
+mod device;
+mod endpoint;
 mod http;
+mod introspection;
 mod outbound;
 
 pub use auth::{AssertionKey, ClientAuth};
 pub use credentials::{
     ClientCredentials, ClientCredentialsBuilder, DEFAULT_REFRESH_AHEAD, DEFAULT_UNKNOWN_LIFETIME,
     TokenRequest, TokenSource, TokenSourceFuture,
+};
+pub use device::{DEFAULT_POLL_INTERVAL, DeviceAuthorization, DeviceFlow};
+pub use introspection::{
+    DEFAULT_INACTIVE_TTL, DEFAULT_INTROSPECTION_ENTRIES, DEFAULT_INTROSPECTION_TTL, Introspection,
+    IntrospectionBuilder, Revocation, TokenTypeHint,
 };
 pub use outbound::{BearerLayer, BearerMiddleware, BearerService, BoxError};
 
@@ -61,6 +75,58 @@ impl fmt::Debug for AccessToken {
             .field("secret", &"<redacted>")
             .field("expires_in", &self.expires_in)
             .finish()
+    }
+}
+
+/// What a token endpoint issued to a user-facing flow (device, authorization code, exchange).
+/// `Debug` never shows a token.
+#[derive(Clone)]
+pub struct Tokens {
+    access_token: AccessToken,
+    refresh_token: Option<SecretString>,
+    id_token: Option<SecretString>,
+    scope: Option<String>,
+    issued_token_type: Option<String>,
+}
+
+impl Tokens {
+    /// The access token.
+    pub fn access_token(&self) -> &AccessToken {
+        &self.access_token
+    }
+
+    /// The refresh token, if one was issued.
+    pub fn refresh_token(&self) -> Option<&str> {
+        self.refresh_token.as_ref().map(ExposeSecret::expose_secret)
+    }
+
+    /// The OpenID Connect ID token, if one was issued (not validated here).
+    pub fn id_token(&self) -> Option<&str> {
+        self.id_token.as_ref().map(ExposeSecret::expose_secret)
+    }
+
+    /// The granted scope, when the server named it.
+    pub fn scope(&self) -> Option<&str> {
+        self.scope.as_deref()
+    }
+
+    /// `issued_token_type` (RFC 8693), for token exchange.
+    pub fn issued_token_type(&self) -> Option<&str> {
+        self.issued_token_type.as_deref()
+    }
+}
+
+impl fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tokens")
+            .field("access_token", &self.access_token)
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("id_token", &self.id_token.as_ref().map(|_| "<redacted>"))
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
     }
 }
 

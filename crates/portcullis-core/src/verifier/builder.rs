@@ -5,6 +5,7 @@ use secrecy::SecretBox;
 
 use super::cache::TokenCache;
 use super::issuer::{IssuerResolver, Issuers, TrustedIssuer};
+use super::opaque::OpaqueTokens;
 use super::{Policy, Verifier};
 use crate::clock::{Clock, SystemClock};
 use crate::error::ConfigError;
@@ -34,6 +35,7 @@ pub const DEFAULT_MAX_TOKEN_LEN: usize = 16 * 1024;
 /// | `exp` | required | a token without expiry is valid forever |
 /// | [`clock`](Self::clock) | the system clock | |
 /// | [`trust`](Self::trust), [`resolver`](Self::resolver) | none | more issuers, routed by `iss` before any I/O |
+/// | [`opaque_tokens`](Self::opaque_tokens) | none: opaque tokens are rejected | introspection only where configured |
 /// | [`token_cache`](Self::token_cache) | on: 10 000 entries, 32 MiB, 10 min ([`TokenCache`]) | clients reuse a token for its lifetime; the signature need not be checked again while nothing it depended on changed |
 pub struct VerifierBuilder {
     /// The issuer the single-issuer options configure; used when any of them was called.
@@ -47,6 +49,7 @@ pub struct VerifierBuilder {
     trusted: Vec<TrustedIssuer>,
     resolver: Option<Arc<dyn IssuerResolver>>,
     token_cache: TokenCache,
+    opaque: Option<Arc<dyn OpaqueTokens>>,
 }
 
 impl Default for VerifierBuilder {
@@ -62,6 +65,7 @@ impl Default for VerifierBuilder {
             trusted: Vec::new(),
             resolver: None,
             token_cache: TokenCache::default(),
+            opaque: None,
         }
     }
 }
@@ -184,6 +188,14 @@ impl VerifierBuilder {
         self
     }
 
+    /// Accepts opaque tokens (anything without a `.`) through `source`, such as RFC 7662
+    /// introspection (`client::Introspection`, feature `client`). Without it, an opaque token
+    /// is rejected as malformed. JWTs are never sent to it.
+    pub fn opaque_tokens(mut self, source: impl OpaqueTokens) -> Self {
+        self.opaque = Some(Arc::new(source));
+        self
+    }
+
     /// Checks the configuration and builds the verifier.
     pub fn build(self) -> Result<Verifier, ConfigError> {
         if self.leeway > MAX_LEEWAY {
@@ -201,7 +213,7 @@ impl VerifierBuilder {
         let mut policies = Vec::with_capacity(self.trusted.len() + 1);
         match self.single {
             Some(single) => policies.push(single.compile()?),
-            None if self.trusted.is_empty() && self.resolver.is_none() => {
+            None if self.trusted.is_empty() && self.resolver.is_none() && self.opaque.is_none() => {
                 return Err(ConfigError::MissingIssuer);
             }
             None => {}
@@ -213,7 +225,7 @@ impl VerifierBuilder {
         let cache = self.token_cache.build(leeway, Arc::clone(&self.clock))?;
         Ok(Verifier {
             inner: Arc::new(Policy {
-                issuers: Issuers::new(policies, self.resolver)?,
+                issuers: Issuers::new(policies, self.resolver, self.opaque.is_some())?,
                 typ: self.typ,
                 leeway,
                 max_token_len: self.max_token_len,
@@ -221,6 +233,7 @@ impl VerifierBuilder {
                 required_claims: self.required_claims,
                 clock: self.clock,
                 cache,
+                opaque: self.opaque,
             }),
         })
     }

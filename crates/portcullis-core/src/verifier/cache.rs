@@ -11,7 +11,9 @@
 //!   set is never served from cache).
 //!
 //! Only successful verifications are cached: a rejected token costs full verification every
-//! time (which is what makes it a rejection), and cannot push good entries out.
+//! time (which is what makes it a rejection), and cannot push good entries out. And a token is
+//! only stored the second time it verifies ([`Doorkeeper`]): when every request brings a new
+//! token, storing and evicting on each one costs more than the cache could ever save.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,6 +35,10 @@ pub const DEFAULT_TOKEN_CACHE_BYTES: u64 = 32 * 1024 * 1024;
 /// Default longest reuse of one verification: 10 min, the key-set cache's own default
 /// freshness. Entries also leave at `exp` (plus leeway), whichever comes first.
 pub const DEFAULT_TOKEN_CACHE_TTL: Duration = Duration::from_secs(600);
+
+/// Slots of the doorkeeper: 16 384 (128 KiB). A token in steady use is back long before 16 384
+/// other first-time tokens have passed.
+const DOORKEEPER_SLOTS: usize = 16 * 1024;
 
 /// Fixed bookkeeping per entry beyond the token and claims text (the entry, its `Arc`s and the
 /// cache's own node), so many tiny tokens cannot exceed the memory cap.
@@ -127,6 +133,9 @@ impl TokenCache {
             });
         }
         let bytes = Arc::new(AtomicU64::new(0));
+        // A fast keyed hash: keys are bearer tokens that already verified, so an attacker can
+        // only probe with lookups; the per-process random seed keeps those uniform.
+        let hasher = foldhash::fast::RandomState::default();
         let released = Arc::clone(&bytes);
         let entries = moka::sync::Cache::builder()
             .max_capacity(self.max_entries)
@@ -135,7 +144,7 @@ impl TokenCache {
             .eviction_listener(move |_, entry: Arc<Entry>, _: RemovalCause| {
                 released.fetch_sub(entry.bytes, Ordering::Relaxed);
             })
-            .build();
+            .build_with_hasher(hasher.clone());
         Ok(Some(Cache {
             entries,
             // Each weight unit stands for this many bytes: total weight <= max_entries then
@@ -146,6 +155,10 @@ impl TokenCache {
             leeway,
             clock,
             bytes,
+            doorkeeper: Doorkeeper {
+                slots: (0..DOORKEEPER_SLOTS).map(|_| AtomicU64::new(0)).collect(),
+                hasher,
+            },
         }))
     }
 }
@@ -185,14 +198,40 @@ impl moka::Expiry<Box<str>, Arc<Entry>> for Lifetime {
     }
 }
 
+/// Admission on second sight (TinyLFU's doorkeeper): each slot remembers the hash of the last
+/// token that verified into it; a token is admitted when its slot still holds its hash.
+///
+/// Measured without it, under traffic where every request brings a new RS256 token: 49 µs of
+/// server CPU per request with the cache on against 34 µs with it off (moka's table rehashing
+/// under constant insert and evict). With it, such traffic never touches the cache, while a
+/// token in steady use is stored at its second request.
+struct Doorkeeper {
+    slots: Box<[AtomicU64]>,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl Doorkeeper {
+    /// Records `token`; whether it had been seen (in the same slot) before.
+    fn seen_before(&self, token: &str) -> bool {
+        use std::hash::BuildHasher as _;
+        // Never 0, the value of an empty slot.
+        let hash = self.hasher.hash_one(token) | 1;
+        let index = (hash as usize) % self.slots.len();
+        self.slots
+            .get(index)
+            .is_some_and(|slot| slot.swap(hash, Ordering::Relaxed) == hash)
+    }
+}
+
 pub(crate) struct Cache {
-    entries: moka::sync::Cache<Box<str>, Arc<Entry>>,
+    entries: moka::sync::Cache<Box<str>, Arc<Entry>, foldhash::fast::RandomState>,
     unit: u64,
     max_bytes: u64,
     max_ttl: Duration,
     leeway: u64,
     clock: Arc<dyn Clock>,
     bytes: Arc<AtomicU64>,
+    doorkeeper: Doorkeeper,
 }
 
 impl Cache {
@@ -220,7 +259,7 @@ impl Cache {
         self.entries.invalidate(token);
     }
 
-    /// Remembers a successful verification.
+    /// Remembers a successful verification, if this token verified before (the doorkeeper).
     pub(super) fn insert(
         &self,
         token: &str,
@@ -228,6 +267,9 @@ impl Cache {
         issuer_id: u64,
         key_version: Option<u64>,
     ) {
+        if !self.doorkeeper.seen_before(token) {
+            return;
+        }
         let bytes = (token.len() + core.heap_size() + ENTRY_OVERHEAD) as u64;
         if bytes > self.max_bytes {
             return;

@@ -208,9 +208,11 @@ impl fmt::Debug for Issuers {
 }
 
 impl Issuers {
+    /// `opaque_only`: opaque tokens are accepted, so a verifier without any JWT issuer is valid.
     pub(crate) fn new(
         fixed: Vec<IssuerPolicy>,
         resolver: Option<Arc<dyn IssuerResolver>>,
+        opaque_only: bool,
     ) -> Result<Self, ConfigError> {
         let mut map = HashMap::with_capacity(fixed.len());
         for policy in fixed {
@@ -222,7 +224,7 @@ impl Issuers {
                 });
             }
         }
-        if map.is_empty() && resolver.is_none() {
+        if map.is_empty() && resolver.is_none() && !opaque_only {
             return Err(ConfigError::MissingIssuer);
         }
         Ok(Self {

@@ -21,6 +21,7 @@
 mod builder;
 mod cache;
 mod issuer;
+mod opaque;
 mod verified;
 
 use std::fmt;
@@ -34,6 +35,7 @@ pub use cache::{
     TokenCacheUsage,
 };
 pub use issuer::{IssuerResolver, RESOLVED_ISSUERS, ResolveFuture, TrustedIssuer};
+pub use opaque::{OpaqueFuture, OpaqueTokens};
 pub use verified::Verified;
 
 use crate::audit;
@@ -66,6 +68,7 @@ struct Policy {
     required_claims: Vec<&'static str>,
     clock: Arc<dyn Clock>,
     cache: Option<Cache>,
+    opaque: Option<Arc<dyn OpaqueTokens>>,
 }
 
 /// Whether a decision came from the verified-token cache (for the audit event and metrics).
@@ -184,6 +187,15 @@ impl Verifier {
         from_text: impl FnOnce(&str) -> Option<C>,
     ) -> Result<(Verified<C>, CacheUse), AuthError> {
         let policy = &*self.inner;
+        // A JWS always has two dots; anything else can only be an opaque token.
+        if let Some(opaque) = &policy.opaque
+            && !token.contains('.')
+        {
+            let verified = self
+                .verify_opaque(opaque.as_ref(), token, from_text)
+                .await?;
+            return Ok((verified, CacheUse::Off));
+        }
         let cache = policy.cache.as_ref();
         if let Some(cache) = cache
             && token.len() <= policy.max_token_len
@@ -221,7 +233,7 @@ impl Verifier {
         // Replayed from the tape: the claims text is parsed exactly once.
         let typed = from_tape(&tape);
         drop(tape);
-        let core = Arc::new(Core::new(registered, header, claims));
+        let core = Arc::new(Core::new(registered, Some(header), claims));
         let used = match cache {
             Some(cache) => {
                 cache.insert(token, Arc::clone(&core), issuer.id, key_version);
@@ -231,6 +243,54 @@ impl Verifier {
         };
         let typed = typed.ok_or(AuthError::InvalidToken(Reason::ClaimsType))?;
         Ok((Verified::new(typed, core), used))
+    }
+
+    /// An opaque token: its issuer's answer (introspection) instead of a signature, then the
+    /// same claims policy as a JWT's. `iss` may be absent (RFC 7662 makes it optional) but not
+    /// wrong; `aud` is required; `exp` is optional because the issuer vouched for the token just
+    /// now, and checked when present.
+    async fn verify_opaque<C>(
+        &self,
+        opaque: &dyn OpaqueTokens,
+        token: &str,
+        from_text: impl FnOnce(&str) -> Option<C>,
+    ) -> Result<Verified<C>, AuthError> {
+        let policy = &*self.inner;
+        if token.is_empty() {
+            return Err(AuthError::InvalidToken(Reason::Malformed));
+        }
+        if token.len() > policy.max_token_len {
+            return Err(AuthError::InvalidToken(Reason::TokenTooLarge));
+        }
+        let claims = match opaque.claims(token).await {
+            Ok(Some(claims)) => claims.to_string(),
+            Ok(None) => return Err(AuthError::InvalidToken(Reason::Inactive)),
+            Err(KeySourceError::Unavailable { retry_after, .. }) => {
+                return Err(AuthError::Unavailable {
+                    reason: Reason::IntrospectionUnavailable,
+                    retry_after,
+                });
+            }
+        };
+        let tape = Tape::parse(&claims).map_err(AuthError::InvalidToken)?;
+        let registered = Registered::read(&tape, &claims, &policy.required_claims)
+            .map_err(AuthError::InvalidToken)?;
+        drop(tape);
+        if registered
+            .iss
+            .as_ref()
+            .is_some_and(|iss| iss.resolve(&claims) != opaque.issuer())
+        {
+            return Err(AuthError::InvalidToken(Reason::BadIssuer));
+        }
+        check_audience(&registered, &claims, opaque.audiences())
+            .and_then(|()| self.check_times(&registered, false))
+            .map_err(AuthError::InvalidToken)?;
+        let typed = from_text(&claims).ok_or(AuthError::InvalidToken(Reason::ClaimsType))?;
+        Ok(Verified::new(
+            typed,
+            Arc::new(Core::new(registered, None, claims)),
+        ))
     }
 
     /// A cached verification of exactly `token`, if everything it depended on is unchanged:
@@ -272,27 +332,22 @@ impl Verifier {
         claims: &Registered,
         text: &str,
     ) -> Result<(), Reason> {
-        let policy = &*self.inner;
         match claims.iss.as_ref().map(|iss| iss.resolve(text)) {
             None => return Err(Reason::MissingClaim("iss")),
             Some(iss) if iss != issuer.issuer => return Err(Reason::BadIssuer),
             Some(_) => {}
         }
-        let auds = match claims.aud.as_ref().map(|a| a.as_slice()) {
-            None | Some([]) => return Err(Reason::MissingClaim("aud")),
-            Some(auds) => auds,
-        };
-        if !auds
-            .iter()
-            .any(|a| issuer.audiences.iter().any(|want| a.resolve(text) == want))
-        {
-            return Err(Reason::BadAudience);
-        }
+        check_audience(claims, text, &issuer.audiences)?;
+        self.check_times(claims, self.inner.require_exp)
+    }
 
+    /// `exp`, `nbf` and `iat` with leeway, then the required claims.
+    fn check_times(&self, claims: &Registered, require_exp: bool) -> Result<(), Reason> {
+        let policy = &*self.inner;
         let now = policy.clock.now();
         match claims.exp {
             Some(exp) if now >= exp.saturating_add(policy.leeway) => return Err(Reason::Expired),
-            None if policy.require_exp => return Err(Reason::MissingClaim("exp")),
+            None if require_exp => return Err(Reason::MissingClaim("exp")),
             _ => {}
         }
         if let Some(nbf) = claims.nbf
@@ -309,6 +364,22 @@ impl Verifier {
             Some(name) => Err(Reason::MissingClaim(name)),
             None => Ok(()),
         }
+    }
+}
+
+/// `aud` is required and must contain one of `audiences`.
+fn check_audience(claims: &Registered, text: &str, audiences: &[String]) -> Result<(), Reason> {
+    let auds = match claims.aud.as_ref().map(|a| a.as_slice()) {
+        None | Some([]) => return Err(Reason::MissingClaim("aud")),
+        Some(auds) => auds,
+    };
+    if auds
+        .iter()
+        .any(|a| audiences.iter().any(|want| a.resolve(text) == want))
+    {
+        Ok(())
+    } else {
+        Err(Reason::BadAudience)
     }
 }
 

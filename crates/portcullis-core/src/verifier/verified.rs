@@ -24,13 +24,14 @@ pub struct Verified<C> {
 /// the typed views of one token and, through the verified-token cache, between requests.
 pub(crate) struct Core {
     registered: Registered,
-    header: Header,
+    /// `None` for an opaque token (resolved by introspection, not a signature).
+    header: Option<Header>,
     json: String,
     tree: OnceLock<Map<String, Value>>,
 }
 
 impl Core {
-    pub(crate) fn new(registered: Registered, header: Header, json: String) -> Self {
+    pub(crate) fn new(registered: Registered, header: Option<Header>, json: String) -> Self {
         Self {
             registered,
             header,
@@ -51,8 +52,9 @@ impl Core {
     /// Heap bytes held, for the cache's memory bound (an estimate: allocator overhead aside).
     pub(crate) fn heap_size(&self) -> usize {
         self.json.len()
-            + self.header.kid.as_ref().map_or(0, String::len)
-            + self.header.typ.as_ref().map_or(0, String::len)
+            + self.header.as_ref().map_or(0, |h| {
+                h.kid.as_ref().map_or(0, String::len) + h.typ.as_ref().map_or(0, String::len)
+            })
             + self.registered.heap_size()
     }
 }
@@ -61,8 +63,8 @@ impl<C: fmt::Debug> fmt::Debug for Verified<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Verified")
             .field("claims", &self.claims)
-            .field("kid", &self.core.header.kid)
-            .field("alg", &self.core.header.alg)
+            .field("kid", &self.kid())
+            .field("alg", &self.alg())
             .finish_non_exhaustive()
     }
 }
@@ -150,17 +152,24 @@ impl<C> Verified<C> {
 
     /// The header's `kid`, if present.
     pub fn kid(&self) -> Option<&str> {
-        self.core.header.kid.as_deref()
+        self.core.header.as_ref().and_then(|h| h.kid.as_deref())
     }
 
-    /// The algorithm the signature was verified with.
-    pub fn alg(&self) -> Algorithm {
-        self.core.header.alg
+    /// The algorithm the signature was verified with; `None` for an opaque token, which was
+    /// vouched for by its issuer (introspection) rather than a signature.
+    pub fn alg(&self) -> Option<Algorithm> {
+        self.core.header.as_ref().map(|h| h.alg)
     }
 
     /// The header's `typ`, if present.
     pub fn typ(&self) -> Option<&str> {
-        self.core.header.typ.as_deref()
+        self.core.header.as_ref().and_then(|h| h.typ.as_deref())
+    }
+
+    /// Whether this was an opaque token resolved through an [`OpaqueTokens`](super::OpaqueTokens)
+    /// source rather than a signed JWT.
+    pub fn is_opaque(&self) -> bool {
+        self.core.header.is_none()
     }
 
     /// The same token with its claims as another type, parsed from the already verified claims

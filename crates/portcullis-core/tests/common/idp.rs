@@ -71,9 +71,13 @@ impl Idp {
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
             let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = reader.read_line(&mut line);
             let _ = tx.send(line);
+            // Keep draining: oidc-provider prints notices on stdout, and a closed pipe would
+            // kill it (EPIPE). Ends when the process does.
+            let _ = std::io::copy(&mut reader, &mut std::io::sink());
         });
         let line = match rx.recv_timeout(Duration::from_secs(30)) {
             Ok(line) if !line.is_empty() => line,
@@ -122,5 +126,113 @@ impl Drop for Idp {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A browser stand-in: a cookie-keeping client that follows the IdP's pages by plain HTTP,
+/// signing in as `user` and consenting, until a redirect to `stop_at` (returned) or a page that
+/// is neither a login nor a consent form (`None`).
+pub(crate) struct Browser {
+    http: reqwest::Client,
+    user: String,
+}
+
+impl Browser {
+    pub(crate) fn new(user: &str) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("browser"),
+            user: user.to_owned(),
+        }
+    }
+
+    /// GETs `url` and walks the sign-in; returns the first redirect that starts with `stop_at`.
+    pub(crate) async fn visit(&self, url: &str, stop_at: &str) -> Option<reqwest::Url> {
+        let response = self.http.get(url).send().await.expect("GET");
+        self.walk(response, stop_at).await
+    }
+
+    /// POSTs a form and walks on from the answer.
+    pub(crate) async fn submit(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+        stop_at: &str,
+    ) -> Option<reqwest::Url> {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let response = self
+            .http
+            .post(url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("POST");
+        self.walk(response, stop_at).await
+    }
+
+    /// The page at `url`, as text.
+    pub(crate) async fn page(&self, url: &str) -> String {
+        self.http
+            .get(url)
+            .send()
+            .await
+            .expect("GET")
+            .text()
+            .await
+            .expect("page")
+    }
+
+    async fn walk(&self, mut response: reqwest::Response, stop_at: &str) -> Option<reqwest::Url> {
+        for _ in 0..20 {
+            let here = response.url().clone();
+            if response.status().is_redirection() {
+                let location = response
+                    .headers()
+                    .get("location")
+                    .and_then(|v| v.to_str().ok())
+                    .expect("location");
+                let next = here.join(location).expect("redirect URL");
+                if next.as_str().starts_with(stop_at) {
+                    return Some(next);
+                }
+                response = self.http.get(next).send().await.expect("follow");
+                continue;
+            }
+            let page = response.text().await.expect("page");
+            let action = page
+                .split("action=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .map(|a| here.join(a).expect("form action"));
+            let form: Vec<(&str, &str)> = if page.contains("name=\"prompt\" value=\"login\"") {
+                vec![
+                    ("prompt", "login"),
+                    ("login", &self.user),
+                    ("password", "pw"),
+                ]
+            } else if page.contains("name=\"prompt\" value=\"consent\"") {
+                vec![("prompt", "consent")]
+            } else {
+                return None;
+            };
+            let body = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(form)
+                .finish();
+            response = self
+                .http
+                .post(action.expect("a form"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .expect("POST form");
+        }
+        panic!("the sign-in did not finish in 20 steps");
     }
 }

@@ -1,0 +1,270 @@
+//! The device authorization grant (RFC 8628): for devices without a browser, the user approves
+//! on another device while this one polls the token endpoint.
+//!
+//! Polling follows §3.5 exactly: wait `interval` (5 s when the server names none) before each
+//! request; `authorization_pending` means ask again after `interval`; `slow_down` adds 5 s to
+//! the interval for this and every later request; `access_denied` and `expired_token` end the
+//! flow; so does the code's own `expires_in`, without another request.
+
+use std::fmt;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::auth::ClientAuth;
+use super::credentials::TokenRequest;
+use super::endpoint::{Endpoint, error_response, post_form};
+use super::{AccessToken, ErrorCode, TokenError, Tokens};
+use crate::error::ConfigError;
+use crate::keys::fetch::{Fetcher, Limits};
+use crate::token::json;
+
+/// Poll interval when the server names none (RFC 8628 §3.2).
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
+/// What `slow_down` adds to the interval (RFC 8628 §3.5).
+const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
+/// A server-named interval above this is refused: 60 s (a typo would otherwise stall the flow).
+const MAX_INTERVAL: Duration = Duration::from_secs(60);
+/// A code lifetime above this is capped: 30 min.
+const MAX_CODE_LIFETIME: Duration = Duration::from_secs(1800);
+
+/// The device flow for one public or confidential client.
+pub struct DeviceFlow {
+    client_id: String,
+    auth: ClientAuth,
+    device_endpoint: Endpoint,
+    token_endpoint: Endpoint,
+    fetcher: Fetcher,
+}
+
+impl fmt::Debug for DeviceFlow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeviceFlow")
+            .field("client_id", &self.client_id)
+            .field("auth", &self.auth)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What to show the user, and what to poll with.
+pub struct DeviceAuthorization {
+    device_code: SecretString,
+    /// The code the user types.
+    pub user_code: String,
+    /// Where the user types it.
+    pub verification_uri: String,
+    /// The same with the code filled in (for a QR code), if the server offers one.
+    pub verification_uri_complete: Option<String>,
+    /// How long the codes are valid (at most 30 min is honoured).
+    pub expires_in: Duration,
+    /// The poll interval the server asked for.
+    pub interval: Duration,
+    issued: Instant,
+}
+
+impl fmt::Debug for DeviceAuthorization {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeviceAuthorization")
+            .field("user_code", &self.user_code)
+            .field("verification_uri", &self.verification_uri)
+            .field("expires_in", &self.expires_in)
+            .field("interval", &self.interval)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one poll answer means for the next step (RFC 8628 §3.5).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Poll {
+    /// Ask again after this interval.
+    Wait(Duration),
+    /// The flow is over with this error.
+    Stop(ErrorCode),
+}
+
+/// The next step after an error answer, given the current interval.
+pub(crate) fn next_step(code: ErrorCode, interval: Duration) -> Poll {
+    match code {
+        ErrorCode::AuthorizationPending => Poll::Wait(interval),
+        ErrorCode::SlowDown => Poll::Wait(interval + SLOW_DOWN_STEP),
+        other => Poll::Stop(other),
+    }
+}
+
+impl DeviceFlow {
+    /// The device flow at `issuer` (endpoints discovered: `device_authorization_endpoint` and
+    /// `token_endpoint`) for `client_id`, usually a public client (`ClientAuth::None`).
+    pub fn new(
+        issuer: &str,
+        client_id: impl Into<String>,
+        auth: ClientAuth,
+    ) -> Result<Self, ConfigError> {
+        let fetcher = Fetcher::new(None, false, Limits::default())?;
+        Ok(Self {
+            client_id: client_id.into(),
+            auth,
+            device_endpoint: Endpoint::new(
+                None,
+                issuer,
+                "device_authorization_endpoint",
+                &fetcher,
+            )?,
+            token_endpoint: Endpoint::new(None, issuer, "token_endpoint", &fetcher)?,
+            fetcher,
+        })
+    }
+
+    /// Starts the flow: the codes to show the user.
+    pub async fn start(&self, request: &TokenRequest) -> Result<DeviceAuthorization, TokenError> {
+        let url = self
+            .device_endpoint
+            .url(&self.fetcher)
+            .await
+            .map_err(TokenError::unavailable)?;
+        let mut form = request.form();
+        let basic = self.auth.apply(&self.client_id, url.as_str(), &mut form)?;
+        let response = post_form(&self.fetcher, url, &form, basic)
+            .await
+            .map_err(TokenError::unavailable)?;
+        error_response(&response)?;
+        let body = json::parse_object(response.body())
+            .map_err(|_| TokenError::unavailable("the device authorization answer is not JSON"))?;
+        let text = |name: &str| body.get(name).and_then(Value::as_str).map(str::to_owned);
+        let missing = || TokenError::unavailable("the device authorization answer is incomplete");
+        let interval = match body.get("interval").and_then(Value::as_u64) {
+            Some(secs) if Duration::from_secs(secs) > MAX_INTERVAL => {
+                return Err(TokenError::unavailable(
+                    "the server asks for a poll interval above 60 s",
+                ));
+            }
+            Some(secs) => Duration::from_secs(secs.max(1)),
+            None => DEFAULT_POLL_INTERVAL,
+        };
+        Ok(DeviceAuthorization {
+            device_code: SecretString::from(text("device_code").ok_or_else(missing)?),
+            user_code: text("user_code").ok_or_else(missing)?,
+            verification_uri: text("verification_uri").ok_or_else(missing)?,
+            verification_uri_complete: text("verification_uri_complete"),
+            expires_in: body
+                .get("expires_in")
+                .and_then(Value::as_u64)
+                .map(Duration::from_secs)
+                .ok_or_else(missing)?
+                .min(MAX_CODE_LIFETIME),
+            interval,
+            issued: Instant::now(),
+        })
+    }
+
+    /// Polls until the user approves (the tokens), denies (`access_denied`), or the codes
+    /// expire (`expired_token`).
+    pub async fn poll(&self, authorization: &DeviceAuthorization) -> Result<Tokens, TokenError> {
+        let deadline = authorization.issued + authorization.expires_in;
+        let mut interval = authorization.interval;
+        loop {
+            if Instant::now() + interval >= deadline {
+                return Err(TokenError::Rejected {
+                    code: ErrorCode::ExpiredToken,
+                    description: Some("the device code expired before approval".into()),
+                });
+            }
+            tokio::time::sleep(interval).await;
+            match self.ask(authorization).await {
+                Ok(tokens) => return Ok(tokens),
+                Err(TokenError::Rejected { code, description }) => {
+                    match next_step(code, interval) {
+                        Poll::Wait(next) => interval = next,
+                        Poll::Stop(code) => return Err(TokenError::Rejected { code, description }),
+                    }
+                }
+                Err(other) => return Err(other),
+            }
+        }
+    }
+
+    async fn ask(&self, authorization: &DeviceAuthorization) -> Result<Tokens, TokenError> {
+        let url = self
+            .token_endpoint
+            .url(&self.fetcher)
+            .await
+            .map_err(TokenError::unavailable)?;
+        let mut form = vec![
+            (
+                "grant_type",
+                "urn:ietf:params:oauth:grant-type:device_code".to_owned(),
+            ),
+            (
+                "device_code",
+                authorization.device_code.expose_secret().to_owned(),
+            ),
+        ];
+        let basic = self.auth.apply(&self.client_id, url.as_str(), &mut form)?;
+        let response = post_form(&self.fetcher, url, &form, basic)
+            .await
+            .map_err(TokenError::unavailable)?;
+        error_response(&response)?;
+        Tokens::from_response(response.body())
+    }
+}
+
+impl Tokens {
+    /// Reads a successful token response (RFC 6749 §5.1): a Bearer `access_token`, and the
+    /// optional `refresh_token`, `id_token` and `scope`.
+    pub(crate) fn from_response(body: &[u8]) -> Result<Self, TokenError> {
+        let body = json::parse_object(body)
+            .map_err(|_| TokenError::unavailable("the token response is not JSON"))?;
+        let text = |name: &str| body.get(name).and_then(Value::as_str).map(str::to_owned);
+        if !text("token_type").is_some_and(|t| t.eq_ignore_ascii_case("bearer")) {
+            return Err(TokenError::unavailable(
+                "the token endpoint issued a token that is not a Bearer token",
+            ));
+        }
+        let access = text("access_token")
+            .ok_or_else(|| TokenError::unavailable("the token response has no access_token"))?;
+        Ok(Self {
+            access_token: AccessToken::new(
+                SecretString::from(access),
+                body.get("expires_in")
+                    .and_then(Value::as_u64)
+                    .map(Duration::from_secs),
+            ),
+            refresh_token: text("refresh_token").map(SecretString::from),
+            id_token: text("id_token").map(SecretString::from),
+            scope: text("scope"),
+            issued_token_type: text("issued_token_type"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn polling_follows_rfc_8628() {
+        let five = Duration::from_secs(5);
+        assert_eq!(
+            next_step(ErrorCode::AuthorizationPending, five),
+            Poll::Wait(five)
+        );
+        assert_eq!(
+            next_step(ErrorCode::SlowDown, five),
+            Poll::Wait(Duration::from_secs(10))
+        );
+        assert_eq!(
+            next_step(ErrorCode::SlowDown, Duration::from_secs(10)),
+            Poll::Wait(Duration::from_secs(15)),
+            "slow_down accumulates"
+        );
+        for stop in [
+            ErrorCode::AccessDenied,
+            ErrorCode::ExpiredToken,
+            ErrorCode::InvalidGrant,
+            ErrorCode::InvalidClient,
+        ] {
+            assert_eq!(next_step(stop.clone(), five), Poll::Stop(stop));
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! Talking to an authorization server's endpoints: where they are (configured or discovered)
+//! and the form POST every non-`oauth2` request uses, under the key fetcher's limits.
+
+use std::time::Duration;
+
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use reqwest::Url;
+use serde_json::Value;
+
+use super::{ErrorCode, TokenError, printable};
+use crate::error::ConfigError;
+use crate::keys::discovery::{Discovery, TtlPolicy};
+use crate::keys::fetch::Fetcher;
+use crate::token::json;
+
+/// Discovery documents for the client flows follow the key-set defaults.
+pub(crate) const DISCOVERY_TTL: TtlPolicy = TtlPolicy {
+    default: Duration::from_secs(600),
+    min: Duration::from_secs(60),
+    max: Duration::from_secs(24 * 3600),
+    max_stale: Duration::from_secs(3600),
+};
+
+/// Where a request goes: a configured URL or one found by discovery.
+pub(crate) enum Endpoint {
+    Fixed(Url),
+    Discovered(Box<Discovery>),
+}
+
+impl Endpoint {
+    pub(crate) fn new(
+        url: Option<String>,
+        issuer: &str,
+        member: &'static str,
+        fetcher: &Fetcher,
+    ) -> Result<Self, ConfigError> {
+        match url {
+            Some(url) => Ok(Self::Fixed(fetcher.check_url(&url)?)),
+            None => Ok(Self::Discovered(Box::new(Discovery::new(
+                issuer.to_owned(),
+                member,
+                fetcher,
+            )?))),
+        }
+    }
+
+    pub(crate) async fn url(&self, fetcher: &Fetcher) -> Result<Url, String> {
+        match self {
+            Self::Fixed(url) => Ok(url.clone()),
+            Self::Discovered(discovery) => discovery.endpoint(fetcher, &DISCOVERY_TTL).await,
+        }
+    }
+}
+
+/// POSTs a form (RFC 6749 §3.2 style) and returns the response under the fetcher's limits.
+pub(crate) async fn post_form(
+    fetcher: &Fetcher,
+    url: Url,
+    form: &[(&str, String)],
+    authorization: Option<HeaderValue>,
+) -> Result<http::Response<Vec<u8>>, String> {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form.iter().map(|(k, v)| (*k, v.as_str())))
+        .finish();
+    let mut request = http::Request::post(url.as_str())
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(ACCEPT, "application/json");
+    if let Some(value) = authorization {
+        request = request.header(AUTHORIZATION, value);
+    }
+    let request = request
+        .body(body.into_bytes())
+        .map_err(|_| "invalid request".to_owned())?;
+    fetcher.send(request).await
+}
+
+/// `Ok` for 200; otherwise the RFC 6749 §5.2 error the body names, or `Unavailable`.
+pub(crate) fn error_response(response: &http::Response<Vec<u8>>) -> Result<(), TokenError> {
+    if response.status() == http::StatusCode::OK {
+        return Ok(());
+    }
+    let body = json::parse_object(response.body()).unwrap_or_default();
+    match body.get("error").and_then(Value::as_str) {
+        Some(code) if ErrorCode::parse(code) != ErrorCode::TemporarilyUnavailable => {
+            Err(TokenError::Rejected {
+                code: ErrorCode::parse(code),
+                description: body
+                    .get("error_description")
+                    .and_then(Value::as_str)
+                    .map(|d| printable(d, 256)),
+            })
+        }
+        _ => Err(TokenError::unavailable(format!(
+            "status {}",
+            response.status().as_u16()
+        ))),
+    }
+}

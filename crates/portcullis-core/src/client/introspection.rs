@@ -1,0 +1,386 @@
+//! RFC 7662 token introspection as the verifier's path for opaque access tokens, and RFC 7009
+//! revocation.
+//!
+//! The resource server authenticates to the introspection endpoint as a client, asks about the
+//! token, and trusts the answer only when it says, unambiguously, "an active bearer access
+//! token": `active` is the JSON `true`, `token_type` is `Bearer` (so a refresh token, which
+//! introspects as active too, is not accepted in its place), and there is no `cnf` (a
+//! sender-constrained token presented without its proof is refused). The verifier then applies
+//! its own policy to the claims: issuer, audience, times, required claims.
+//!
+//! Answers are cached per token (moka, bounded): an active one for at most the configured TTL
+//! and never past its `exp`, an inactive one briefly, so a flood of one bad token costs one
+//! request per few seconds. Concurrent lookups of one token share one request. Transport
+//! failures are not cached and surface as 503.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+use super::TokenError;
+use super::auth::ClientAuth;
+use super::endpoint::{Endpoint, error_response, post_form};
+use crate::error::{ConfigError, KeySourceError};
+use crate::keys::fetch::{Fetcher, Limits};
+use crate::token::json;
+use crate::verifier::{OpaqueFuture, OpaqueTokens};
+
+/// Default longest reuse of an "active" answer: 60 s. Revocation at the issuer takes effect
+/// here within this time; an answer is also never reused past the token's `exp`.
+pub const DEFAULT_INTROSPECTION_TTL: Duration = Duration::from_secs(60);
+/// Default reuse of an "inactive" answer: 5 s, enough to absorb a flood of one bad token while a
+/// token that has just been issued is not refused for long.
+pub const DEFAULT_INACTIVE_TTL: Duration = Duration::from_secs(5);
+/// Default cap on cached answers: 10 000, like the verified-token cache.
+pub const DEFAULT_INTROSPECTION_ENTRIES: u64 = 10_000;
+/// How long callers are told to wait when the introspection endpoint fails: 5 s.
+const RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// Opaque access tokens resolved by RFC 7662 introspection. Give it to
+/// [`VerifierBuilder::opaque_tokens`](crate::VerifierBuilder::opaque_tokens). Cheap to clone.
+#[derive(Clone)]
+pub struct Introspection {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    issuer: String,
+    audiences: Vec<String>,
+    client_id: String,
+    auth: ClientAuth,
+    endpoint: Endpoint,
+    fetcher: Fetcher,
+    ttl: Duration,
+    inactive_ttl: Duration,
+    require_token_type: bool,
+    answers: moka::future::Cache<Box<str>, Answer>,
+}
+
+impl fmt::Debug for Introspection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Introspection")
+            .field("issuer", &self.inner.issuer)
+            .field("audiences", &self.inner.audiences)
+            .field("client_id", &self.inner.client_id)
+            .field("auth", &self.inner.auth)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone)]
+struct Answer {
+    claims: Option<Arc<str>>,
+    ttl: Duration,
+}
+
+struct AnswerLifetime;
+
+impl moka::Expiry<Box<str>, Answer> for AnswerLifetime {
+    fn expire_after_create(&self, _: &Box<str>, answer: &Answer, _: Instant) -> Option<Duration> {
+        Some(answer.ttl)
+    }
+}
+
+/// Builds [`Introspection`].
+///
+/// | option | default | why |
+/// |---|---|---|
+/// | [`client`](Self::client) | none: **required** | the endpoint only answers authenticated resource servers |
+/// | [`audience`](Self::audience) | none: **at least one** | a token for another API must not work here |
+/// | [`endpoint`](Self::endpoint) | discovered from the issuer (`introspection_endpoint`) | |
+/// | [`ttl`](Self::ttl) | 60 s ([`DEFAULT_INTROSPECTION_TTL`]), never past `exp` | how late a revocation may take effect |
+/// | [`inactive_ttl`](Self::inactive_ttl) | 5 s ([`DEFAULT_INACTIVE_TTL`]) | absorbs floods of one bad token |
+/// | [`max_entries`](Self::max_entries) | 10 000 | bounded memory |
+/// | [`accept_missing_token_type`](Self::accept_missing_token_type) | `token_type: Bearer` required | a refresh token introspects as active too |
+pub struct IntrospectionBuilder {
+    issuer: String,
+    audiences: Vec<String>,
+    client: Option<(String, ClientAuth)>,
+    url: Option<String>,
+    ttl: Duration,
+    inactive_ttl: Duration,
+    max_entries: u64,
+    require_token_type: bool,
+    http: Option<reqwest::Client>,
+    allow_http: bool,
+}
+
+impl fmt::Debug for IntrospectionBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IntrospectionBuilder")
+            .field("issuer", &self.issuer)
+            .field("audiences", &self.audiences)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Introspection {
+    /// Introspection at `issuer` (its tokens' `iss`, and where the endpoint is discovered).
+    pub fn builder(issuer: impl Into<String>) -> IntrospectionBuilder {
+        IntrospectionBuilder {
+            issuer: issuer.into(),
+            audiences: Vec::new(),
+            client: None,
+            url: None,
+            ttl: DEFAULT_INTROSPECTION_TTL,
+            inactive_ttl: DEFAULT_INACTIVE_TTL,
+            max_entries: DEFAULT_INTROSPECTION_ENTRIES,
+            require_token_type: true,
+            http: None,
+            allow_http: false,
+        }
+    }
+
+    async fn ask(&self, token: &str) -> Result<Answer, KeySourceError> {
+        let inner = &*self.inner;
+        let unavailable = |detail: String| {
+            crate::audit::introspection_failed(&inner.issuer, &detail);
+            KeySourceError::Unavailable {
+                detail,
+                retry_after: RETRY_AFTER,
+            }
+        };
+        let url = inner
+            .endpoint
+            .url(&inner.fetcher)
+            .await
+            .map_err(unavailable)?;
+        let mut form = vec![
+            ("token", token.to_owned()),
+            ("token_type_hint", "access_token".to_owned()),
+        ];
+        let basic = inner
+            .auth
+            .apply(&inner.client_id, url.as_str(), &mut form)
+            .map_err(|e| unavailable(e.to_string()))?;
+        let response = post_form(&inner.fetcher, url, &form, basic)
+            .await
+            .map_err(unavailable)?;
+        if response.status() != http::StatusCode::OK {
+            return Err(unavailable(format!(
+                "introspection: status {}",
+                response.status().as_u16()
+            )));
+        }
+        let mut claims = json::parse_object(response.body())
+            .map_err(|_| unavailable("introspection: the answer is not a JSON object".into()))?;
+        let bearer = match claims.get("token_type") {
+            Some(Value::String(t)) => t.eq_ignore_ascii_case("bearer"),
+            None => !inner.require_token_type,
+            Some(_) => false,
+        };
+        let active = claims.remove("active") == Some(Value::Bool(true))
+            && bearer
+            && !claims.contains_key("cnf");
+        if !active {
+            return Ok(Answer {
+                claims: None,
+                ttl: inner.inactive_ttl,
+            });
+        }
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let ttl = match claims.get("exp").and_then(Value::as_u64) {
+            Some(exp) => inner.ttl.min(Duration::from_secs(exp.saturating_sub(now))),
+            None => inner.ttl,
+        };
+        Ok(Answer {
+            claims: Some(Value::Object(claims).to_string().into()),
+            ttl,
+        })
+    }
+}
+
+impl OpaqueTokens for Introspection {
+    fn issuer(&self) -> &str {
+        &self.inner.issuer
+    }
+
+    fn audiences(&self) -> &[String] {
+        &self.inner.audiences
+    }
+
+    fn claims<'a>(&'a self, token: &'a str) -> OpaqueFuture<'a> {
+        Box::pin(async move {
+            self.inner
+                .answers
+                .try_get_with(token.into(), self.ask(token))
+                .await
+                .map(|answer| answer.claims)
+                .map_err(|e| (*e).clone())
+        })
+    }
+}
+
+impl IntrospectionBuilder {
+    /// The resource server's own client registration at the issuer.
+    pub fn client(mut self, client_id: impl Into<String>, auth: ClientAuth) -> Self {
+        self.client = Some((client_id.into(), auth));
+        self
+    }
+
+    /// Adds an accepted audience: the answer's `aud` must contain one of them.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// The introspection endpoint (default: the issuer's `introspection_endpoint`, discovered).
+    pub fn endpoint(mut self, url: impl Into<String>) -> Self {
+        self.url = Some(url.into());
+        self
+    }
+
+    /// Longest reuse of an "active" answer, at most 10 min.
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// Reuse of an "inactive" answer, at most 1 min (zero: not cached).
+    pub fn inactive_ttl(mut self, ttl: Duration) -> Self {
+        self.inactive_ttl = ttl;
+        self
+    }
+
+    /// Most answers kept, at least 1.
+    pub fn max_entries(mut self, entries: u64) -> Self {
+        self.max_entries = entries;
+        self
+    }
+
+    /// Accepts answers without `token_type`, for servers that omit it. Such a server may then
+    /// have a refresh token accepted as an access token, unless its answers differ otherwise.
+    pub fn accept_missing_token_type(mut self) -> Self {
+        self.require_token_type = false;
+        self
+    }
+
+    /// Sends requests with this client (redirects must be disabled on it).
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// Allows plain `http` endpoints on any host (loopback always is).
+    pub fn dangerous_allow_http(mut self) -> Self {
+        self.allow_http = true;
+        self
+    }
+
+    /// Checks the configuration.
+    pub fn build(self) -> Result<Introspection, ConfigError> {
+        if self.issuer.is_empty() {
+            return Err(ConfigError::MissingIssuer);
+        }
+        if self.audiences.is_empty() || self.audiences.iter().any(String::is_empty) {
+            return Err(ConfigError::MissingAudience);
+        }
+        let (client_id, auth) = self.client.ok_or(ConfigError::InvalidValue {
+            name: "client",
+            why: "call `client(..)`: introspection endpoints answer authenticated clients only",
+        })?;
+        if self.ttl > Duration::from_secs(600) || self.inactive_ttl > Duration::from_secs(60) {
+            return Err(ConfigError::InvalidValue {
+                name: "ttl",
+                why: "at most 10 min for active answers and 1 min for inactive ones",
+            });
+        }
+        if self.max_entries == 0 {
+            return Err(ConfigError::InvalidValue {
+                name: "max_entries",
+                why: "at least 1",
+            });
+        }
+        let fetcher = Fetcher::new(self.http, self.allow_http, Limits::default())?;
+        let endpoint = Endpoint::new(self.url, &self.issuer, "introspection_endpoint", &fetcher)?;
+        Ok(Introspection {
+            inner: Arc::new(Inner {
+                issuer: self.issuer,
+                audiences: self.audiences,
+                client_id,
+                auth,
+                endpoint,
+                fetcher,
+                ttl: self.ttl,
+                inactive_ttl: self.inactive_ttl,
+                require_token_type: self.require_token_type,
+                answers: moka::future::Cache::builder()
+                    .max_capacity(self.max_entries)
+                    .expire_after(AnswerLifetime)
+                    .build(),
+            }),
+        })
+    }
+}
+
+/// Revokes tokens at an RFC 7009 revocation endpoint.
+pub struct Revocation {
+    client_id: String,
+    auth: ClientAuth,
+    endpoint: Endpoint,
+    fetcher: Fetcher,
+}
+
+impl fmt::Debug for Revocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Revocation")
+            .field("client_id", &self.client_id)
+            .field("auth", &self.auth)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Which kind of token is being revoked (RFC 7009 §2.1 `token_type_hint`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenTypeHint {
+    /// An access token.
+    AccessToken,
+    /// A refresh token (revoking it usually revokes its access tokens too).
+    RefreshToken,
+}
+
+impl Revocation {
+    /// Revocation for the client `client_id`, at `issuer`'s `revocation_endpoint` (discovered)
+    /// unless `endpoint` is given. Only the client a token was issued to may revoke it.
+    pub fn new(
+        issuer: &str,
+        client_id: impl Into<String>,
+        auth: ClientAuth,
+        endpoint: Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let fetcher = Fetcher::new(None, false, Limits::default())?;
+        let endpoint = Endpoint::new(endpoint, issuer, "revocation_endpoint", &fetcher)?;
+        Ok(Self {
+            client_id: client_id.into(),
+            auth,
+            endpoint,
+            fetcher,
+        })
+    }
+
+    /// Revokes `token`. Success includes tokens the server did not know (RFC 7009 §2.2).
+    pub async fn revoke(&self, token: &str, hint: TokenTypeHint) -> Result<(), TokenError> {
+        let url = self
+            .endpoint
+            .url(&self.fetcher)
+            .await
+            .map_err(TokenError::unavailable)?;
+        let hint = match hint {
+            TokenTypeHint::AccessToken => "access_token",
+            TokenTypeHint::RefreshToken => "refresh_token",
+        };
+        let mut form = vec![
+            ("token", token.to_owned()),
+            ("token_type_hint", hint.into()),
+        ];
+        let basic = self.auth.apply(&self.client_id, url.as_str(), &mut form)?;
+        let response = post_form(&self.fetcher, url, &form, basic)
+            .await
+            .map_err(TokenError::unavailable)?;
+        error_response(&response)
+    }
+}
