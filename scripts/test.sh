@@ -28,7 +28,7 @@ cargo build --workspace --all-features --examples
 cargo test --workspace --all-features --all-targets
 
 echo "== portcullis-core on the rust-crypto backend"
-cargo test -p portcullis-core --no-default-features --features rust-crypto,testing --all-targets
+cargo test -p portcullis-core --no-default-features --features rust-crypto,testing,client --all-targets
 
 echo "== doc tests"
 cargo test --workspace --all-features --doc

@@ -155,3 +155,40 @@ fn missing_configuration_is_one_clear_line() {
         assert!(stderr.contains("PORTCULLIS_ISSUER"), "{name}: {stderr}");
     }
 }
+
+/// `service_to_service` with no configuration: its embedded issuer, three calls through the
+/// outbound middleware for one token request, and a refusal without a token.
+#[test]
+fn service_to_service_runs_on_its_embedded_issuer() {
+    let out = Command::new(example("service_to_service"))
+        .env_remove("PORTCULLIS_ISSUER")
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout.matches(": 200 OK ").count(), 3, "{stdout}");
+    assert!(stdout.contains("\"caller\":\"service-a\""), "{stdout}");
+    assert!(
+        stdout.contains("token requests at the issuer for 3 calls: 1"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("without a token: 401"), "{stdout}");
+}
+
+/// With `PORTCULLIS_ISSUER` but not the rest, one clear line and a failure.
+#[test]
+fn service_to_service_names_a_missing_variable() {
+    let out = Command::new(example("service_to_service"))
+        .env("PORTCULLIS_ISSUER", "https://login.example.com/")
+        .env_remove("CLIENT_ID")
+        .env("PORTCULLIS_AUDIENCE", "https://api.example")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("CLIENT_ID"), "{stderr}");
+}

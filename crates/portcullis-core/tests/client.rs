@@ -16,14 +16,17 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use idp::{Browser, Idp};
 use portcullis_core::client::{
     AssertionKey, BearerMiddleware, ClientAuth, ClientCredentials, DeviceFlow, ErrorCode,
-    Introspection, Revocation, TokenError, TokenRequest, TokenSource, TokenTypeHint,
+    Introspection, Revocation, Subject, TokenError, TokenExchange, TokenRequest, TokenSource,
+    TokenType, TokenTypeHint,
 };
 use portcullis_core::keys::RemoteJwks;
+use portcullis_core::testing::TestIssuer;
 use portcullis_core::{Algorithm, Verifier};
 use portcullis_core::{AuthError, Reason};
 use serde_json::{Value, json};
@@ -751,4 +754,123 @@ async fn the_device_flow_gets_tokens_once_approved_and_stops_when_denied() {
     }
     // A used code cannot be polled again.
     assert!(flow.poll(&approved).await.is_err());
+}
+
+/// RFC 8693 against a loopback token endpoint (oidc-provider has no token-exchange grant): it
+/// checks the request like an authorization server would and mints a real JWT with an `act`
+/// claim for the requested audience, which the next service's verifier then accepts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_exchange_gets_a_delegated_token_for_the_next_service() {
+    let issuer = Arc::new(TestIssuer::new().expect("keys"));
+    let minter = Arc::clone(&issuer);
+    let app = Router::new().route(
+        "/token",
+        post(move |headers: HeaderMap, body: String| {
+            let issuer = Arc::clone(&minter);
+            async move {
+                let form: std::collections::HashMap<String, String> =
+                    url::form_urlencoded::parse(body.as_bytes())
+                        .into_owned()
+                        .collect();
+                let field = |name: &str| form.get(name).map(String::as_str);
+                let basic = headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                let bad = |error: &str| {
+                    (StatusCode::BAD_REQUEST, Json(json!({"error": error}))).into_response()
+                };
+                if basic != "Basic b3JkZXJzOnMlM0FlY3JldA==" {
+                    return (
+                        StatusCode::UNAUTHORIZED,
+                        Json(json!({"error": "invalid_client"})),
+                    )
+                        .into_response();
+                }
+                if field("grant_type") != Some("urn:ietf:params:oauth:grant-type:token-exchange")
+                    || field("subject_token_type")
+                        != Some("urn:ietf:params:oauth:token-type:access_token")
+                    || field("requested_token_type")
+                        != Some("urn:ietf:params:oauth:token-type:access_token")
+                {
+                    return bad("invalid_request");
+                }
+                if field("subject_token") != Some("user-token") {
+                    return bad("invalid_grant");
+                }
+                let audience = field("audience").unwrap_or_default().to_owned();
+                let mut token = issuer
+                    .token()
+                    .subject("alice")
+                    .audience(audience)
+                    .scope(field("scope").unwrap_or_default());
+                if field("actor_token") == Some("orders-token") {
+                    token = token.claim("act", json!({"sub": "orders"}));
+                }
+                let issued = if field("scope") == Some("weird") {
+                    "urn:ietf:params:oauth:token-type:jwt"
+                } else {
+                    "urn:ietf:params:oauth:token-type:access_token"
+                };
+                Json(json!({
+                    "access_token": token.sign().expect("sign"),
+                    "issued_token_type": issued,
+                    "token_type": "Bearer",
+                    "expires_in": 60,
+                }))
+                .into_response()
+            }
+        }),
+    );
+    let token_url = format!("{}/token", serve(app).await);
+    // A secret with a reserved character: RFC 6749 §2.3.1 form-encodes it inside Basic.
+    let exchange = TokenExchange::new(
+        "https://unused.example/",
+        "orders",
+        ClientAuth::SecretBasic("s:ecret".to_owned().into()),
+        Some(token_url),
+    )
+    .expect("config");
+    let user = Subject::new("user-token", TokenType::AccessToken);
+    let me = Subject::new("orders-token", TokenType::AccessToken);
+    let request = TokenRequest::new()
+        .audience("https://billing.example")
+        .scope("invoices:read");
+    let tokens = exchange
+        .exchange(&user, Some(&me), &request)
+        .await
+        .expect("exchanged");
+    assert_eq!(
+        tokens.issued_token_type(),
+        Some("urn:ietf:params:oauth:token-type:access_token")
+    );
+    // The next service accepts it for its own audience and sees who acts for whom.
+    let billing = issuer
+        .verifier()
+        .expect("jwks")
+        .audience("https://billing.example")
+        .build()
+        .expect("verifier");
+    let verified = billing
+        .verify::<Value>(tokens.access_token().secret())
+        .await
+        .expect("accepted by the next service");
+    assert_eq!(verified.subject(), Some("alice"));
+    assert_eq!(verified.raw_claims()["act"]["sub"], "orders");
+    assert!(verified.has_scope("invoices:read"));
+
+    let expired = Subject::new("expired-token", TokenType::AccessToken);
+    match exchange.exchange(&expired, None, &request).await {
+        Err(TokenError::Rejected { code, .. }) => assert_eq!(code, ErrorCode::InvalidGrant),
+        other => panic!("{other:?}"),
+    }
+    let weird = TokenRequest::new()
+        .audience("https://billing.example")
+        .scope("weird");
+    assert!(matches!(
+        exchange.exchange(&user, None, &weird).await,
+        Err(TokenError::Unavailable { .. })
+    ));
+    assert!(!format!("{user:?} {tokens:?}").contains("user-token"));
 }

@@ -91,7 +91,7 @@ impl ClientAuth {
 
 /// The private key a `private_key_jwt` client signs its assertions with.
 pub struct AssertionKey {
-    key: SigningKey,
+    key: Box<SigningKey>,
     alg: Algorithm,
     kid: Option<String>,
 }
@@ -126,7 +126,7 @@ impl AssertionKey {
         let der = STANDARD
             .decode(body)
             .map_err(|_| invalid("the PEM body is not base64"))?;
-        let key = SigningKey::from_pkcs8_der(&der, alg).map_err(invalid)?;
+        let key = Box::new(SigningKey::from_pkcs8_der(&der, alg).map_err(invalid)?);
         Ok(Self {
             key,
             alg,

@@ -13,6 +13,7 @@
 //!   [`Revocation`] (RFC 7009).
 //!
 //! - [`DeviceFlow`]: the device authorization grant (RFC 8628) with §3.5 polling.
+//! - [`TokenExchange`]: RFC 8693 token exchange for on-behalf-of calls between services.
 //!
 //! Errors are [`TokenError`], grouped by what the caller does: fix the request or credentials
 //! ([`TokenError::Rejected`], carrying the RFC 6749 `error` code), retry later
@@ -23,6 +24,7 @@ mod auth;
 mod credentials;
 mod device;
 mod endpoint;
+mod exchange;
 mod http;
 mod introspection;
 mod outbound;
@@ -33,6 +35,7 @@ pub use credentials::{
     TokenRequest, TokenSource, TokenSourceFuture,
 };
 pub use device::{DEFAULT_POLL_INTERVAL, DeviceAuthorization, DeviceFlow};
+pub use exchange::{Subject, TokenExchange, TokenType};
 pub use introspection::{
     DEFAULT_INACTIVE_TTL, DEFAULT_INTROSPECTION_ENTRIES, DEFAULT_INTROSPECTION_TTL, Introspection,
     IntrospectionBuilder, Revocation, TokenTypeHint,

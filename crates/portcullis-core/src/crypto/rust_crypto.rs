@@ -147,6 +147,7 @@ impl HmacKey {
 }
 
 #[cfg(feature = "client")]
+#[allow(clippy::large_enum_variant)] // one per client, boxed by its owner
 pub(super) enum PrivateKey {
     Rsa(rsa::RsaPrivateKey),
     P256(p256::ecdsa::SigningKey),

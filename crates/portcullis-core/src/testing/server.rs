@@ -1,6 +1,9 @@
 //! A loopback HTTP server for the issuer's JWKS and OIDC discovery documents, with switchable
-//! misbehaviour for testing key sources against outages and hostile endpoints.
+//! misbehaviour for testing key sources against outages and hostile endpoints, and a minimal
+//! client-credentials token endpoint for clients registered with
+//! [`TestServer::register_client`].
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
@@ -10,7 +13,8 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
+use base64::Engine as _;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -68,6 +72,9 @@ impl http_body::Body for Truncated {
 #[derive(Clone)]
 struct Shared {
     issuer: String,
+    kit: TestIssuer,
+    clients: Arc<RwLock<HashMap<String, String>>>,
+    token_hits: Arc<AtomicUsize>,
     discovery_issuer: Arc<RwLock<Option<String>>>,
     jwks: Arc<RwLock<Value>>,
     mode: Arc<RwLock<JwksMode>>,
@@ -88,6 +95,8 @@ pub struct TestServer {
 
 #[derive(Debug)]
 struct SharedHandles {
+    clients: Arc<RwLock<HashMap<String, String>>>,
+    token_hits: Arc<AtomicUsize>,
     jwks: Arc<RwLock<Value>>,
     mode: Arc<RwLock<JwksMode>>,
     cache_control: Arc<RwLock<Option<String>>>,
@@ -105,6 +114,9 @@ impl TestIssuer {
         let issuer = TestIssuer::new()?.with_issuer(format!("http://{addr}"));
         let shared = Shared {
             issuer: issuer.issuer().to_owned(),
+            kit: issuer.clone(),
+            clients: Arc::default(),
+            token_hits: Arc::default(),
             discovery_issuer: Arc::default(),
             jwks: Arc::new(RwLock::new(issuer.jwks())),
             mode: Arc::new(RwLock::new(JwksMode::Normal)),
@@ -113,6 +125,8 @@ impl TestIssuer {
             discovery_hits: Arc::default(),
         };
         let handles = SharedHandles {
+            clients: Arc::clone(&shared.clients),
+            token_hits: Arc::clone(&shared.token_hits),
             jwks: Arc::clone(&shared.jwks),
             mode: Arc::clone(&shared.mode),
             cache_control: Arc::clone(&shared.cache_control),
@@ -123,6 +137,7 @@ impl TestIssuer {
         let app = Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
             .route("/jwks.json", get(jwks))
+            .route("/token", post(token))
             .with_state(shared);
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -162,6 +177,9 @@ async fn discovery(State(s): State<Shared>) -> Response {
     let doc = json!({
         "issuer": issuer,
         "jwks_uri": format!("{}/jwks.json", s.issuer),
+        "token_endpoint": format!("{}/token", s.issuer),
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "id_token_signing_alg_values_supported": ["RS256", "PS256", "ES256", "ES384", "ES512", "EdDSA"],
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
@@ -231,6 +249,72 @@ async fn jwks(State(s): State<Shared>, headers: HeaderMap) -> Response {
     }
 }
 
+/// `POST /token`: the client credentials grant for registered clients (`client_secret_basic` or
+/// `client_secret_post`). The token is an RS256 JWT: `sub` and `client_id` are the client, `aud`
+/// the `resource` or `audience` parameter (else the issuer's default), `scope` as asked, 300 s.
+async fn token(State(s): State<Shared>, headers: HeaderMap, body: String) -> Response {
+    s.token_hits.fetch_add(1, Ordering::SeqCst);
+    let form: HashMap<String, String> = url::form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect();
+    let error = |status: StatusCode, code: &str| {
+        (status, axum::Json(json!({ "error": code }))).into_response()
+    };
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|pair| {
+            let (id, secret) = pair.split_once(':')?;
+            let decode = |s: &str| {
+                url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+            };
+            Some((decode(id)?, decode(secret)?))
+        });
+    let (client_id, secret) = match basic {
+        Some(pair) => pair,
+        None => match (form.get("client_id"), form.get("client_secret")) {
+            (Some(id), Some(secret)) => (id.clone(), secret.clone()),
+            _ => return error(StatusCode::UNAUTHORIZED, "invalid_client"),
+        },
+    };
+    if read(&s.clients).get(&client_id) != Some(&secret) {
+        return error(StatusCode::UNAUTHORIZED, "invalid_client");
+    }
+    if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
+        return error(StatusCode::BAD_REQUEST, "unsupported_grant_type");
+    }
+    let audience = form
+        .get("resource")
+        .or_else(|| form.get("audience"))
+        .cloned()
+        .unwrap_or_else(|| s.kit.audience().to_owned());
+    let scope = form.get("scope").cloned().unwrap_or_default();
+    let minted = s
+        .kit
+        .token()
+        .subject(&client_id)
+        .claim("client_id", client_id.as_str())
+        .audience(audience)
+        .scope(&scope)
+        .expires_in(300)
+        .sign();
+    match minted {
+        Ok(token) => axum::Json(json!({
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": 300,
+            "scope": scope,
+        }))
+        .into_response(),
+        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
+    }
+}
+
 /// FNV-1a: a stable ETag without a hashing dependency.
 fn fnv(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
@@ -277,6 +361,30 @@ impl TestServer {
     /// How many times the JWKS was requested.
     pub fn jwks_requests(&self) -> usize {
         self.shared.jwks_hits.load(Ordering::SeqCst)
+    }
+
+    /// Registers a confidential client for the token endpoint.
+    pub fn register_client(&self, client_id: &str, secret: &str) {
+        match self.shared.clients.write() {
+            Ok(mut clients) => {
+                clients.insert(client_id.to_owned(), secret.to_owned());
+            }
+            Err(poisoned) => {
+                poisoned
+                    .into_inner()
+                    .insert(client_id.to_owned(), secret.to_owned());
+            }
+        }
+    }
+
+    /// The token endpoint's URL.
+    pub fn token_url(&self) -> String {
+        format!("http://{}/token", self.addr)
+    }
+
+    /// How many token requests arrived.
+    pub fn token_requests(&self) -> usize {
+        self.shared.token_hits.load(Ordering::SeqCst)
     }
 
     /// How many times the discovery document was requested.

@@ -1,0 +1,146 @@
+//! OAuth 2.0 token exchange (RFC 8693) for on-behalf-of calls: a service that received a user's
+//! token exchanges it for one meant for the next service (another audience, fewer scopes),
+//! optionally naming itself as the actor, instead of forwarding the user's token as it is.
+
+use std::fmt;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use super::auth::ClientAuth;
+use super::credentials::TokenRequest;
+use super::endpoint::{Endpoint, error_response, post_form};
+use super::{TokenError, Tokens};
+use crate::error::ConfigError;
+use crate::keys::fetch::{Fetcher, Limits};
+
+/// The grant type of RFC 8693 §2.1.
+const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+
+/// RFC 8693 §3 token type identifiers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenType {
+    /// `urn:ietf:params:oauth:token-type:access_token`
+    AccessToken,
+    /// `urn:ietf:params:oauth:token-type:refresh_token`
+    RefreshToken,
+    /// `urn:ietf:params:oauth:token-type:id_token`
+    IdToken,
+    /// `urn:ietf:params:oauth:token-type:jwt`
+    Jwt,
+}
+
+impl TokenType {
+    /// The identifier on the wire.
+    pub fn uri(self) -> &'static str {
+        match self {
+            Self::AccessToken => "urn:ietf:params:oauth:token-type:access_token",
+            Self::RefreshToken => "urn:ietf:params:oauth:token-type:refresh_token",
+            Self::IdToken => "urn:ietf:params:oauth:token-type:id_token",
+            Self::Jwt => "urn:ietf:params:oauth:token-type:jwt",
+        }
+    }
+}
+
+/// A token to exchange (the subject) or the actor's own token.
+pub struct Subject {
+    token: SecretString,
+    kind: TokenType,
+}
+
+impl Subject {
+    /// `token` of type `kind`.
+    pub fn new(token: impl Into<String>, kind: TokenType) -> Self {
+        Self {
+            token: SecretString::from(token.into()),
+            kind,
+        }
+    }
+}
+
+impl fmt::Debug for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subject")
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Token exchange at one authorization server, for one client.
+pub struct TokenExchange {
+    client_id: String,
+    auth: ClientAuth,
+    endpoint: Endpoint,
+    fetcher: Fetcher,
+}
+
+impl fmt::Debug for TokenExchange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenExchange")
+            .field("client_id", &self.client_id)
+            .field("auth", &self.auth)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenExchange {
+    /// Exchange at `issuer`'s token endpoint (discovered) unless `token_url` is given.
+    pub fn new(
+        issuer: &str,
+        client_id: impl Into<String>,
+        auth: ClientAuth,
+        token_url: Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let fetcher = Fetcher::new(None, false, Limits::default())?;
+        Ok(Self {
+            client_id: client_id.into(),
+            auth,
+            endpoint: Endpoint::new(token_url, issuer, "token_endpoint", &fetcher)?,
+            fetcher,
+        })
+    }
+
+    /// Exchanges `subject` for an access token described by `request` (its `resource`,
+    /// `audience` and scopes name the target service), on behalf of `actor` when given
+    /// (delegation, RFC 8693 §1.1; the new token then carries an `act` claim).
+    ///
+    /// The answer must be a Bearer token of type `access_token`
+    /// ([`Tokens::issued_token_type`]); anything else is refused.
+    pub async fn exchange(
+        &self,
+        subject: &Subject,
+        actor: Option<&Subject>,
+        request: &TokenRequest,
+    ) -> Result<Tokens, TokenError> {
+        let url = self
+            .endpoint
+            .url(&self.fetcher)
+            .await
+            .map_err(TokenError::unavailable)?;
+        let mut form = vec![
+            ("grant_type", GRANT_TYPE.to_owned()),
+            ("subject_token", subject.token.expose_secret().to_owned()),
+            ("subject_token_type", subject.kind.uri().to_owned()),
+            (
+                "requested_token_type",
+                TokenType::AccessToken.uri().to_owned(),
+            ),
+        ];
+        if let Some(actor) = actor {
+            form.push(("actor_token", actor.token.expose_secret().to_owned()));
+            form.push(("actor_token_type", actor.kind.uri().to_owned()));
+        }
+        form.extend(request.form());
+        let basic = self.auth.apply(&self.client_id, url.as_str(), &mut form)?;
+        let response = post_form(&self.fetcher, url, &form, basic)
+            .await
+            .map_err(TokenError::unavailable)?;
+        error_response(&response)?;
+        let tokens = Tokens::from_response(response.body())?;
+        if tokens.issued_token_type() != Some(TokenType::AccessToken.uri()) {
+            return Err(TokenError::unavailable(
+                "the exchange did not issue an access token (issued_token_type)",
+            ));
+        }
+        Ok(tokens)
+    }
+}
