@@ -22,8 +22,8 @@ use axum::{Json, Router};
 use idp::{Browser, Idp};
 use portcullis_core::client::{
     AssertionKey, BearerMiddleware, ClientAuth, ClientCredentials, DeviceFlow, ErrorCode,
-    Introspection, Revocation, Subject, TokenError, TokenExchange, TokenRequest, TokenSource,
-    TokenType, TokenTypeHint,
+    Introspection, Login, LoginError, Revocation, Subject, TokenError, TokenExchange, TokenRequest,
+    TokenSource, TokenType, TokenTypeHint,
 };
 use portcullis_core::keys::RemoteJwks;
 use portcullis_core::testing::TestIssuer;
@@ -873,4 +873,177 @@ async fn token_exchange_gets_a_delegated_token_for_the_next_service() {
         Err(TokenError::Unavailable { .. })
     ));
     assert!(!format!("{user:?} {tokens:?}").contains("user-token"));
+}
+
+const CALLBACK: &str = "http://127.0.0.1/callback";
+
+async fn login(idp: &Idp) -> Login {
+    Login::discover(&idp.issuer, "web-app", CALLBACK)
+        .await
+        .expect("discovery")
+}
+
+fn user_request(idp: &Idp) -> TokenRequest {
+    TokenRequest::new()
+        .scope("openid")
+        .scope("email")
+        .scope("offline_access")
+        .scope("read:users")
+        .resource(&idp.jwt_api)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_with_pkce_checks_state_and_iss_and_refreshes_with_rotation() {
+    let Some(idp) = Idp::start() else { return };
+    let login = login(&idp).await;
+    let (url, pending) = login.start(&user_request(&idp));
+    let query: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    assert_eq!(
+        query.get("code_challenge_method").map(String::as_str),
+        Some("S256")
+    );
+    assert!(query.get("state").is_some_and(|s| s.len() >= 16));
+    assert!(query.get("nonce").is_some_and(|s| s.len() >= 16));
+    assert_eq!(query.get("prompt").map(String::as_str), Some("consent"));
+
+    let callback = Browser::new("alice")
+        .visit(url.as_str(), CALLBACK)
+        .await
+        .expect("redirected to the callback");
+    let callback_query = callback.query().expect("query").to_owned();
+    assert!(
+        callback_query.contains("iss="),
+        "RFC 9207 iss: {callback_query}"
+    );
+    let user = login
+        .finish(pending, &callback_query)
+        .await
+        .expect("logged in");
+    assert_eq!(user.subject, "alice");
+    assert_eq!(user.email.as_deref(), Some("alice@example.test"));
+    let verifier = verifier(&idp, &idp.jwt_api);
+    let access = user.tokens.access_token().await.expect("access token");
+    let verified = verifier
+        .verify::<Value>(access.secret())
+        .await
+        .expect("a JWT for the API");
+    assert_eq!(verified.subject(), Some("alice"));
+    assert!(verified.has_scope("read:users"));
+
+    // The refresh token must not pass for an access token at an introspecting API.
+    let refresh = user
+        .tokens
+        .refresh_token()
+        .expect("offline_access gives a refresh token");
+    let introspecting = Verifier::builder()
+        .opaque_tokens(introspection(&idp).build().expect("config"))
+        .build()
+        .expect("verifier");
+    let err = introspecting
+        .verify::<Value>(&refresh)
+        .await
+        .expect_err("a refresh token");
+    assert_eq!(err.reason(), Reason::Inactive);
+
+    // 20 concurrent forced refreshes: one request, one rotation, everyone gets the new token.
+    let before = idp.token_requests("other").await;
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let tokens = user.tokens.clone();
+            tokio::spawn(async move { tokens.refresh().await.map(|t| t.secret().to_owned()) })
+        })
+        .collect();
+    let mut fresh = Vec::new();
+    for task in tasks {
+        fresh.push(task.await.expect("task").expect("refreshed"));
+    }
+    fresh.dedup();
+    assert_eq!(fresh.len(), 1, "one new access token for all");
+    assert_eq!(
+        idp.token_requests("other").await - before,
+        1,
+        "one refresh request"
+    );
+    let rotated = user.tokens.refresh_token().expect("refresh token");
+    assert_ne!(
+        rotated, refresh,
+        "the public client's refresh token rotated"
+    );
+    assert_ne!(fresh[0], access.secret());
+    assert!(verifier.verify::<Value>(&fresh[0]).await.is_ok());
+    // And the session still refreshes after the rotation.
+    user.tokens
+        .refresh()
+        .await
+        .expect("refresh with the rotated token");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_or_mixed_up_callback_is_refused() {
+    let Some(idp) = Idp::start() else { return };
+    let login = login(&idp).await;
+    let request = user_request(&idp);
+
+    // The browser completes a real login, but the callback's state is not ours.
+    let (url, pending) = login.start(&request);
+    let callback = Browser::new("mallory")
+        .visit(url.as_str(), CALLBACK)
+        .await
+        .expect("callback");
+    let query = callback.query().expect("query").to_owned();
+    let (_, other) = login.start(&request);
+    match login.finish(other, &query).await {
+        Err(LoginError::Callback(why)) => assert!(why.contains("state"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    drop(pending);
+
+    // Same state, but `iss` names another issuer (a mix-up attack), or is missing.
+    for (iss, why) in [("http://127.0.0.1:1", "another issuer"), ("", "missing")] {
+        let (url, pending) = login.start(&request);
+        let callback = Browser::new("alice")
+            .visit(url.as_str(), CALLBACK)
+            .await
+            .expect("callback");
+        let pairs: Vec<(String, String)> = callback
+            .query_pairs()
+            .into_owned()
+            .filter(|(k, _)| k != "iss")
+            .chain((!iss.is_empty()).then(|| ("iss".to_owned(), iss.to_owned())))
+            .collect();
+        let forged = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        match login.finish(pending, &forged).await {
+            Err(LoginError::Callback(reason)) => assert!(reason.contains("iss"), "{why}: {reason}"),
+            other => panic!("{why}: {other:?}"),
+        }
+    }
+
+    // An error callback with our state and issuer is a refusal to show, not a crash.
+    let (url, pending) = login.start(&request);
+    let state: String = url
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .expect("state");
+    let denied = format!(
+        "error=access_denied&state={}&iss={}",
+        urlencode(&state),
+        urlencode(&idp.issuer)
+    );
+    match login.finish(pending, &denied).await {
+        Err(LoginError::Denied { code }) => assert_eq!(code, ErrorCode::AccessDenied),
+        other => panic!("{other:?}"),
+    }
+    // A parameter given twice is refused before anything is read.
+    let (_, pending) = login.start(&request);
+    assert!(matches!(
+        login.finish(pending, "code=a&code=b").await,
+        Err(LoginError::Callback(_))
+    ));
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

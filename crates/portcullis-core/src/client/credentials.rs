@@ -98,6 +98,16 @@ impl TokenRequest {
         self
     }
 
+    /// The scopes, sorted.
+    pub(crate) fn scopes(&self) -> impl Iterator<Item = &str> {
+        self.scopes.iter().map(String::as_str)
+    }
+
+    /// The resource indicators, sorted.
+    pub(crate) fn resources(&self) -> impl Iterator<Item = &str> {
+        self.resources.iter().map(String::as_str)
+    }
+
     /// The request's form parameters (`scope`, each `resource`, `audience`).
     pub(crate) fn form(&self) -> Vec<(&'static str, String)> {
         let mut form = Vec::new();

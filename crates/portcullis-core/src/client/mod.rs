@@ -12,6 +12,9 @@
 //!   [`Verifier`](crate::Verifier) ([`VerifierBuilder::opaque_tokens`](crate::VerifierBuilder::opaque_tokens));
 //!   [`Revocation`] (RFC 7009).
 //!
+//! - [`Login`]: OpenID Connect login with the authorization code flow and PKCE (on
+//!   `openidconnect` 4), checking `state`, `iss` (RFC 9207) and the ID token; [`UserTokens`]
+//!   refreshes with rotation safety.
 //! - [`DeviceFlow`]: the device authorization grant (RFC 8628) with §3.5 polling.
 //! - [`TokenExchange`]: RFC 8693 token exchange for on-behalf-of calls between services.
 //!
@@ -27,6 +30,7 @@ mod endpoint;
 mod exchange;
 mod http;
 mod introspection;
+mod login;
 mod outbound;
 
 pub use auth::{AssertionKey, ClientAuth};
@@ -40,6 +44,7 @@ pub use introspection::{
     DEFAULT_INACTIVE_TTL, DEFAULT_INTROSPECTION_ENTRIES, DEFAULT_INTROSPECTION_TTL, Introspection,
     IntrospectionBuilder, Revocation, TokenTypeHint,
 };
+pub use login::{LoggedIn, Login, LoginError, PendingLogin, UserTokens};
 pub use outbound::{BearerLayer, BearerMiddleware, BearerService, BoxError};
 
 use std::fmt;
