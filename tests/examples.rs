@@ -192,3 +192,74 @@ fn service_to_service_names_a_missing_variable() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("CLIENT_ID"), "{stderr}");
 }
+
+#[path = "../crates/portcullis-core/tests/common/idp.rs"]
+mod idp;
+
+/// `login` against the real OpenID provider: a browser (cookie-keeping HTTP client) signs in
+/// through the example and reads `/me`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_signs_a_user_in_against_a_real_provider() {
+    let Some(provider) = idp::Idp::start() else {
+        return;
+    };
+    let port = free_port();
+    let _app = Running(
+        Command::new(example("login"))
+            .env("PORTCULLIS_ISSUER", &provider.issuer)
+            .env("CLIENT_ID", "web-app")
+            .env("PORT", port.to_string())
+            .env("PORTCULLIS_RESOURCE", &provider.jwt_api)
+            .env("SCOPES", "openid email offline_access read:users")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start login"),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let browser = idp::Browser::new("alice");
+    let mut ready = false;
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(ready, "the example did not start listening");
+    assert!(
+        browser
+            .page(&format!("{base}/me"))
+            .await
+            .contains("not signed in")
+    );
+    let callback = browser
+        .visit(&format!("{base}/login"), &format!("{base}/callback"))
+        .await
+        .expect("back at the example's callback");
+    // The example completes the login and sets the signed-in session.
+    let _ = browser.page(callback.as_str()).await;
+    let me: Value = serde_json::from_str(&browser.page(&format!("{base}/me")).await).expect("json");
+    assert_eq!(me["sub"], "alice");
+    assert_eq!(me["email"], "alice@example.test");
+    assert_eq!(me["access_token_available"], true);
+    // A replayed callback (the same code and state) is refused.
+    assert!(
+        browser
+            .page(callback.as_str())
+            .await
+            .contains("no login in progress")
+    );
+}
+
+#[test]
+fn login_names_a_missing_variable() {
+    let out = Command::new(example("login"))
+        .env_remove("PORTCULLIS_ISSUER")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("PORTCULLIS_ISSUER"), "{stderr}");
+}
