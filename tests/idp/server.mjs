@@ -16,6 +16,8 @@ import Provider, { errors } from 'oidc-provider';
 const JWT_API = 'https://api.portcullis.test';
 const OPAQUE_API = 'https://opaque.portcullis.test';
 const ACCESS_TTL = Number(process.env.IDP_ACCESS_TTL ?? 300);
+// Holds every token request this long (ms), so tests can make requests overlap for certain.
+const TOKEN_DELAY = Number(process.env.IDP_TOKEN_DELAY_MS ?? 0);
 
 const server = http.createServer();
 await new Promise((resolve) => { server.listen(0, '127.0.0.1', resolve); });
@@ -156,6 +158,10 @@ server.on('request', (req, res) => {
       : 'other';
     counters[client] = (counters[client] ?? 0) + 1;
     counters.total = (counters.total ?? 0) + 1;
+    if (TOKEN_DELAY > 0) {
+      setTimeout(() => callback(req, res), TOKEN_DELAY);
+      return;
+    }
   }
   callback(req, res);
 });

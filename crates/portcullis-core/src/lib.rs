@@ -63,6 +63,10 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod keys;
+#[cfg(any(feature = "client", feature = "fuzzing"))]
+// Without `client`, only the fuzz entry points read it, and not every field.
+#[cfg_attr(not(feature = "client"), allow(dead_code))]
+pub(crate) mod oauth_response;
 pub mod render;
 #[cfg(feature = "testing")]
 pub mod testing;

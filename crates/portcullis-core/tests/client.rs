@@ -21,9 +21,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use idp::{Browser, Idp};
 use portcullis_core::client::{
-    AssertionKey, BearerMiddleware, ClientAuth, ClientCredentials, DeviceFlow, ErrorCode,
-    Introspection, Login, LoginError, Revocation, Subject, TokenError, TokenExchange, TokenRequest,
-    TokenSource, TokenType, TokenTypeHint,
+    AssertionKey, BearerLayer, BearerMiddleware, ClientAuth, ClientCredentials, DeviceFlow,
+    ErrorCode, Introspection, Login, LoginError, Revocation, Subject, TokenError, TokenExchange,
+    TokenRequest, TokenSource, TokenType, TokenTypeHint,
 };
 use portcullis_core::keys::RemoteJwks;
 use portcullis_core::testing::TestIssuer;
@@ -894,7 +894,10 @@ fn user_request(idp: &Idp) -> TokenRequest {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_with_pkce_checks_state_and_iss_and_refreshes_with_rotation() {
-    let Some(idp) = Idp::start() else { return };
+    // Token requests held 300 ms, so the 20 refreshes below certainly overlap.
+    let Some(idp) = Idp::start_with(&[("IDP_TOKEN_DELAY_MS", "300")]) else {
+        return;
+    };
     let login = login(&idp).await;
     let (url, pending) = login.start(&user_request(&idp));
     let query: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
@@ -1046,4 +1049,78 @@ async fn a_forged_or_mixed_up_callback_is_refused() {
 
 fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// A resource server as a plain tower service: refuses `token-1` as invalid, records what it saw.
+#[derive(Clone)]
+struct Api(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl tower_service::Service<http::Request<String>> for Api {
+    type Response = http::Response<String>;
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<String>) -> Self::Future {
+        let auth = request
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        self.0
+            .lock()
+            .expect("seen")
+            .push(format!("{auth} {}", request.body()));
+        let response = if auth == "Bearer token-1" {
+            http::Response::builder()
+                .status(401)
+                .header("www-authenticate", "Bearer error=\"invalid_token\"")
+                .body(String::new())
+        } else {
+            http::Response::builder().status(200).body("ok".to_owned())
+        };
+        std::future::ready(Ok(response.expect("response")))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tower_layer_attaches_tokens_and_replays_once_on_invalid_token() {
+    use tower_layer::Layer as _;
+    use tower_service::Service as _;
+    let (token_url, tokens) =
+        token_endpoint(json!({"token_type": "Bearer", "expires_in": 3600})).await;
+    let source = ClientCredentials::builder("svc")
+        .auth(ClientAuth::SecretPost("s".to_owned().into()))
+        .token_url(token_url)
+        .build()
+        .expect("config");
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut service = BearerLayer::new(source).layer(Api(Arc::clone(&seen)));
+    for _ in 0..2 {
+        std::future::poll_fn(|cx| service.poll_ready(cx))
+            .await
+            .expect("ready");
+        let request = http::Request::post("http://api.example/orders")
+            .body("the body".to_owned())
+            .expect("request");
+        let response = service.call(request).await.expect("response");
+        assert_eq!(response.status(), 200);
+    }
+    assert_eq!(
+        *seen.lock().expect("seen"),
+        vec![
+            "Bearer token-1 the body",
+            "Bearer token-2 the body",
+            "Bearer token-2 the body"
+        ],
+        "refused once, replayed with the same body and a new token, then cached"
+    );
+    assert_eq!(tokens.load(Ordering::SeqCst), 2);
 }

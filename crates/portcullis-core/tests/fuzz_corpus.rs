@@ -14,7 +14,9 @@ use portcullis_core::fuzzing;
 /// A fuzz target: its corpus directory name and its entry point.
 type Target = (&'static str, fn(&[u8]));
 
-const TARGETS: [Target; 8] = [
+const TARGETS: [Target; 10] = [
+    ("token_response", fuzzing::token_response),
+    ("introspection_response", fuzzing::introspection_response),
     ("verify", fuzzing::verify),
     ("verify_structured", fuzzing::verify_structured),
     ("discovery", fuzzing::discovery),

@@ -213,27 +213,16 @@ impl Tokens {
     /// Reads a successful token response (RFC 6749 §5.1): a Bearer `access_token`, and the
     /// optional `refresh_token`, `id_token` and `scope`.
     pub(crate) fn from_response(body: &[u8]) -> Result<Self, TokenError> {
-        let body = json::parse_object(body)
-            .map_err(|_| TokenError::unavailable("the token response is not JSON"))?;
-        let text = |name: &str| body.get(name).and_then(Value::as_str).map(str::to_owned);
-        if !text("token_type").is_some_and(|t| t.eq_ignore_ascii_case("bearer")) {
-            return Err(TokenError::unavailable(
-                "the token endpoint issued a token that is not a Bearer token",
-            ));
-        }
-        let access = text("access_token")
-            .ok_or_else(|| TokenError::unavailable("the token response has no access_token"))?;
+        let answer = crate::oauth_response::token_answer(body).map_err(TokenError::unavailable)?;
         Ok(Self {
             access_token: AccessToken::new(
-                SecretString::from(access),
-                body.get("expires_in")
-                    .and_then(Value::as_u64)
-                    .map(Duration::from_secs),
+                SecretString::from(answer.access_token),
+                answer.expires_in.map(Duration::from_secs),
             ),
-            refresh_token: text("refresh_token").map(SecretString::from),
-            id_token: text("id_token").map(SecretString::from),
-            scope: text("scope"),
-            issued_token_type: text("issued_token_type"),
+            refresh_token: answer.refresh_token.map(SecretString::from),
+            id_token: answer.id_token.map(SecretString::from),
+            scope: answer.scope,
+            issued_token_type: answer.issued_token_type,
         })
     }
 }

@@ -5,13 +5,11 @@ use std::time::Duration;
 
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use reqwest::Url;
-use serde_json::Value;
 
 use super::{ErrorCode, TokenError, printable};
 use crate::error::ConfigError;
 use crate::keys::discovery::{Discovery, TtlPolicy};
 use crate::keys::fetch::Fetcher;
-use crate::token::json;
 
 /// Discovery documents for the client flows follow the key-set defaults.
 pub(crate) const DISCOVERY_TTL: TtlPolicy = TtlPolicy {
@@ -79,15 +77,13 @@ pub(crate) fn error_response(response: &http::Response<Vec<u8>>) -> Result<(), T
     if response.status() == http::StatusCode::OK {
         return Ok(());
     }
-    let body = json::parse_object(response.body()).unwrap_or_default();
-    match body.get("error").and_then(Value::as_str) {
-        Some(code) if ErrorCode::parse(code) != ErrorCode::TemporarilyUnavailable => {
+    match crate::oauth_response::error_answer(response.body()) {
+        Some((code, description))
+            if ErrorCode::parse(&code) != ErrorCode::TemporarilyUnavailable =>
+        {
             Err(TokenError::Rejected {
-                code: ErrorCode::parse(code),
-                description: body
-                    .get("error_description")
-                    .and_then(Value::as_str)
-                    .map(|d| printable(d, 256)),
+                code: ErrorCode::parse(&code),
+                description: description.map(|d| printable(&d, 256)),
             })
         }
         _ => Err(TokenError::unavailable(format!(

@@ -24,7 +24,7 @@ use super::auth::ClientAuth;
 use super::endpoint::{Endpoint, error_response, post_form};
 use crate::error::{ConfigError, KeySourceError};
 use crate::keys::fetch::{Fetcher, Limits};
-use crate::token::json;
+use crate::oauth_response::{Introspected, introspection_answer};
 use crate::verifier::{OpaqueFuture, OpaqueTokens};
 
 /// Default longest reuse of an "active" answer: 60 s. Revocation at the issuer takes effect
@@ -164,22 +164,14 @@ impl Introspection {
                 response.status().as_u16()
             )));
         }
-        let mut claims = json::parse_object(response.body())
-            .map_err(|_| unavailable("introspection: the answer is not a JSON object".into()))?;
-        let bearer = match claims.get("token_type") {
-            Some(Value::String(t)) => t.eq_ignore_ascii_case("bearer"),
-            None => !inner.require_token_type,
-            Some(_) => false,
-        };
-        let active = claims.remove("active") == Some(Value::Bool(true))
-            && bearer
-            && !claims.contains_key("cnf");
-        if !active {
+        let answer = introspection_answer(response.body(), inner.require_token_type)
+            .map_err(|why| unavailable(format!("introspection: {why}")))?;
+        let Introspected::Active(claims) = answer else {
             return Ok(Answer {
                 claims: None,
                 ttl: inner.inactive_ttl,
             });
-        }
+        };
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());

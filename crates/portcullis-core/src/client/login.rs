@@ -18,7 +18,6 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use openidconnect::core::{
@@ -379,18 +378,18 @@ impl UserTokens {
         if Instant::now() < state.refresh_at {
             return Ok(state.access.clone());
         }
-        match self.refresh_shared(state.refresh_at).await {
+        match self.refresh_shared(&state).await {
             // A failed refresh ahead of expiry keeps the token that is still valid.
             Err(_) if Instant::now() < state.expires_at => Ok(state.access.clone()),
             outcome => outcome,
         }
     }
 
-    /// Refreshes now (the access token was refused, say). Callers that ask while a refresh is
-    /// in flight share it.
+    /// Refreshes now (the access token was refused, say): the result is newer than the token
+    /// current when this was called. Callers that ask while a refresh is in flight share it.
     pub async fn refresh(&self) -> Result<AccessToken, TokenError> {
-        self.refresh_shared(Instant::now() + Duration::from_secs(3600 * 24 * 365))
-            .await
+        let seen = self.inner.state.load_full();
+        self.refresh_shared(&seen).await
     }
 
     /// The current refresh token, to persist the session (it changes on rotation).
@@ -403,25 +402,26 @@ impl UserTokens {
             .map(|r| r.expose_secret().to_owned())
     }
 
-    /// One refresh for everyone who needs one: `stale_before` is the refresh point the caller
-    /// saw; if the state already moved past it once the gate is held, that refresh is shared.
-    async fn refresh_shared(&self, stale_before: Instant) -> Result<AccessToken, TokenError> {
+    /// One refresh for everyone who needs one: `stale` is the state the caller found wanting.
+    /// Once the gate is held, a newer state (someone refreshed meanwhile) is shared, and so is the
+    /// failure of an attempt that ran while this caller waited.
+    async fn refresh_shared(&self, stale: &Arc<TokenState>) -> Result<AccessToken, TokenError> {
         let inner = &*self.inner;
         let seen = inner.attempts.load(Ordering::Acquire);
         let _gate = inner.gate.lock().await;
-        if inner.attempts.load(Ordering::Acquire) != seen {
-            let state = inner.state.load_full();
-            if state.refresh_at != stale_before && Instant::now() < state.expires_at {
-                return Ok(state.access.clone());
-            }
-            if let Some(error) = inner
+        let state = inner.state.load_full();
+        if !Arc::ptr_eq(&state, stale) && Instant::now() < state.expires_at {
+            return Ok(state.access.clone());
+        }
+        // An attempt ran while this caller waited and failed: share the failure.
+        if inner.attempts.load(Ordering::Acquire) != seen
+            && let Some(error) = inner
                 .last_error
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .clone()
-            {
-                return Err(error);
-            }
+        {
+            return Err(error);
         }
         let outcome = self.refresh_once().await;
         *inner.last_error.lock().unwrap_or_else(|p| p.into_inner()) =

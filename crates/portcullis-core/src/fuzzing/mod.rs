@@ -260,3 +260,50 @@ pub fn credential(data: &[u8]) {
         }
     }
 }
+
+/// A token endpoint's answer, read as a token response and as an error response. Invariant:
+/// what is accepted is what serde_json reads: the same `access_token`, a Bearer `token_type`.
+pub fn token_response(data: &[u8]) {
+    let _ = crate::oauth_response::error_answer(data);
+    if let Ok(answer) = crate::oauth_response::token_answer(data) {
+        let doc: Value = serde_json::from_slice(data)
+            .unwrap_or_else(|e| panic!("accepted what serde_json refuses: {e}"));
+        assert_eq!(
+            doc.get("access_token").and_then(Value::as_str),
+            Some(&*answer.access_token)
+        );
+        assert!(!answer.access_token.is_empty());
+        assert!(
+            doc.get("token_type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.eq_ignore_ascii_case("bearer"))
+        );
+    }
+}
+
+/// An introspection answer. Invariant: "active" only when serde_json reads `active: true`, a
+/// Bearer `token_type` (or none, when not required) and no `cnf`; and requiring the type never
+/// makes more answers active.
+pub fn introspection_response(data: &[u8]) {
+    use crate::oauth_response::{Introspected, introspection_answer};
+    let strict = matches!(
+        introspection_answer(data, true),
+        Ok(Introspected::Active(_))
+    );
+    let lenient = matches!(
+        introspection_answer(data, false),
+        Ok(Introspected::Active(_))
+    );
+    assert!(!strict || lenient, "requiring token_type accepted more");
+    if lenient {
+        let doc: Value = serde_json::from_slice(data)
+            .unwrap_or_else(|e| panic!("accepted what serde_json refuses: {e}"));
+        assert_eq!(doc.get("active"), Some(&Value::Bool(true)));
+        assert!(doc.get("cnf").is_none());
+        match doc.get("token_type") {
+            Some(Value::String(t)) => assert!(t.eq_ignore_ascii_case("bearer")),
+            Some(_) => panic!("a non-string token_type was accepted"),
+            None => assert!(!strict, "no token_type accepted under the strict rule"),
+        }
+    }
+}

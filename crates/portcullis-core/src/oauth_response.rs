@@ -1,0 +1,146 @@
+//! Reading an authorization server's JSON answers: token responses (RFC 6749 §5.1), error
+//! responses (§5.2) and introspection responses (RFC 7662 §2.2). The one place these bytes are
+//! interpreted, apart from the fetching, so they can be fuzzed and tested without a network.
+//!
+//! Every answer must be a strict JSON object (no duplicate members: two `active` or two
+//! `access_token` members would make the meaning depend on the parser).
+
+use serde_json::{Map, Value};
+
+use crate::token::json;
+
+/// A successful token response.
+#[derive(Debug)]
+pub(crate) struct TokenAnswer {
+    pub(crate) access_token: String,
+    pub(crate) expires_in: Option<u64>,
+    pub(crate) refresh_token: Option<String>,
+    pub(crate) id_token: Option<String>,
+    pub(crate) scope: Option<String>,
+    pub(crate) issued_token_type: Option<String>,
+}
+
+/// Reads a token response: a non-empty `access_token` whose `token_type` is `Bearer` (any
+/// case; a DPoP or N_A token is not something this client can present as a bearer token).
+pub(crate) fn token_answer(body: &[u8]) -> Result<TokenAnswer, &'static str> {
+    let answer = json::parse_object(body).map_err(|_| "the token response is not a JSON object")?;
+    let text = |name: &str| answer.get(name).and_then(Value::as_str).map(str::to_owned);
+    if !text("token_type").is_some_and(|t| t.eq_ignore_ascii_case("bearer")) {
+        return Err("the token endpoint issued a token that is not a Bearer token");
+    }
+    let access_token = text("access_token")
+        .filter(|t| !t.is_empty())
+        .ok_or("the token response has no access_token")?;
+    let expires_in = match answer.get("expires_in") {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(
+            value
+                .as_u64()
+                .ok_or("expires_in is not a non-negative integer")?,
+        ),
+    };
+    Ok(TokenAnswer {
+        access_token,
+        expires_in,
+        refresh_token: text("refresh_token"),
+        id_token: text("id_token"),
+        scope: text("scope"),
+        issued_token_type: text("issued_token_type"),
+    })
+}
+
+/// The `error` code and `error_description` of an error response, if the body is one.
+pub(crate) fn error_answer(body: &[u8]) -> Option<(String, Option<String>)> {
+    let answer = json::parse_object(body).ok()?;
+    let code = answer.get("error").and_then(Value::as_str)?.to_owned();
+    let description = answer
+        .get("error_description")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    Some((code, description))
+}
+
+/// What an introspection response says about a token.
+#[derive(Debug)]
+pub(crate) enum Introspected {
+    /// An active bearer access token, with its claims (`active` removed).
+    Active(Map<String, Value>),
+    /// Anything else.
+    Inactive,
+}
+
+/// Reads an introspection response. Only an unambiguous "active bearer access token" is
+/// active: `active` is the JSON `true`; `token_type` is `Bearer` (required unless
+/// `require_token_type` is off, because a refresh token introspects as active too); and no
+/// `cnf` (a sender-constrained token presented without its proof).
+pub(crate) fn introspection_answer(
+    body: &[u8],
+    require_token_type: bool,
+) -> Result<Introspected, &'static str> {
+    let mut claims =
+        json::parse_object(body).map_err(|_| "the introspection answer is not a JSON object")?;
+    let bearer = match claims.get("token_type") {
+        Some(Value::String(t)) => t.eq_ignore_ascii_case("bearer"),
+        None => !require_token_type,
+        Some(_) => false,
+    };
+    let active =
+        claims.remove("active") == Some(Value::Bool(true)) && bearer && !claims.contains_key("cnf");
+    Ok(if active {
+        Introspected::Active(claims)
+    } else {
+        Introspected::Inactive
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_answers() {
+        let ok = token_answer(br#"{"access_token":"a","token_type":"bearer","expires_in":60}"#);
+        assert!(ok.is_ok_and(|a| a.access_token == "a" && a.expires_in == Some(60)));
+        for bad in [
+            &br#"{"access_token":"a","token_type":"DPoP"}"#[..],
+            br#"{"access_token":"","token_type":"Bearer"}"#,
+            br#"{"token_type":"Bearer"}"#,
+            br#"{"access_token":"a","token_type":"Bearer","expires_in":-1}"#,
+            br#"{"access_token":"a","token_type":"Bearer","expires_in":"60"}"#,
+            br#"{"access_token":"a","access_token":"b","token_type":"Bearer"}"#,
+            b"[]",
+        ] {
+            assert!(
+                token_answer(bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn introspection_answers() {
+        let active = |body: &[u8]| {
+            matches!(
+                introspection_answer(body, true),
+                Ok(Introspected::Active(_))
+            )
+        };
+        assert!(active(
+            br#"{"active":true,"token_type":"Bearer","aud":"x"}"#
+        ));
+        assert!(!active(br#"{"active":true}"#));
+        assert!(!active(br#"{"active":"true","token_type":"Bearer"}"#));
+        assert!(!active(br#"{"active":true,"token_type":"refresh_token"}"#));
+        assert!(!active(
+            br#"{"active":true,"token_type":"Bearer","cnf":{}}"#
+        ));
+        assert!(!active(
+            br#"{"active":true,"active":false,"token_type":"Bearer"}"#
+        ));
+        assert!(matches!(
+            introspection_answer(br#"{"active":true}"#, false),
+            Ok(Introspected::Active(_))
+        ));
+    }
+}
