@@ -35,7 +35,9 @@ const rsaJwk = (kid) => {
 const signing = rsaJwk('idp-rs256');
 const assertionKey = rsaJwk('service-jwt-key');
 const secret = () => crypto.randomBytes(24).toString('base64url');
-const secrets = { basic: secret(), post: secret(), resourceServer: secret() };
+const secrets = {
+  basic: secret(), post: secret(), resourceServer: secret(), web: secret(),
+};
 
 const clients = [
   {
@@ -68,6 +70,15 @@ const clients = [
     client_id: 'web-app',
     application_type: 'native',
     token_endpoint_auth_method: 'none',
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: ['http://127.0.0.1/callback'],
+  },
+  {
+    // A confidential web client: authorization code with PKCE and a secret.
+    client_id: 'web-confidential',
+    client_secret: secrets.web,
+    token_endpoint_auth_method: 'client_secret_basic',
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     redirect_uris: ['http://127.0.0.1/callback'],

@@ -1124,3 +1124,47 @@ async fn the_tower_layer_attaches_tokens_and_replays_once_on_invalid_token() {
     );
     assert_eq!(tokens.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confidential_client_logs_in_with_its_secret_and_pkce() {
+    let Some(idp) = Idp::start() else { return };
+    let login = Login::builder(&idp.issuer, "web-confidential", CALLBACK)
+        .auth(ClientAuth::SecretBasic(idp.secret("web").into()))
+        .discover()
+        .await
+        .expect("discovery");
+    let (url, pending) = login.start(&user_request(&idp));
+    let callback = Browser::new("carol")
+        .visit(url.as_str(), CALLBACK)
+        .await
+        .expect("callback");
+    let user = login
+        .finish(pending, callback.query().expect("query"))
+        .await
+        .expect("logged in");
+    assert_eq!(user.subject, "carol");
+    user.tokens
+        .refresh()
+        .await
+        .expect("refresh with the secret");
+    // The wrong secret fails at the code exchange, with the server's code.
+    let wrong = Login::builder(&idp.issuer, "web-confidential", CALLBACK)
+        .auth(ClientAuth::SecretBasic("wrong".to_owned().into()))
+        .discover()
+        .await
+        .expect("discovery");
+    let (url, pending) = wrong.start(&user_request(&idp));
+    let callback = Browser::new("carol")
+        .visit(url.as_str(), CALLBACK)
+        .await
+        .expect("callback");
+    match wrong
+        .finish(pending, callback.query().expect("query"))
+        .await
+    {
+        Err(LoginError::Token(TokenError::Rejected { code, .. })) => {
+            assert_eq!(code, ErrorCode::InvalidClient);
+        }
+        other => panic!("{other:?}"),
+    }
+}

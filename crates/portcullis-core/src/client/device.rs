@@ -116,6 +116,13 @@ impl DeviceFlow {
         })
     }
 
+    /// Sends requests with this client (proxies, private roots). Redirects must be disabled on
+    /// it; the 5 s deadline and the 64 KiB body cap still apply.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.fetcher = self.fetcher.with_client(client);
+        self
+    }
+
     /// Starts the flow: the codes to show the user.
     pub async fn start(&self, request: &TokenRequest) -> Result<DeviceAuthorization, TokenError> {
         let url = self

@@ -99,6 +99,13 @@ impl TokenExchange {
         })
     }
 
+    /// Sends requests with this client (proxies, private roots). Redirects must be disabled on
+    /// it; the 5 s deadline and the 64 KiB body cap still apply.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.fetcher = self.fetcher.with_client(client);
+        self
+    }
+
     /// Exchanges `subject` for an access token described by `request` (its `resource`,
     /// `audience` and scopes name the target service), on behalf of `actor` when given
     /// (delegation, RFC 8693 §1.1; the new token then carries an `act` claim).

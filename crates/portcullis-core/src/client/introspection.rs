@@ -354,6 +354,13 @@ impl Revocation {
         })
     }
 
+    /// Sends requests with this client (proxies, private roots). Redirects must be disabled on
+    /// it; the 5 s deadline and the 64 KiB body cap still apply.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.fetcher = self.fetcher.with_client(client);
+        self
+    }
+
     /// Revokes `token`. Success includes tokens the server did not know (RFC 7009 §2.2).
     pub async fn revoke(&self, token: &str, hint: TokenTypeHint) -> Result<(), TokenError> {
         let url = self

@@ -27,15 +27,16 @@ use openidconnect::core::{
     CoreResponseType, CoreSubjectIdentifierType,
 };
 use openidconnect::{
-    AuthorizationCode, ClientId, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse as _,
-    PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata, RedirectUrl, RefreshToken, Scope,
-    TokenResponse as _,
+    AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
+    OAuth2TokenResponse as _, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata, RedirectUrl,
+    RefreshToken, Scope, TokenResponse as _,
 };
 use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
+use super::auth::ClientAuth;
 use super::credentials::{DEFAULT_REFRESH_AHEAD, DEFAULT_UNKNOWN_LIFETIME, TokenRequest};
 use super::http::Http;
 use super::{AccessToken, ErrorCode, TokenError, TokenSource, TokenSourceFuture, printable};
@@ -99,8 +100,74 @@ struct LoginInner {
     metadata: Metadata,
     issuer: String,
     client_id: String,
+    auth: ClientAuth,
     redirect: RedirectUrl,
     fetcher: Fetcher,
+}
+
+/// Builds a [`Login`]: a public client (PKCE, no secret) unless [`auth`](Self::auth) says
+/// otherwise; confidential clients use PKCE too.
+pub struct LoginBuilder {
+    issuer: String,
+    client_id: String,
+    redirect_uri: String,
+    auth: ClientAuth,
+    http: Option<reqwest::Client>,
+}
+
+impl fmt::Debug for LoginBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoginBuilder")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("auth", &self.auth)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LoginBuilder {
+    /// How the client authenticates at the token endpoint (default: `ClientAuth::None`).
+    pub fn auth(mut self, auth: ClientAuth) -> Self {
+        self.auth = auth;
+        self
+    }
+
+    /// Sends requests with this client (redirects must be disabled on it).
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// Discovers the issuer (its `issuer` must match exactly).
+    pub async fn discover(self) -> Result<Login, TokenError> {
+        let fetcher = Fetcher::new(self.http, false, Limits::default())?;
+        fetcher.check_url(&self.issuer)?;
+        let issuer_url = IssuerUrl::new(self.issuer.clone()).map_err(|_| {
+            TokenError::Config(ConfigError::InvalidValue {
+                name: "issuer",
+                why: "not a URL",
+            })
+        })?;
+        let redirect = RedirectUrl::new(self.redirect_uri).map_err(|_| {
+            TokenError::Config(ConfigError::InvalidValue {
+                name: "redirect_uri",
+                why: "not a URL",
+            })
+        })?;
+        let metadata = Metadata::discover_async(issuer_url, &Http(&fetcher))
+            .await
+            .map_err(|e| TokenError::unavailable(printable(&format!("discovery: {e}"), 160)))?;
+        Ok(Login {
+            inner: Arc::new(LoginInner {
+                metadata,
+                issuer: self.issuer,
+                client_id: self.client_id,
+                auth: self.auth,
+                redirect,
+                fetcher,
+            }),
+        })
+    }
 }
 
 impl fmt::Debug for Login {
@@ -141,38 +208,51 @@ pub struct LoggedIn {
 
 impl Login {
     /// Discovers `issuer` (its `issuer` must match exactly) for the client `client_id`, a public
-    /// client using PKCE, with `redirect_uri` registered at the issuer.
+    /// client using PKCE, with `redirect_uri` registered at the issuer. See
+    /// [`builder`](Self::builder) for confidential clients and a custom HTTP client.
     pub async fn discover(
         issuer: &str,
         client_id: impl Into<String>,
         redirect_uri: &str,
     ) -> Result<Self, TokenError> {
-        let fetcher = Fetcher::new(None, false, Limits::default())?;
-        fetcher.check_url(issuer)?;
-        let issuer_url = IssuerUrl::new(issuer.to_owned()).map_err(|_| {
-            TokenError::Config(ConfigError::InvalidValue {
-                name: "issuer",
-                why: "not a URL",
-            })
-        })?;
-        let redirect = RedirectUrl::new(redirect_uri.to_owned()).map_err(|_| {
-            TokenError::Config(ConfigError::InvalidValue {
-                name: "redirect_uri",
-                why: "not a URL",
-            })
-        })?;
-        let metadata = Metadata::discover_async(issuer_url, &Http(&fetcher))
+        Self::builder(issuer, client_id, redirect_uri)
+            .discover()
             .await
-            .map_err(|e| TokenError::unavailable(printable(&format!("discovery: {e}"), 160)))?;
-        Ok(Self {
-            inner: Arc::new(LoginInner {
-                metadata,
-                issuer: issuer.to_owned(),
-                client_id: client_id.into(),
-                redirect,
-                fetcher,
-            }),
-        })
+    }
+
+    /// A builder for the same, with [`LoginBuilder::auth`] and [`LoginBuilder::http_client`].
+    pub fn builder(issuer: &str, client_id: impl Into<String>, redirect_uri: &str) -> LoginBuilder {
+        LoginBuilder {
+            issuer: issuer.to_owned(),
+            client_id: client_id.into(),
+            redirect_uri: redirect_uri.to_owned(),
+            auth: ClientAuth::None,
+            http: None,
+        }
+    }
+
+    /// The `private_key_jwt` parameters of a token request, when that is how this client
+    /// authenticates.
+    fn assertion(&self) -> Result<Vec<(&'static str, String)>, TokenError> {
+        let ClientAuth::PrivateKeyJwt(key) = &self.inner.auth else {
+            return Ok(Vec::new());
+        };
+        let audience = self
+            .inner
+            .metadata
+            .token_endpoint()
+            .map(|url| url.as_str().to_owned())
+            .ok_or_else(|| TokenError::unavailable("the issuer publishes no token endpoint"))?;
+        Ok(vec![
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_owned(),
+            ),
+            (
+                "client_assertion",
+                key.assertion(&self.inner.client_id, &audience)?,
+            ),
+        ])
     }
 
     fn client(
@@ -185,11 +265,17 @@ impl Login {
         openidconnect::EndpointMaybeSet,
         openidconnect::EndpointMaybeSet,
     > {
+        let (secret, auth_type) = match &self.inner.auth {
+            ClientAuth::SecretBasic(secret) => (Some(secret), AuthType::BasicAuth),
+            ClientAuth::SecretPost(secret) => (Some(secret), AuthType::RequestBody),
+            ClientAuth::PrivateKeyJwt(_) | ClientAuth::None => (None, AuthType::RequestBody),
+        };
         CoreClient::from_provider_metadata(
             self.inner.metadata.clone(),
             ClientId::new(self.inner.client_id.clone()),
-            None,
+            secret.map(|s| ClientSecret::new(s.expose_secret().to_owned())),
         )
+        .set_auth_type(auth_type)
         .set_redirect_uri(self.inner.redirect.clone())
     }
 
@@ -279,6 +365,9 @@ impl Login {
             .set_pkce_verifier(pending.verifier);
         for resource in &pending.resources {
             exchange = exchange.add_extra_param("resource", resource.clone());
+        }
+        for (name, value) in self.assertion()? {
+            exchange = exchange.add_extra_param(name, value);
         }
         let sent = Instant::now();
         let response = exchange
@@ -446,6 +535,9 @@ impl UserTokens {
             .map_err(|_| TokenError::unavailable("the issuer publishes no token endpoint"))?;
         for resource in &inner.resources {
             request = request.add_extra_param("resource", resource.clone());
+        }
+        for (name, value) in inner.login.assertion()? {
+            request = request.add_extra_param(name, value);
         }
         let sent = Instant::now();
         let response = request

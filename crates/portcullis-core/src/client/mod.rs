@@ -44,7 +44,7 @@ pub use introspection::{
     DEFAULT_INACTIVE_TTL, DEFAULT_INTROSPECTION_ENTRIES, DEFAULT_INTROSPECTION_TTL, Introspection,
     IntrospectionBuilder, Revocation, TokenTypeHint,
 };
-pub use login::{LoggedIn, Login, LoginError, PendingLogin, UserTokens};
+pub use login::{LoggedIn, Login, LoginBuilder, LoginError, PendingLogin, UserTokens};
 pub use outbound::{BearerLayer, BearerMiddleware, BearerService, BoxError};
 
 use std::fmt;
