@@ -15,10 +15,9 @@ use tokio::time::Instant;
 
 use super::auth::ClientAuth;
 use super::credentials::TokenRequest;
-use super::endpoint::{Endpoint, error_response, post_form};
+use super::endpoint::{Endpoint, Party};
 use super::{AccessToken, ErrorCode, TokenError, Tokens};
 use crate::error::ConfigError;
-use crate::keys::fetch::{Fetcher, Limits};
 use crate::token::json;
 
 /// Poll interval when the server names none (RFC 8628 §3.2).
@@ -31,21 +30,11 @@ const MAX_INTERVAL: Duration = Duration::from_secs(60);
 const MAX_CODE_LIFETIME: Duration = Duration::from_secs(1800);
 
 /// The device flow for one public or confidential client.
+#[derive(Debug)]
 pub struct DeviceFlow {
-    client_id: String,
-    auth: ClientAuth,
+    party: Party,
     device_endpoint: Endpoint,
     token_endpoint: Endpoint,
-    fetcher: Fetcher,
-}
-
-impl fmt::Debug for DeviceFlow {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DeviceFlow")
-            .field("client_id", &self.client_id)
-            .field("auth", &self.auth)
-            .finish_non_exhaustive()
-    }
 }
 
 /// What to show the user, and what to poll with.
@@ -101,42 +90,33 @@ impl DeviceFlow {
         client_id: impl Into<String>,
         auth: ClientAuth,
     ) -> Result<Self, ConfigError> {
-        let fetcher = Fetcher::new(None, false, Limits::default())?;
+        let party = Party::new(client_id.into(), auth)?;
         Ok(Self {
-            client_id: client_id.into(),
-            auth,
             device_endpoint: Endpoint::new(
                 None,
                 issuer,
                 "device_authorization_endpoint",
-                &fetcher,
+                &party.fetcher,
             )?,
-            token_endpoint: Endpoint::new(None, issuer, "token_endpoint", &fetcher)?,
-            fetcher,
+            token_endpoint: Endpoint::new(None, issuer, "token_endpoint", &party.fetcher)?,
+            party,
         })
     }
 
     /// Sends requests with this client (proxies, private roots). Redirects must be disabled on
     /// it; the 5 s deadline and the 64 KiB body cap still apply.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.fetcher = self.fetcher.with_client(client);
+        self.party.fetcher = self.party.fetcher.with_client(client);
         self
     }
 
     /// Starts the flow: the codes to show the user.
     pub async fn start(&self, request: &TokenRequest) -> Result<DeviceAuthorization, TokenError> {
-        let url = self
-            .device_endpoint
-            .url(&self.fetcher)
-            .await
-            .map_err(TokenError::unavailable)?;
-        let mut form = request.form();
-        let basic = self.auth.apply(&self.client_id, url.as_str(), &mut form)?;
-        let response = post_form(&self.fetcher, url, &form, basic)
-            .await
-            .map_err(TokenError::unavailable)?;
-        error_response(&response)?;
-        let body = json::parse_object(response.body())
+        let body = self
+            .party
+            .post(&self.device_endpoint, request.form())
+            .await?;
+        let body = json::parse_object(&body)
             .map_err(|_| TokenError::unavailable("the device authorization answer is not JSON"))?;
         let text = |name: &str| body.get(name).and_then(Value::as_str).map(str::to_owned);
         let missing = || TokenError::unavailable("the device authorization answer is incomplete");
@@ -192,12 +172,7 @@ impl DeviceFlow {
     }
 
     async fn ask(&self, authorization: &DeviceAuthorization) -> Result<Tokens, TokenError> {
-        let url = self
-            .token_endpoint
-            .url(&self.fetcher)
-            .await
-            .map_err(TokenError::unavailable)?;
-        let mut form = vec![
+        let form = vec![
             (
                 "grant_type",
                 "urn:ietf:params:oauth:grant-type:device_code".to_owned(),
@@ -207,12 +182,7 @@ impl DeviceFlow {
                 authorization.device_code.expose_secret().to_owned(),
             ),
         ];
-        let basic = self.auth.apply(&self.client_id, url.as_str(), &mut form)?;
-        let response = post_form(&self.fetcher, url, &form, basic)
-            .await
-            .map_err(TokenError::unavailable)?;
-        error_response(&response)?;
-        Tokens::from_response(response.body())
+        Tokens::from_response(&self.party.post(&self.token_endpoint, form).await?)
     }
 }
 

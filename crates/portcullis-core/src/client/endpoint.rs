@@ -6,6 +6,7 @@ use std::time::Duration;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use reqwest::Url;
 
+use super::auth::ClientAuth;
 use super::{ErrorCode, TokenError, printable};
 use crate::error::ConfigError;
 use crate::keys::discovery::{Discovery, TtlPolicy};
@@ -23,6 +24,15 @@ pub(crate) const DISCOVERY_TTL: TtlPolicy = TtlPolicy {
 pub(crate) enum Endpoint {
     Fixed(Url),
     Discovered(Box<Discovery>),
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Fixed(url) => f.debug_tuple("Fixed").field(&url.as_str()).finish(),
+            Self::Discovered(_) => f.write_str("Discovered"),
+        }
+    }
 }
 
 impl Endpoint {
@@ -90,5 +100,53 @@ pub(crate) fn error_response(response: &http::Response<Vec<u8>>) -> Result<(), T
             "status {}",
             response.status().as_u16()
         ))),
+    }
+}
+
+/// One client talking to one authorization server: who it is, how it authenticates, and the
+/// HTTP rules its requests follow. The device, exchange and revocation flows are this plus
+/// their endpoints.
+pub(crate) struct Party {
+    pub(crate) client_id: String,
+    pub(crate) auth: ClientAuth,
+    pub(crate) fetcher: Fetcher,
+}
+
+impl std::fmt::Debug for Party {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Party")
+            .field("client_id", &self.client_id)
+            .field("auth", &self.auth)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Party {
+    /// With the default HTTP client.
+    pub(crate) fn new(client_id: String, auth: ClientAuth) -> Result<Self, ConfigError> {
+        Ok(Self {
+            client_id,
+            auth,
+            fetcher: Fetcher::new(None, false, crate::keys::fetch::Limits::default())?,
+        })
+    }
+
+    /// An authenticated form POST to `endpoint`: the body of a 200 answer, or the server's
+    /// error as a [`TokenError`].
+    pub(crate) async fn post(
+        &self,
+        endpoint: &Endpoint,
+        mut form: Vec<(&'static str, String)>,
+    ) -> Result<Vec<u8>, TokenError> {
+        let url = endpoint
+            .url(&self.fetcher)
+            .await
+            .map_err(TokenError::unavailable)?;
+        let basic = self.auth.apply(&self.client_id, url.as_str(), &mut form)?;
+        let response = post_form(&self.fetcher, url, &form, basic)
+            .await
+            .map_err(TokenError::unavailable)?;
+        error_response(&response)?;
+        Ok(response.into_body())
     }
 }

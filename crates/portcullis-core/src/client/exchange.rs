@@ -8,10 +8,9 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::auth::ClientAuth;
 use super::credentials::TokenRequest;
-use super::endpoint::{Endpoint, error_response, post_form};
+use super::endpoint::{Endpoint, Party};
 use super::{TokenError, Tokens};
 use crate::error::ConfigError;
-use crate::keys::fetch::{Fetcher, Limits};
 
 /// The grant type of RFC 8693 §2.1.
 const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -66,20 +65,10 @@ impl fmt::Debug for Subject {
 }
 
 /// Token exchange at one authorization server, for one client.
+#[derive(Debug)]
 pub struct TokenExchange {
-    client_id: String,
-    auth: ClientAuth,
+    party: Party,
     endpoint: Endpoint,
-    fetcher: Fetcher,
-}
-
-impl fmt::Debug for TokenExchange {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenExchange")
-            .field("client_id", &self.client_id)
-            .field("auth", &self.auth)
-            .finish_non_exhaustive()
-    }
 }
 
 impl TokenExchange {
@@ -90,19 +79,17 @@ impl TokenExchange {
         auth: ClientAuth,
         token_url: Option<String>,
     ) -> Result<Self, ConfigError> {
-        let fetcher = Fetcher::new(None, false, Limits::default())?;
+        let party = Party::new(client_id.into(), auth)?;
         Ok(Self {
-            client_id: client_id.into(),
-            auth,
-            endpoint: Endpoint::new(token_url, issuer, "token_endpoint", &fetcher)?,
-            fetcher,
+            endpoint: Endpoint::new(token_url, issuer, "token_endpoint", &party.fetcher)?,
+            party,
         })
     }
 
     /// Sends requests with this client (proxies, private roots). Redirects must be disabled on
     /// it; the 5 s deadline and the 64 KiB body cap still apply.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.fetcher = self.fetcher.with_client(client);
+        self.party.fetcher = self.party.fetcher.with_client(client);
         self
     }
 
@@ -118,11 +105,6 @@ impl TokenExchange {
         actor: Option<&Subject>,
         request: &TokenRequest,
     ) -> Result<Tokens, TokenError> {
-        let url = self
-            .endpoint
-            .url(&self.fetcher)
-            .await
-            .map_err(TokenError::unavailable)?;
         let mut form = vec![
             ("grant_type", GRANT_TYPE.to_owned()),
             ("subject_token", subject.token.expose_secret().to_owned()),
@@ -137,12 +119,7 @@ impl TokenExchange {
             form.push(("actor_token_type", actor.kind.uri().to_owned()));
         }
         form.extend(request.form());
-        let basic = self.auth.apply(&self.client_id, url.as_str(), &mut form)?;
-        let response = post_form(&self.fetcher, url, &form, basic)
-            .await
-            .map_err(TokenError::unavailable)?;
-        error_response(&response)?;
-        let tokens = Tokens::from_response(response.body())?;
+        let tokens = Tokens::from_response(&self.party.post(&self.endpoint, form).await?)?;
         if tokens.issued_token_type() != Some(TokenType::AccessToken.uri()) {
             return Err(TokenError::unavailable(
                 "the exchange did not issue an access token (issued_token_type)",

@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use super::TokenError;
 use super::auth::ClientAuth;
-use super::endpoint::{Endpoint, error_response, post_form};
+use super::endpoint::{Endpoint, Party, post_form};
 use crate::error::{ConfigError, KeySourceError};
 use crate::keys::fetch::{Fetcher, Limits};
 use crate::oauth_response::{Introspected, introspection_answer};
@@ -310,20 +310,10 @@ impl IntrospectionBuilder {
 }
 
 /// Revokes tokens at an RFC 7009 revocation endpoint.
+#[derive(Debug)]
 pub struct Revocation {
-    client_id: String,
-    auth: ClientAuth,
+    party: Party,
     endpoint: Endpoint,
-    fetcher: Fetcher,
-}
-
-impl fmt::Debug for Revocation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Revocation")
-            .field("client_id", &self.client_id)
-            .field("auth", &self.auth)
-            .finish_non_exhaustive()
-    }
 }
 
 /// Which kind of token is being revoked (RFC 7009 §2.1 `token_type_hint`).
@@ -344,42 +334,30 @@ impl Revocation {
         auth: ClientAuth,
         endpoint: Option<String>,
     ) -> Result<Self, ConfigError> {
-        let fetcher = Fetcher::new(None, false, Limits::default())?;
-        let endpoint = Endpoint::new(endpoint, issuer, "revocation_endpoint", &fetcher)?;
+        let party = Party::new(client_id.into(), auth)?;
         Ok(Self {
-            client_id: client_id.into(),
-            auth,
-            endpoint,
-            fetcher,
+            endpoint: Endpoint::new(endpoint, issuer, "revocation_endpoint", &party.fetcher)?,
+            party,
         })
     }
 
     /// Sends requests with this client (proxies, private roots). Redirects must be disabled on
     /// it; the 5 s deadline and the 64 KiB body cap still apply.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.fetcher = self.fetcher.with_client(client);
+        self.party.fetcher = self.party.fetcher.with_client(client);
         self
     }
 
     /// Revokes `token`. Success includes tokens the server did not know (RFC 7009 §2.2).
     pub async fn revoke(&self, token: &str, hint: TokenTypeHint) -> Result<(), TokenError> {
-        let url = self
-            .endpoint
-            .url(&self.fetcher)
-            .await
-            .map_err(TokenError::unavailable)?;
         let hint = match hint {
             TokenTypeHint::AccessToken => "access_token",
             TokenTypeHint::RefreshToken => "refresh_token",
         };
-        let mut form = vec![
+        let form = vec![
             ("token", token.to_owned()),
             ("token_type_hint", hint.into()),
         ];
-        let basic = self.auth.apply(&self.client_id, url.as_str(), &mut form)?;
-        let response = post_form(&self.fetcher, url, &form, basic)
-            .await
-            .map_err(TokenError::unavailable)?;
-        error_response(&response)
+        self.party.post(&self.endpoint, form).await.map(drop)
     }
 }
