@@ -679,6 +679,16 @@ async fn refresh_tokens_and_sender_constrained_tokens_are_not_bearer_access_toke
         .build()
         .expect("verifier");
     assert!(verifier.verify::<Value>("good").await.is_ok());
+    // Too long for an opaque token: inactive, and never sent (the endpoint would accept it).
+    let long = "g".repeat(portcullis_core::client::MAX_OPAQUE_TOKEN_LEN + 1);
+    assert_eq!(
+        verifier
+            .verify::<Value>(&long)
+            .await
+            .expect_err("too long")
+            .reason(),
+        Reason::Inactive
+    );
     for token in ["no-type", "refresh", "bound", "string-true"] {
         let err = verifier.verify::<Value>(token).await.expect_err(token);
         assert_eq!(err.reason(), Reason::Inactive, "{token}");

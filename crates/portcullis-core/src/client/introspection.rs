@@ -35,6 +35,11 @@ pub const DEFAULT_INTROSPECTION_TTL: Duration = Duration::from_secs(60);
 pub const DEFAULT_INACTIVE_TTL: Duration = Duration::from_secs(5);
 /// Default cap on cached answers: 10 000, like the verified-token cache.
 pub const DEFAULT_INTROSPECTION_ENTRIES: u64 = 10_000;
+/// Longest opaque token sent to the endpoint: 1 KiB. Real opaque tokens are 32 to 200
+/// characters; a longer one is answered "inactive" without a request, so garbage can neither
+/// be forwarded to the issuer nor fill the answer cache with large keys (10 000 entries then
+/// hold at most ~10 MiB of keys).
+pub const MAX_OPAQUE_TOKEN_LEN: usize = 1024;
 /// How long callers are told to wait when the introspection endpoint fails: 5 s.
 const RETRY_AFTER: Duration = Duration::from_secs(5);
 
@@ -197,6 +202,9 @@ impl OpaqueTokens for Introspection {
 
     fn claims<'a>(&'a self, token: &'a str) -> OpaqueFuture<'a> {
         Box::pin(async move {
+            if token.len() > MAX_OPAQUE_TOKEN_LEN {
+                return Ok(None);
+            }
             self.inner
                 .answers
                 .try_get_with(token.into(), self.ask(token))

@@ -42,7 +42,7 @@ pub use device::{DEFAULT_POLL_INTERVAL, DeviceAuthorization, DeviceFlow};
 pub use exchange::{Subject, TokenExchange, TokenType};
 pub use introspection::{
     DEFAULT_INACTIVE_TTL, DEFAULT_INTROSPECTION_ENTRIES, DEFAULT_INTROSPECTION_TTL, Introspection,
-    IntrospectionBuilder, Revocation, TokenTypeHint,
+    IntrospectionBuilder, MAX_OPAQUE_TOKEN_LEN, Revocation, TokenTypeHint,
 };
 pub use login::{LoggedIn, Login, LoginBuilder, LoginError, PendingLogin, UserTokens};
 pub use outbound::{BearerLayer, BearerMiddleware, BearerService, BoxError};
