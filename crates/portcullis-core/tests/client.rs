@@ -1157,6 +1157,48 @@ async fn a_confidential_client_logs_in_with_its_secret_and_pkce() {
         .refresh()
         .await
         .expect("refresh with the secret");
+
+    // The user's tokens as a TokenSource: an API refusing the first token it sees makes the
+    // middleware invalidate it, which refreshes the session once, and the retry succeeds.
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let api = Router::new()
+        .route(
+            "/data",
+            get(
+                |State(seen): State<Arc<std::sync::Mutex<Vec<String>>>>, headers: HeaderMap| async move {
+                    let auth = headers
+                        .get("authorization")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned();
+                    let mut seen = seen.lock().expect("seen");
+                    let first = seen.is_empty();
+                    seen.push(auth);
+                    if first {
+                        Err((
+                            StatusCode::UNAUTHORIZED,
+                            [("www-authenticate", "Bearer error=\"invalid_token\"")],
+                        ))
+                    } else {
+                        Ok("ok")
+                    }
+                },
+            ),
+        )
+        .with_state(Arc::clone(&seen));
+    let api = serve(api).await;
+    let http = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(BearerMiddleware::new(user.tokens.clone()))
+        .build();
+    let before = user.tokens.refresh_token();
+    let response = http.get(format!("{api}/data")).send().await.expect("send");
+    assert_eq!(response.status(), 200);
+    let seen = seen.lock().expect("seen").clone();
+    assert_eq!(seen.len(), 2);
+    assert_ne!(seen[0], seen[1], "retried with a refreshed token");
+    // oidc-provider rotates only public clients' refresh tokens: the confidential client's is
+    // kept, and the session keeps using it.
+    assert_eq!(user.tokens.refresh_token(), before);
     // The wrong secret fails at the code exchange, with the server's code.
     let wrong = Login::builder(&idp.issuer, "web-confidential", CALLBACK)
         .auth(ClientAuth::SecretBasic("wrong".to_owned().into()))
