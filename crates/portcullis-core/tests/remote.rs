@@ -565,3 +565,50 @@ async fn limits_are_configurable() {
     assert_eq!(impatient.health().last_error.as_deref(), Some("timed out"));
     drop(issuer);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_test_servers_token_endpoint_checks_its_clients() {
+    let (issuer, server) = serve().await;
+    server.register_client("svc", "s&cret");
+    let http = reqwest::Client::new();
+    let post = |auth: Option<(&str, &str)>, body: &str| {
+        let mut request = http
+            .post(server.token_url())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_owned());
+        if let Some((id, secret)) = auth {
+            request = request.basic_auth(id, Some(secret));
+        }
+        request.send()
+    };
+    // Basic with the secret form-encoded (RFC 6749 §2.3.1), as a client sends it.
+    let ok = post(
+        Some(("svc", "s%26cret")),
+        "grant_type=client_credentials&scope=read%3Ausers",
+    )
+    .await
+    .expect("send");
+    assert_eq!(ok.status(), 200);
+    let body: Value = serde_json::from_slice(&ok.bytes().await.expect("body")).expect("json");
+    let v = verifier(
+        &issuer,
+        RemoteJwks::builder(server.jwks_url())
+            .build()
+            .expect("config"),
+    );
+    let verified = v
+        .verify::<Value>(body["access_token"].as_str().expect("token"))
+        .await
+        .expect("the minted token verifies");
+    assert_eq!(verified.client_id(), Some("svc"));
+    assert!(verified.has_scope("read:users"));
+    for (auth, form, status) in [
+        (Some(("svc", "wrong")), "grant_type=client_credentials", 401),
+        (None, "grant_type=client_credentials", 401),
+        (Some(("svc", "s%26cret")), "grant_type=password", 400),
+    ] {
+        let response = post(auth, form).await.expect("send");
+        assert_eq!(response.status(), status, "{form}");
+    }
+    assert_eq!(server.token_requests(), 4);
+}
