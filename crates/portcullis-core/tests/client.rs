@@ -1220,3 +1220,39 @@ async fn a_confidential_client_logs_in_with_its_secret_and_pkce() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_failing_token_endpoint_gets_one_request_per_two_seconds() {
+    let count = Arc::new(AtomicUsize::new(0));
+    let app = Router::new()
+        .route(
+            "/token",
+            post(|State(count): State<Arc<AtomicUsize>>| async move {
+                count.fetch_add(1, Ordering::SeqCst);
+                StatusCode::SERVICE_UNAVAILABLE
+            }),
+        )
+        .with_state(Arc::clone(&count));
+    let url = format!("{}/token", serve(app).await);
+    let client = ClientCredentials::builder("svc")
+        .auth(ClientAuth::SecretPost("s".to_owned().into()))
+        .token_url(url)
+        .build()
+        .expect("config");
+    for _ in 0..5 {
+        assert!(matches!(
+            client.access_token().await,
+            Err(TokenError::Unavailable { .. })
+        ));
+    }
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        1,
+        "the failure is reused for 2 s"
+    );
+    tokio::time::pause();
+    tokio::time::advance(portcullis_core::client::RETRY_AFTER_FAILURE).await;
+    tokio::time::resume();
+    assert!(client.access_token().await.is_err());
+    assert_eq!(count.load(Ordering::SeqCst), 2, "then one new request");
+}

@@ -41,6 +41,10 @@ pub const DEFAULT_REFRESH_AHEAD: Duration = Duration::from_secs(60);
 /// Lifetime assumed when the server sends no `expires_in`: 60 s. RFC 6749 makes the field
 /// optional; assuming longer could serve a token the server already considers expired.
 pub const DEFAULT_UNKNOWN_LIFETIME: Duration = Duration::from_secs(60);
+/// After a failed token request, the same request is not sent again for 2 s: callers get the
+/// failure (or the still-valid token) meanwhile, so a failing endpoint sees at most one request
+/// per 2 s per token request, however many callers ask.
+pub const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(2);
 /// At most this many distinct token requests are cached per client; more means the scopes or
 /// resources are being built from request data, which is a bug worth an error.
 const MAX_SLOTS: usize = 256;
@@ -161,7 +165,20 @@ struct Slot {
     /// Completed token requests, so callers who waited on the gate can tell that an attempt
     /// finished while they waited (and take its outcome rather than make another).
     attempts: AtomicU64,
-    last_error: Mutex<Option<TokenError>>,
+    /// The last failed request and when it failed; cleared by a success.
+    last_failure: Mutex<Option<(TokenError, Instant)>>,
+}
+
+impl Slot {
+    /// The last failure, if it happened within [`RETRY_AFTER_FAILURE`].
+    fn recent_failure(&self) -> Option<TokenError> {
+        self.last_failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .filter(|(_, at)| at.elapsed() < RETRY_AFTER_FAILURE)
+            .map(|(error, _)| error.clone())
+    }
 }
 
 struct Cached {
@@ -244,7 +261,11 @@ impl ClientCredentials {
                 return Ok(cached.token.clone());
             }
             if now < cached.expires_at {
-                // One caller refreshes; the others keep the valid token meanwhile.
+                // One caller refreshes; the others keep the valid token meanwhile (and so does
+                // everyone for a while after a refresh failed).
+                if slot.recent_failure().is_some() {
+                    return Ok(cached.token.clone());
+                }
                 let Ok(_gate) = slot.gate.try_lock() else {
                     return Ok(cached.token.clone());
                 };
@@ -271,8 +292,8 @@ impl ClientCredentials {
             {
                 return Ok(cached.token.clone());
             }
-            if let Some(error) = slot
-                .last_error
+            if let Some((error, _)) = slot
+                .last_failure
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .clone()
@@ -284,6 +305,9 @@ impl ClientCredentials {
             && Instant::now() < cached.refresh_at
         {
             return Ok(cached.token.clone());
+        }
+        if let Some(error) = slot.recent_failure() {
+            return Err(error);
         }
         self.attempt(&slot, request).await
     }
@@ -312,7 +336,7 @@ impl ClientCredentials {
     ) -> Result<AccessToken, TokenError> {
         let sent = Instant::now();
         let outcome = self.request_token(request).await;
-        let mut last_error = slot.last_error.lock().unwrap_or_else(|p| p.into_inner());
+        let mut last_failure = slot.last_failure.lock().unwrap_or_else(|p| p.into_inner());
         let result = match outcome {
             Ok(token) => {
                 let lifetime = token.expires_in().unwrap_or(DEFAULT_UNKNOWN_LIFETIME);
@@ -325,11 +349,11 @@ impl ClientCredentials {
                     refresh_at: sent + refresh_after,
                     expires_at: sent + lifetime,
                 })));
-                *last_error = None;
+                *last_failure = None;
                 Ok(token)
             }
             Err(error) => {
-                *last_error = Some(error.clone());
+                *last_failure = Some((error.clone(), Instant::now()));
                 Err(error)
             }
         };

@@ -36,7 +36,7 @@ mod outbound;
 pub use auth::{AssertionKey, ClientAuth};
 pub use credentials::{
     ClientCredentials, ClientCredentialsBuilder, DEFAULT_REFRESH_AHEAD, DEFAULT_UNKNOWN_LIFETIME,
-    TokenRequest, TokenSource, TokenSourceFuture,
+    RETRY_AFTER_FAILURE, TokenRequest, TokenSource, TokenSourceFuture,
 };
 pub use device::{DEFAULT_POLL_INTERVAL, DeviceAuthorization, DeviceFlow};
 pub use exchange::{Subject, TokenExchange, TokenType};
