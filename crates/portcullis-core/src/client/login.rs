@@ -37,7 +37,9 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use super::auth::ClientAuth;
-use super::credentials::{DEFAULT_REFRESH_AHEAD, DEFAULT_UNKNOWN_LIFETIME, TokenRequest};
+use super::credentials::{
+    DEFAULT_REFRESH_AHEAD, DEFAULT_UNKNOWN_LIFETIME, RETRY_AFTER_FAILURE, TokenRequest,
+};
 use super::http::Http;
 use super::{AccessToken, ErrorCode, TokenError, TokenSource, TokenSourceFuture, printable};
 use crate::error::ConfigError;
@@ -396,7 +398,7 @@ impl Login {
                     state: ArcSwap::from_pointee(TokenState::new(access, refresh, sent)),
                     gate: tokio::sync::Mutex::new(()),
                     attempts: AtomicU64::new(0),
-                    last_error: Mutex::new(None),
+                    last_failure: Mutex::new(None),
                     resources: pending.resources,
                 }),
             },
@@ -421,7 +423,8 @@ struct UserInner {
     state: ArcSwap<TokenState>,
     gate: tokio::sync::Mutex<()>,
     attempts: AtomicU64,
-    last_error: Mutex<Option<TokenError>>,
+    /// The last failed refresh and when it failed; cleared by a success.
+    last_failure: Mutex<Option<(TokenError, Instant)>>,
     resources: Vec<String>,
 }
 
@@ -502,19 +505,24 @@ impl UserTokens {
         if !Arc::ptr_eq(&state, stale) && Instant::now() < state.expires_at {
             return Ok(state.access.clone());
         }
-        // An attempt ran while this caller waited and failed: share the failure.
-        if inner.attempts.load(Ordering::Acquire) != seen
-            && let Some(error) = inner
-                .last_error
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone()
+        // An attempt that ran while this caller waited failed, or one failed moments ago:
+        // share that failure instead of asking again (as client credentials do).
+        let failure = inner
+            .last_failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some((error, at)) = failure
+            && (inner.attempts.load(Ordering::Acquire) != seen
+                || at.elapsed() < RETRY_AFTER_FAILURE)
         {
             return Err(error);
         }
         let outcome = self.refresh_once().await;
-        *inner.last_error.lock().unwrap_or_else(|p| p.into_inner()) =
-            outcome.as_ref().err().cloned();
+        *inner.last_failure.lock().unwrap_or_else(|p| p.into_inner()) = outcome
+            .as_ref()
+            .err()
+            .map(|error| (error.clone(), Instant::now()));
         inner.attempts.fetch_add(1, Ordering::Release);
         outcome
     }
