@@ -22,9 +22,9 @@ for t in "${targets[@]}"; do
     cargo +nightly fuzz run "$t" "$scratch" "corpus/$t" -- \
         -max_total_time="$seconds" -timeout=1 -rss_limit_mb=2048 -max_len=20000 -print_final_stats=1 >"$log" 2>&1
     status=$?
-    execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
-    rate=$(grep -o 'exec/s: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
-    cov=$(grep -o 'cov: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
+    execs=$(grep -ao 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -ao '[0-9]*$' | tail -1)
+    rate=$(grep -ao 'exec/s: *[0-9]*' "$log" | grep -ao '[0-9]*$' | tail -1)
+    cov=$(grep -ao 'cov: *[0-9]*' "$log" | grep -ao '[0-9]*$' | tail -1)
     size=$(ls "$scratch" | wc -l)
     printf '%-20s %6ss  execs %-10s %6s exec/s  cov %-6s corpus %s\n' "$t" "$seconds" "${execs:-?}" "${rate:-?}" "${cov:-?}" "$size"
     if [ $status -ne 0 ]; then
