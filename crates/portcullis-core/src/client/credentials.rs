@@ -41,6 +41,12 @@ pub const DEFAULT_REFRESH_AHEAD: Duration = Duration::from_secs(60);
 /// Lifetime assumed when the server sends no `expires_in`: 60 s. RFC 6749 makes the field
 /// optional; assuming longer could serve a token the server already considers expired.
 pub const DEFAULT_UNKNOWN_LIFETIME: Duration = Duration::from_secs(60);
+/// How long after it was requested a token of `lifetime` is replaced: `ahead` before expiry, or
+/// at 80 % of the lifetime when that is later (a 100-second token is kept 80 s, not 40 s).
+pub(crate) fn refresh_after(lifetime: Duration, ahead: Duration) -> Duration {
+    lifetime.saturating_sub(ahead).max(lifetime.mul_f64(0.8))
+}
+
 /// After a failed token request, the same request is not sent again for 2 s: callers get the
 /// failure (or the still-valid token) meanwhile, so a failing endpoint sees at most one request
 /// per 2 s per token request, however many callers ask.
@@ -341,12 +347,9 @@ impl ClientCredentials {
             Ok(token) => {
                 let lifetime = token.expires_in().unwrap_or(DEFAULT_UNKNOWN_LIFETIME);
                 // Timed from when the request was sent: the server's clock started no earlier.
-                let refresh_after = lifetime
-                    .saturating_sub(self.inner.refresh_ahead)
-                    .max(lifetime.mul_f64(0.8));
                 slot.current.store(Some(Arc::new(Cached {
                     token: token.clone(),
-                    refresh_at: sent + refresh_after,
+                    refresh_at: sent + refresh_after(lifetime, self.inner.refresh_ahead),
                     expires_at: sent + lifetime,
                 })));
                 *last_failure = None;

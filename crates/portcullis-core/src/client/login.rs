@@ -39,6 +39,7 @@ use tokio::time::Instant;
 use super::auth::ClientAuth;
 use super::credentials::{
     DEFAULT_REFRESH_AHEAD, DEFAULT_UNKNOWN_LIFETIME, RETRY_AFTER_FAILURE, TokenRequest,
+    refresh_after,
 };
 use super::http::Http;
 use super::{AccessToken, ErrorCode, TokenError, TokenSource, TokenSourceFuture, printable};
@@ -438,13 +439,10 @@ struct TokenState {
 impl TokenState {
     fn new(access: AccessToken, refresh: Option<SecretString>, sent: Instant) -> Self {
         let lifetime = access.expires_in().unwrap_or(DEFAULT_UNKNOWN_LIFETIME);
-        let refresh_after = lifetime
-            .saturating_sub(DEFAULT_REFRESH_AHEAD)
-            .max(lifetime.mul_f64(0.8));
         Self {
             access,
             refresh,
-            refresh_at: sent + refresh_after,
+            refresh_at: sent + refresh_after(lifetime, DEFAULT_REFRESH_AHEAD),
             expires_at: sent + lifetime,
         }
     }
