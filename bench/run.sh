@@ -7,7 +7,8 @@
 # `rounds` times for `seconds` after a warm-up, alternating servers within each round. Two modes:
 # `reused` (one token for every request, as clients send it) and `distinct` (a different token
 # per request, cycling through BENCH_TOKENS pre-minted ones). Prints medians of req/s, p50, p99
-# and server CPU per request, idle and peak RSS, and ratios to bare axum from the same run.
+# and server CPU per request (and the kernel's share of it), idle and peak RSS, and ratios to
+# bare axum from the same run.
 # A run whose responses are not all 2xx is reported as an error, never as a number.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -72,6 +73,7 @@ status() {
 }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+sys_ticks() { awk '{print $15}' "/proc/$1/stat"; }
 rss_kb() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status"; }
 to_us() { # wrk latency ("370.12us", "1.20ms", "1.02s") in µs
     awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000; else print n * 1000000 }'
@@ -117,11 +119,13 @@ run_one() {
     fi
     local url="http://127.0.0.1:$port$path"
     "${pin_load[@]}" wrk "${load[@]}" -d"${warmup}s" "$url" "${extra[@]}" >/dev/null
-    local before out
+    local before sys_before out
     before="$(cpu_ticks "$pid")"
+    sys_before="$(sys_ticks "$pid")"
     out="$("${pin_load[@]}" wrk "${load[@]}" -d"${secs}s" "$url" "${extra[@]}")"
-    local after peak
+    local after sys_after peak
     after="$(cpu_ticks "$pid")"
+    sys_after="$(sys_ticks "$pid")"
     peak="$(rss_kb "$pid" VmHWM)"
     kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
     if echo "$out" | grep -q "Non-2xx\|Socket errors"; then
@@ -133,9 +137,10 @@ run_one() {
     requests="$(echo "$out" | awk '/requests in/ {print $1}')"
     p50="$(to_us "$(echo "$out" | awk '$1 == "50%" {print $2}')")"
     p99="$(to_us "$(echo "$out" | awk '$1 == "99%" {print $2}')")"
-    local cpu
+    local cpu sys
     cpu="$(awk -v t=$((after - before)) -v hz="$tick" -v n="$requests" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')"
-    printf '%s\t%s\t%s\tok\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$name" "$round" "$rps" "$p50" "$p99" "$cpu" "$idle" "$peak" >>"$results"
+    sys="$(awk -v t=$((sys_after - sys_before)) -v hz="$tick" -v n="$requests" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')"
+    printf '%s\t%s\t%s\tok\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$name" "$round" "$rps" "$p50" "$p99" "$cpu" "$idle" "$peak" "$sys" >>"$results"
 }
 
 echo "bench: ${rounds} x ${secs} s per server after ${warmup} s warm-up, ${conns} connections, ${pinning}" >&2
@@ -171,15 +176,16 @@ $4 == "error" { err[$1 SUBSEP $2] = $5; if (!($1 SUBSEP $2 in seen)) { seen[$1 S
     if (!(key in seen)) { seen[key] = 1; order[++k] = key }
     rps[key] = rps[key] " " $5; p50[key] = p50[key] " " $6; p99[key] = p99[key] " " $7
     cpu[key] = cpu[key] " " $8; idle[key] = idle[key] " " $9; peak[key] = peak[key] " " $10
+    sys[key] = sys[key] " " $11
 }
 END {
     base = median(rps["reused" SUBSEP "bare axum"])
-    printf "\n%-9s %-30s %10s %9s %9s %10s %9s %9s %9s\n", "mode", "server", "req/s", "p50 µs", "p99 µs", "CPU µs/req", "idle MB", "peak MB", "x bare"
+    printf "\n%-9s %-30s %10s %9s %9s %10s %10s %9s %9s %9s\n", "mode", "server", "req/s", "p50 µs", "p99 µs", "CPU µs/req", "of it sys", "idle MB", "peak MB", "x bare"
     for (i = 1; i <= k; i++) {
         split(order[i], kk, SUBSEP)
         if (order[i] in err) { printf "%-9s %-30s error: %s\n", kk[1], kk[2], err[order[i]]; continue }
         r = median(rps[order[i]])
-        printf "%-9s %-30s %10.0f %9.0f %9.0f %10.1f %9.1f %9.1f %8.3fx\n", kk[1], kk[2], r, median(p50[order[i]]), median(p99[order[i]]), median(cpu[order[i]]), median(idle[order[i]]) / 1024, median(peak[order[i]]) / 1024, (base > 0 ? r / base : 0)
+        printf "%-9s %-30s %10.0f %9.0f %9.0f %10.1f %10.1f %9.1f %9.1f %8.3fx\n", kk[1], kk[2], r, median(p50[order[i]]), median(p99[order[i]]), median(cpu[order[i]]), median(sys[order[i]]), median(idle[order[i]]) / 1024, median(peak[order[i]]) / 1024, (base > 0 ? r / base : 0)
     }
 }' "$results"
 if grep -q $'\terror\t' "$results"; then
