@@ -25,8 +25,10 @@ for t in "${targets[@]}"; do
     execs=$(grep -ao 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -ao '[0-9]*$' | tail -1)
     rate=$(grep -ao 'exec/s: *[0-9]*' "$log" | grep -ao '[0-9]*$' | tail -1)
     cov=$(grep -ao 'cov: *[0-9]*' "$log" | grep -ao '[0-9]*$' | tail -1)
+    # Coverage after loading the corpus, so the run's own finds show as "+new".
+    start=$(grep -a 'INITED' "$log" | grep -ao 'cov: *[0-9]*' | grep -ao '[0-9]*$' | head -1)
     size=$(ls "$scratch" | wc -l)
-    printf '%-20s %6ss  execs %-10s %6s exec/s  cov %-6s corpus %s\n' "$t" "$seconds" "${execs:-?}" "${rate:-?}" "${cov:-?}" "$size"
+    printf '%-20s %6ss  execs %-10s %6s exec/s  cov %-6s (+%s new)  corpus %s\n' "$t" "$seconds" "${execs:-?}" "${rate:-?}" "${cov:-?}" "$(( ${cov:-0} - ${start:-0} ))" "$size"
     if [ $status -ne 0 ]; then
         echo "  $t FAILED (exit $status): see fuzz/$log and fuzz/artifacts/$t/" >&2
         failed=1
