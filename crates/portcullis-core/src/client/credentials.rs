@@ -15,7 +15,6 @@ use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -30,6 +29,7 @@ use tokio::time::Instant;
 
 use super::auth::ClientAuth;
 use super::endpoint::Endpoint;
+use super::flight::SingleFlight;
 use super::http::Http;
 use super::{AccessToken, ErrorCode, TokenError, printable};
 use crate::error::ConfigError;
@@ -167,24 +167,7 @@ struct Inner {
 #[derive(Default)]
 struct Slot {
     current: ArcSwapOption<Cached>,
-    gate: tokio::sync::Mutex<()>,
-    /// Completed token requests, so callers who waited on the gate can tell that an attempt
-    /// finished while they waited (and take its outcome rather than make another).
-    attempts: AtomicU64,
-    /// The last failed request and when it failed; cleared by a success.
-    last_failure: Mutex<Option<(TokenError, Instant)>>,
-}
-
-impl Slot {
-    /// The last failure, if it happened within [`RETRY_AFTER_FAILURE`].
-    fn recent_failure(&self) -> Option<TokenError> {
-        self.last_failure
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .filter(|(_, at)| at.elapsed() < RETRY_AFTER_FAILURE)
-            .map(|(error, _)| error.clone())
-    }
+    flight: SingleFlight,
 }
 
 struct Cached {
@@ -269,10 +252,10 @@ impl ClientCredentials {
             if now < cached.expires_at {
                 // One caller refreshes; the others keep the valid token meanwhile (and so does
                 // everyone for a while after a refresh failed).
-                if slot.recent_failure().is_some() {
+                if slot.flight.recent_failure().is_some() {
                     return Ok(cached.token.clone());
                 }
-                let Ok(_gate) = slot.gate.try_lock() else {
+                let Some(turn) = slot.flight.try_turn() else {
                     return Ok(cached.token.clone());
                 };
                 if let Some(newer) = slot.current.load_full()
@@ -280,7 +263,7 @@ impl ClientCredentials {
                 {
                     return Ok(newer.token.clone());
                 }
-                return match self.attempt(&slot, request).await {
+                return match turn.attempt(self.fetch(&slot, request)).await {
                     Ok(token) => Ok(token),
                     Err(error) => {
                         crate::audit::token_refresh_failed(&self.inner.client_id, &error);
@@ -289,33 +272,24 @@ impl ClientCredentials {
                 };
             }
         }
-        let seen = slot.attempts.load(Ordering::Acquire);
-        let _gate = slot.gate.lock().await;
-        if slot.attempts.load(Ordering::Acquire) != seen {
-            // An attempt finished while this caller waited: share its outcome.
-            if let Some(cached) = slot.current.load_full()
-                && Instant::now() < cached.expires_at
-            {
+        let turn = slot.flight.turn().await;
+        if let Some(cached) = slot.current.load_full() {
+            let now = Instant::now();
+            // A token that an attempt made while this caller waited is shared while it is
+            // valid; otherwise only one before its refresh point.
+            let until = if turn.waited_out_an_attempt() {
+                cached.expires_at
+            } else {
+                cached.refresh_at
+            };
+            if now < until {
                 return Ok(cached.token.clone());
             }
-            if let Some((error, _)) = slot
-                .last_failure
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone()
-            {
-                return Err(error);
-            }
         }
-        if let Some(cached) = slot.current.load_full()
-            && Instant::now() < cached.refresh_at
-        {
-            return Ok(cached.token.clone());
-        }
-        if let Some(error) = slot.recent_failure() {
+        if let Some(error) = turn.shared_failure() {
             return Err(error);
         }
-        self.attempt(&slot, request).await
+        turn.attempt(self.fetch(&slot, request)).await
     }
 
     fn slot(&self, request: &TokenRequest) -> Result<Arc<Slot>, TokenError> {
@@ -334,34 +308,18 @@ impl ClientCredentials {
         Ok(slot)
     }
 
-    /// One token request, its outcome recorded in the slot. Called with the gate held.
-    async fn attempt(
-        &self,
-        slot: &Slot,
-        request: &TokenRequest,
-    ) -> Result<AccessToken, TokenError> {
+    /// One token request, a new token stored in the slot. Made with the slot's turn held.
+    async fn fetch(&self, slot: &Slot, request: &TokenRequest) -> Result<AccessToken, TokenError> {
         let sent = Instant::now();
-        let outcome = self.request_token(request).await;
-        let mut last_failure = slot.last_failure.lock().unwrap_or_else(|p| p.into_inner());
-        let result = match outcome {
-            Ok(token) => {
-                let lifetime = token.expires_in().unwrap_or(DEFAULT_UNKNOWN_LIFETIME);
-                // Timed from when the request was sent: the server's clock started no earlier.
-                slot.current.store(Some(Arc::new(Cached {
-                    token: token.clone(),
-                    refresh_at: sent + refresh_after(lifetime, self.inner.refresh_ahead),
-                    expires_at: sent + lifetime,
-                })));
-                *last_failure = None;
-                Ok(token)
-            }
-            Err(error) => {
-                *last_failure = Some((error.clone(), Instant::now()));
-                Err(error)
-            }
-        };
-        slot.attempts.fetch_add(1, Ordering::Release);
-        result
+        let token = self.request_token(request).await?;
+        let lifetime = token.expires_in().unwrap_or(DEFAULT_UNKNOWN_LIFETIME);
+        // Timed from when the request was sent: the server's clock started no earlier.
+        slot.current.store(Some(Arc::new(Cached {
+            token: token.clone(),
+            refresh_at: sent + refresh_after(lifetime, self.inner.refresh_ahead),
+            expires_at: sent + lifetime,
+        })));
+        Ok(token)
     }
 
     async fn token_url(&self) -> Result<Url, TokenError> {

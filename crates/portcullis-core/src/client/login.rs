@@ -16,8 +16,7 @@
 //! out.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use openidconnect::core::{
@@ -38,9 +37,9 @@ use tokio::time::Instant;
 
 use super::auth::ClientAuth;
 use super::credentials::{
-    DEFAULT_REFRESH_AHEAD, DEFAULT_UNKNOWN_LIFETIME, RETRY_AFTER_FAILURE, TokenRequest,
-    refresh_after,
+    DEFAULT_REFRESH_AHEAD, DEFAULT_UNKNOWN_LIFETIME, TokenRequest, refresh_after,
 };
+use super::flight::SingleFlight;
 use super::http::Http;
 use super::{AccessToken, ErrorCode, TokenError, TokenSource, TokenSourceFuture, printable};
 use crate::error::ConfigError;
@@ -397,9 +396,7 @@ impl Login {
                 inner: Arc::new(UserInner {
                     login: self.clone(),
                     state: ArcSwap::from_pointee(TokenState::new(access, refresh, sent)),
-                    gate: tokio::sync::Mutex::new(()),
-                    attempts: AtomicU64::new(0),
-                    last_failure: Mutex::new(None),
+                    flight: SingleFlight::default(),
                     resources: pending.resources,
                 }),
             },
@@ -422,10 +419,7 @@ pub struct UserTokens {
 struct UserInner {
     login: Login,
     state: ArcSwap<TokenState>,
-    gate: tokio::sync::Mutex<()>,
-    attempts: AtomicU64,
-    /// The last failed refresh and when it failed; cleared by a success.
-    last_failure: Mutex<Option<(TokenError, Instant)>>,
+    flight: SingleFlight,
     resources: Vec<String>,
 }
 
@@ -493,36 +487,19 @@ impl UserTokens {
     }
 
     /// One refresh for everyone who needs one: `stale` is the state the caller found wanting.
-    /// Once the gate is held, a newer state (someone refreshed meanwhile) is shared, and so is the
-    /// failure of an attempt that ran while this caller waited.
+    /// Once it is this caller's turn, a newer state (someone refreshed meanwhile) is shared, and
+    /// so is a failure that ran while it waited or moments ago (as client credentials do).
     async fn refresh_shared(&self, stale: &Arc<TokenState>) -> Result<AccessToken, TokenError> {
         let inner = &*self.inner;
-        let seen = inner.attempts.load(Ordering::Acquire);
-        let _gate = inner.gate.lock().await;
+        let turn = inner.flight.turn().await;
         let state = inner.state.load_full();
         if !Arc::ptr_eq(&state, stale) && Instant::now() < state.expires_at {
             return Ok(state.access.clone());
         }
-        // An attempt that ran while this caller waited failed, or one failed moments ago:
-        // share that failure instead of asking again (as client credentials do).
-        let failure = inner
-            .last_failure
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        if let Some((error, at)) = failure
-            && (inner.attempts.load(Ordering::Acquire) != seen
-                || at.elapsed() < RETRY_AFTER_FAILURE)
-        {
+        if let Some(error) = turn.shared_failure() {
             return Err(error);
         }
-        let outcome = self.refresh_once().await;
-        *inner.last_failure.lock().unwrap_or_else(|p| p.into_inner()) = outcome
-            .as_ref()
-            .err()
-            .map(|error| (error.clone(), Instant::now()));
-        inner.attempts.fetch_add(1, Ordering::Release);
-        outcome
+        turn.attempt(self.refresh_once()).await
     }
 
     async fn refresh_once(&self) -> Result<AccessToken, TokenError> {

@@ -28,6 +28,7 @@ mod credentials;
 mod device;
 mod endpoint;
 mod exchange;
+mod flight;
 mod http;
 mod introspection;
 mod login;
