@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side HTTP benchmark: bare axum, axum + portcullis (cache on / off), actix + portcullis,
-# axum + jwt-authorizer, actix + jsonwebtoken. Usage: bash bench/run.sh [seconds] [rounds]
+# axum + jwt-authorizer, actix + jsonwebtoken, and the floor under them all (axum + one raw RSA
+# check, nothing else). Usage: bash bench/run.sh [seconds] [rounds]
 #
 # Builds the servers (release), mints an RS256 key set and tokens once, installs wrk if missing,
 # pins each server to CPU 0 and wrk to CPU 1 (when there are two), and runs every server
@@ -53,6 +54,7 @@ tick="$(getconf CLK_TCK)"
 servers=(
     "bare axum|bare_axum||/open"
     "bare axum, no token header|bare_axum||/open"
+    "axum + raw RSA check (floor)|axum_rsa_floor||/protected"
     "axum + portcullis|axum_portcullis||/protected"
     "axum + portcullis, cache off|axum_portcullis|BENCH_CACHE=off|/protected"
     "actix + portcullis|actix_portcullis||/protected"
