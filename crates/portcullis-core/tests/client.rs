@@ -600,12 +600,9 @@ async fn introspection_answers_are_shared_and_cached_and_audience_is_enforced() 
     assert_eq!(err.reason(), Reason::BadAudience);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unreachable_introspection_endpoint_is_503_not_401() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}/introspect", listener.local_addr().expect("addr"));
-    drop(listener);
-    let verifier = Verifier::builder()
+/// A verifier for opaque tokens only, introspecting them at `url` for `https://api.example`.
+fn introspecting_at(url: String) -> Verifier {
+    Verifier::builder()
         .opaque_tokens(
             Introspection::builder("https://issuer.example/")
                 .client("rs", ClientAuth::SecretBasic("s".to_owned().into()))
@@ -615,7 +612,15 @@ async fn an_unreachable_introspection_endpoint_is_503_not_401() {
                 .expect("config"),
         )
         .build()
-        .expect("verifier");
+        .expect("verifier")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_introspection_endpoint_is_503_not_401() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/introspect", listener.local_addr().expect("addr"));
+    drop(listener);
+    let verifier = introspecting_at(url);
     match verifier.verify::<Value>("opaque-token").await {
         Err(AuthError::Unavailable { reason, .. }) => {
             assert_eq!(reason, Reason::IntrospectionUnavailable);
@@ -667,17 +672,7 @@ async fn refresh_tokens_and_sender_constrained_tokens_are_not_bearer_access_toke
         }),
     );
     let url = format!("{}/introspect", serve(app).await);
-    let verifier = Verifier::builder()
-        .opaque_tokens(
-            Introspection::builder("https://issuer.example/")
-                .client("rs", ClientAuth::SecretBasic("s".to_owned().into()))
-                .audience("https://api.example")
-                .endpoint(url)
-                .build()
-                .expect("config"),
-        )
-        .build()
-        .expect("verifier");
+    let verifier = introspecting_at(url);
     assert!(verifier.verify::<Value>("good").await.is_ok());
     // Too long for an opaque token: inactive, and never sent (the endpoint would accept it).
     let long = "g".repeat(portcullis_core::client::MAX_OPAQUE_TOKEN_LEN + 1);
