@@ -235,30 +235,38 @@ async fn token_endpoint(response: Value) -> (String, Arc<AtomicUsize>) {
     (format!("{}/token", serve(app).await), count)
 }
 
+/// A client-credentials client `svc` (`client_secret_post`) for a loopback token endpoint.
+fn svc_client(token_url: String) -> ClientCredentials {
+    ClientCredentials::builder("svc")
+        .auth(ClientAuth::SecretPost("s".to_owned().into()))
+        .token_url(token_url)
+        .build()
+        .expect("config")
+}
+
+/// Moves tokio's clock forward by `by` and lets it run on in real time again.
+async fn skip(by: Duration) {
+    tokio::time::pause();
+    tokio::time::advance(by).await;
+    tokio::time::resume();
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn a_token_is_refreshed_ahead_of_expiry_and_never_served_past_it() {
     let (url, count) = token_endpoint(json!({"token_type": "Bearer", "expires_in": 300})).await;
-    let client = ClientCredentials::builder("svc")
-        .auth(ClientAuth::SecretPost("s".to_owned().into()))
-        .token_url(url)
-        .build()
-        .expect("config");
+    let client = svc_client(url);
     assert_eq!(
         client.access_token().await.expect("first").secret(),
         "token-1"
     );
-    tokio::time::pause();
-    tokio::time::advance(Duration::from_secs(239)).await;
-    tokio::time::resume();
+    skip(Duration::from_secs(239)).await;
     assert_eq!(
         client.access_token().await.expect("cached").secret(),
         "token-1"
     );
     assert_eq!(count.load(Ordering::SeqCst), 1);
     // 60 s before expiry: replaced.
-    tokio::time::pause();
-    tokio::time::advance(Duration::from_secs(2)).await;
-    tokio::time::resume();
+    skip(Duration::from_secs(2)).await;
     assert_eq!(
         client.access_token().await.expect("refreshed").secret(),
         "token-2"
@@ -269,42 +277,26 @@ async fn a_token_is_refreshed_ahead_of_expiry_and_never_served_past_it() {
 #[tokio::test(flavor = "current_thread")]
 async fn a_short_token_is_refreshed_at_80_percent_and_one_without_expires_in_after_48_s() {
     let (url, count) = token_endpoint(json!({"token_type": "bearer", "expires_in": 100})).await;
-    let client = ClientCredentials::builder("svc")
-        .auth(ClientAuth::SecretPost("s".to_owned().into()))
-        .token_url(url)
-        .build()
-        .expect("config");
+    let client = svc_client(url);
     client.access_token().await.expect("first");
-    tokio::time::pause();
-    tokio::time::advance(Duration::from_secs(79)).await;
-    tokio::time::resume();
+    skip(Duration::from_secs(79)).await;
     client.access_token().await.expect("cached");
     assert_eq!(
         count.load(Ordering::SeqCst),
         1,
         "a 100 s token is kept for 80 s"
     );
-    tokio::time::pause();
-    tokio::time::advance(Duration::from_secs(2)).await;
-    tokio::time::resume();
+    skip(Duration::from_secs(2)).await;
     client.access_token().await.expect("refreshed");
     assert_eq!(count.load(Ordering::SeqCst), 2);
 
     let (url, count) = token_endpoint(json!({"token_type": "Bearer"})).await;
-    let client = ClientCredentials::builder("svc")
-        .auth(ClientAuth::SecretPost("s".to_owned().into()))
-        .token_url(url)
-        .build()
-        .expect("config");
+    let client = svc_client(url);
     client.access_token().await.expect("first");
-    tokio::time::pause();
-    tokio::time::advance(Duration::from_secs(47)).await;
-    tokio::time::resume();
+    skip(Duration::from_secs(47)).await;
     client.access_token().await.expect("cached");
     assert_eq!(count.load(Ordering::SeqCst), 1);
-    tokio::time::pause();
-    tokio::time::advance(Duration::from_secs(2)).await;
-    tokio::time::resume();
+    skip(Duration::from_secs(2)).await;
     client.access_token().await.expect("refreshed");
     assert_eq!(
         count.load(Ordering::SeqCst),
@@ -331,22 +323,14 @@ async fn a_failed_refresh_keeps_the_valid_token_until_it_expires() {
         )
         .with_state(Arc::clone(&count));
     let url = format!("{}/token", serve(app).await);
-    let client = ClientCredentials::builder("svc")
-        .auth(ClientAuth::SecretPost("s".to_owned().into()))
-        .token_url(url)
-        .build()
-        .expect("config");
+    let client = svc_client(url);
     client.access_token().await.expect("first");
-    tokio::time::pause();
-    tokio::time::advance(Duration::from_secs(90)).await;
-    tokio::time::resume();
+    skip(Duration::from_secs(90)).await;
     assert_eq!(
         client.access_token().await.expect("still valid").secret(),
         "only"
     );
-    tokio::time::pause();
-    tokio::time::advance(Duration::from_secs(11)).await;
-    tokio::time::resume();
+    skip(Duration::from_secs(11)).await;
     assert!(matches!(
         client.access_token().await,
         Err(TokenError::Unavailable { .. })
@@ -378,11 +362,7 @@ async fn the_outbound_middleware_refreshes_once_on_invalid_token() {
         )
         .with_state(Arc::clone(&seen));
     let api = serve(api).await;
-    let source = ClientCredentials::builder("svc")
-        .auth(ClientAuth::SecretPost("s".to_owned().into()))
-        .token_url(token_url)
-        .build()
-        .expect("config");
+    let source = svc_client(token_url);
     let http = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
         .with(BearerMiddleware::new(source.clone()))
         .build();
@@ -417,11 +397,7 @@ async fn a_second_invalid_token_answer_is_returned_not_retried() {
         }),
     );
     let api = serve(api).await;
-    let source = ClientCredentials::builder("svc")
-        .auth(ClientAuth::SecretPost("s".to_owned().into()))
-        .token_url(token_url)
-        .build()
-        .expect("config");
+    let source = svc_client(token_url);
     let http = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
         .with(BearerMiddleware::new(source))
         .build();
@@ -1101,11 +1077,7 @@ async fn the_tower_layer_attaches_tokens_and_replays_once_on_invalid_token() {
     use tower_service::Service as _;
     let (token_url, tokens) =
         token_endpoint(json!({"token_type": "Bearer", "expires_in": 3600})).await;
-    let source = ClientCredentials::builder("svc")
-        .auth(ClientAuth::SecretPost("s".to_owned().into()))
-        .token_url(token_url)
-        .build()
-        .expect("config");
+    let source = svc_client(token_url);
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
     let mut service = BearerLayer::new(source).layer(Api(Arc::clone(&seen)));
     for _ in 0..2 {
@@ -1229,11 +1201,7 @@ async fn a_failing_token_endpoint_gets_one_request_per_two_seconds() {
         )
         .with_state(Arc::clone(&count));
     let url = format!("{}/token", serve(app).await);
-    let client = ClientCredentials::builder("svc")
-        .auth(ClientAuth::SecretPost("s".to_owned().into()))
-        .token_url(url)
-        .build()
-        .expect("config");
+    let client = svc_client(url);
     for _ in 0..5 {
         assert!(matches!(
             client.access_token().await,
@@ -1245,9 +1213,7 @@ async fn a_failing_token_endpoint_gets_one_request_per_two_seconds() {
         1,
         "the failure is reused for 2 s"
     );
-    tokio::time::pause();
-    tokio::time::advance(portcullis_core::client::RETRY_AFTER_FAILURE).await;
-    tokio::time::resume();
+    skip(portcullis_core::client::RETRY_AFTER_FAILURE).await;
     assert!(client.access_token().await.is_err());
     assert_eq!(count.load(Ordering::SeqCst), 2, "then one new request");
 }
