@@ -10,6 +10,7 @@
 #[path = "common/idp.rs"]
 mod idp;
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -21,9 +22,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use idp::{Browser, Idp};
 use portcullis_core::client::{
-    AssertionKey, BearerLayer, BearerMiddleware, ClientAuth, ClientCredentials, DeviceFlow,
-    ErrorCode, Introspection, Login, LoginError, Revocation, Subject, TokenError, TokenExchange,
-    TokenRequest, TokenSource, TokenType, TokenTypeHint,
+    AccessToken, AssertionKey, BearerLayer, BearerMiddleware, ClientAuth, ClientCredentials,
+    DeviceFlow, ErrorCode, Introspection, Login, LoginError, Revocation, Subject, TokenError,
+    TokenExchange, TokenRequest, TokenSource, TokenType, TokenTypeHint,
 };
 use portcullis_core::keys::RemoteJwks;
 use portcullis_core::testing::TestIssuer;
@@ -123,16 +124,14 @@ async fn five_hundred_concurrent_callers_on_a_cold_cache_cost_one_token_request(
             .scope("read:users")
             .resource(&idp.jwt_api),
     );
-    let tasks: Vec<_> = (0..500)
-        .map(|_| {
-            let client = client.clone();
-            tokio::spawn(async move { client.access_token().await.map(|t| t.secret().to_owned()) })
-        })
-        .collect();
-    let mut tokens = Vec::new();
-    for task in tasks {
-        tokens.push(task.await.expect("task").expect("token"));
-    }
+    let mut tokens: Vec<String> = concurrently(500, || {
+        let client = client.clone();
+        async move { client.access_token().await }
+    })
+    .await
+    .into_iter()
+    .map(|t| t.expect("token").secret().to_owned())
+    .collect();
     tokens.dedup();
     assert_eq!(tokens.len(), 1, "every caller got the same token");
     assert_eq!(idp.token_requests("service-basic").await, 1);
@@ -191,7 +190,11 @@ async fn an_unreachable_token_endpoint_is_unavailable_and_failures_are_shared() 
         .token_url(url)
         .build()
         .expect("config");
-    let outcomes = futures_join(&client, 50).await;
+    let outcomes = concurrently(50, || {
+        let client = client.clone();
+        async move { client.access_token().await }
+    })
+    .await;
     assert!(
         outcomes
             .iter()
@@ -199,16 +202,13 @@ async fn an_unreachable_token_endpoint_is_unavailable_and_failures_are_shared() 
     );
 }
 
-async fn futures_join(
-    client: &ClientCredentials,
-    n: usize,
-) -> Vec<Result<portcullis_core::client::AccessToken, TokenError>> {
-    let tasks: Vec<_> = (0..n)
-        .map(|_| {
-            let client = client.clone();
-            tokio::spawn(async move { client.access_token().await })
-        })
-        .collect();
+/// Runs `n` calls of `call` at once, each on its own task, and returns their outcomes in order.
+async fn concurrently<F, Fut>(n: usize, call: F) -> Vec<Result<AccessToken, TokenError>>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<AccessToken, TokenError>> + Send + 'static,
+{
+    let tasks: Vec<_> = (0..n).map(|_| tokio::spawn(call())).collect();
     let mut out = Vec::new();
     for task in tasks {
         out.push(task.await.expect("task"));
@@ -931,16 +931,14 @@ async fn login_with_pkce_checks_state_and_iss_and_refreshes_with_rotation() {
 
     // 20 concurrent forced refreshes: one request, one rotation, everyone gets the new token.
     let before = idp.token_requests("other").await;
-    let tasks: Vec<_> = (0..20)
-        .map(|_| {
-            let tokens = user.tokens.clone();
-            tokio::spawn(async move { tokens.refresh().await.map(|t| t.secret().to_owned()) })
-        })
-        .collect();
-    let mut fresh = Vec::new();
-    for task in tasks {
-        fresh.push(task.await.expect("task").expect("refreshed"));
-    }
+    let mut fresh: Vec<String> = concurrently(20, || {
+        let tokens = user.tokens.clone();
+        async move { tokens.refresh().await }
+    })
+    .await
+    .into_iter()
+    .map(|t| t.expect("refreshed").secret().to_owned())
+    .collect();
     fresh.dedup();
     assert_eq!(fresh.len(), 1, "one new access token for all");
     assert_eq!(
