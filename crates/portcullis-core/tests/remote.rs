@@ -612,3 +612,89 @@ async fn the_test_servers_token_endpoint_checks_its_clients() {
     }
     assert_eq!(server.token_requests(), 4);
 }
+
+/// A process starts (a herd of first requests shares one fetch), and the issuer rotates its key
+/// `offset` later: the new kid must be fetched at once. (The background task used to fetch on a
+/// timer of its own about 30 s after start, and that routine fetch started the unknown-kid
+/// cooldown: 27 s of 401s for valid tokens signed by the new key.) Paused time, default policy.
+async fn rotation_after_start(offset: Duration) {
+    let (issuer, server) = serve().await;
+    let source = RemoteJwks::builder(server.jwks_url())
+        .build()
+        .expect("config");
+    let v = verifier(&issuer, source);
+    let token = issuer.token().sign().expect("sign");
+    let herd: Vec<_> = (0..200)
+        .map(|_| {
+            let (v, token) = (v.clone(), token.clone());
+            tokio::spawn(async move { v.verify::<Value>(&token).await.is_ok() })
+        })
+        .collect();
+    for task in herd {
+        assert!(task.await.expect("join"));
+    }
+    assert_eq!(server.jwks_requests(), 1, "the herd shares one fetch");
+
+    tokio::time::sleep(offset).await;
+    assert_eq!(
+        server.jwks_requests(),
+        1,
+        "no routine fetch while the set is fresh"
+    );
+    let next = TestIssuer::new()
+        .expect("keys")
+        .with_issuer(issuer.issuer());
+    let mut next_jwk = next.rsa_jwk();
+    next_jwk["kid"] = json!("rsa-next");
+    server.set_jwks(json!({"keys": [issuer.rsa_jwk(), next_jwk]}));
+    let rotated = next.token().kid("rsa-next").sign().expect("sign");
+    assert_eq!(reason(&v, &rotated).await, Ok(()), "rotated at +{offset:?}");
+    assert_eq!(server.jwks_requests(), 2);
+
+    // The flood bound stays: another unknown kid inside that fetch's cooldown costs nothing.
+    let forged = forge_kid(&rotated, "rsa-unknown");
+    assert_eq!(reason(&v, &forged).await, Err("unknown_key".into()));
+    assert_eq!(server.jwks_requests(), 2);
+    tokio::time::sleep(Duration::from_secs(31)).await;
+    assert_eq!(reason(&v, &forged).await, Err("unknown_key".into()));
+    assert_eq!(server.jwks_requests(), 3, "one fetch per cooldown");
+}
+
+#[tokio::test(start_paused = true)]
+async fn rotation_31_s_after_start_is_accepted() {
+    rotation_after_start(Duration::from_secs(31)).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn rotation_34_s_after_start_is_accepted() {
+    // Past the old timer's latest jitter (30 s × 1.1): the case that always failed.
+    rotation_after_start(Duration::from_secs(34)).await;
+}
+
+/// The refresh-ahead fetch keeps the set fresh without starting the unknown-kid cooldown, and
+/// lands before expiry (the delay is only ever shortened by its jitter).
+#[tokio::test(start_paused = true)]
+async fn a_routine_refresh_never_holds_back_a_new_kid() {
+    let (issuer, server) = serve().await;
+    let source = RemoteJwks::builder(server.jwks_url())
+        .build()
+        .expect("config");
+    source.warm_up().await.expect("warm up");
+    let v = verifier(&issuer, source.clone());
+    // Default TTL 600 s, refresh 30 s ahead, at most 10 % earlier: between 513 s and 570 s.
+    tokio::time::sleep(Duration::from_secs(512)).await;
+    assert_eq!(server.jwks_requests(), 1);
+    tokio::time::sleep(Duration::from_secs(59)).await;
+    assert_eq!(server.jwks_requests(), 2, "refreshed ahead of expiry");
+    assert!(source.health().fresh && !source.health().serving_stale);
+
+    let next = TestIssuer::new()
+        .expect("keys")
+        .with_issuer(issuer.issuer());
+    let mut next_jwk = next.rsa_jwk();
+    next_jwk["kid"] = json!("rsa-next");
+    server.set_jwks(json!({"keys": [issuer.rsa_jwk(), next_jwk]}));
+    let rotated = next.token().kid("rsa-next").sign().expect("sign");
+    assert_eq!(reason(&v, &rotated).await, Ok(()));
+    assert_eq!(server.jwks_requests(), 3);
+}

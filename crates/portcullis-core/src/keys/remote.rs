@@ -3,13 +3,14 @@
 //! The request path reads the current set with one atomic load ([`KeySource::current`]); it never
 //! takes a lock held across I/O. Fetches happen in three places only:
 //!
-//! - **refresh-ahead**: a background task fetches 30 s before the set expires (up to 10 % earlier,
-//!   at random), so
-//!   requests never see an expired set while the issuer is up;
+//! - **refresh-ahead**: a background task fetches 30 s before the set expires (its delay cut by
+//!   up to 10 % at random, never lengthened), so requests never see an expired set while the
+//!   issuer is up; until a first set is loaded it waits for one instead of fetching;
 //! - **cold start**: the first request (or [`RemoteJwks::warm_up`]) fetches, and concurrent
 //!   callers share that one fetch (single-flight);
-//! - **unknown `kid`**: at most one fetch per 30 s per source; inside the cooldown, and for a kid
-//!   already known to be missing, the request is rejected at once without waiting.
+//! - **unknown `kid`**: at most one fetch per 30 s per source, counted from the last fetch an
+//!   unknown kid caused (a routine refresh never holds one back); inside the cooldown, and for a
+//!   kid already known to be missing, the request is rejected at once without waiting.
 //!
 //! When fetches fail, the last good set keeps being served for up to 1 h past its expiry (then
 //! verification answers 503 `Unavailable`, never 401); a failure never wipes the cache.
@@ -94,6 +95,8 @@ struct Shared {
     /// Completed fetch attempts; a waiter that sees it move knows another caller fetched.
     attempts: AtomicU64,
     status: Mutex<Status>,
+    /// Woken after every fetch attempt, so the background task plans from what was loaded.
+    fetched: Arc<Notify>,
     serving_stale: AtomicBool,
     /// Whether a background task refreshes this source (only inside a Tokio runtime).
     refresher: bool,
@@ -125,6 +128,8 @@ struct Loaded {
 #[derive(Default)]
 struct Status {
     last_attempt: Option<Instant>,
+    /// The last fetch an unknown kid caused: the start of its cooldown.
+    last_kid_fetch: Option<Instant>,
     last_success: Option<(Instant, SystemTime)>,
     last_error: Option<String>,
     etag: Option<String>,
@@ -353,6 +358,7 @@ impl RemoteJwksBuilder {
             gate: tokio::sync::Mutex::new(()),
             attempts: AtomicU64::new(0),
             status: Mutex::new(Status::default()),
+            fetched: Arc::new(Notify::new()),
             serving_stale: AtomicBool::new(false),
             refresher: runtime.is_some(),
             stop: Arc::new(Notify::new()),
@@ -360,6 +366,7 @@ impl RemoteJwksBuilder {
         if let Some(runtime) = runtime {
             runtime.spawn(refresh_loop(
                 Arc::downgrade(&shared),
+                Arc::clone(&shared.fetched),
                 Arc::clone(&shared.stop),
             ));
         }
@@ -367,22 +374,33 @@ impl RemoteJwksBuilder {
     }
 }
 
-/// Refresh-ahead: sleeps until the next refresh is due, fetches, repeats. Holds only a weak
+/// Refresh-ahead: sleeps until the next refresh is due, fetches, repeats. Until a first set is
+/// loaded there is nothing to refresh ahead of, so it waits for the first fetch (the first
+/// request's, or `warm_up`'s) instead of fetching on a timer of its own. Holds only a weak
 /// reference between rounds, and stops as soon as the last handle is dropped.
-async fn refresh_loop(shared: std::sync::Weak<Shared>, stop: Arc<Notify>) {
+async fn refresh_loop(shared: std::sync::Weak<Shared>, fetched: Arc<Notify>, stop: Arc<Notify>) {
     loop {
-        let Some(delay) = shared.upgrade().map(|s| s.next_refresh_in()) else {
+        let Some(due) = shared.upgrade().map(|s| s.next_refresh_in()) else {
             return;
         };
+        let woken = async {
+            match due {
+                Some(delay) => tokio::time::sleep(delay).await,
+                None => fetched.notified().await,
+            }
+        };
         tokio::select! {
-            () = tokio::time::sleep(delay) => {}
+            () = woken => {}
             () = stop.notified() => return,
         }
         let Some(strong) = shared.upgrade() else {
             return;
         };
-        // Failures are recorded (status, audit, metric) inside; the loop just retries later.
-        let _ = strong.fetch_shared().await;
+        // A wake-up from a fetch only means "plan again"; a due refresh fetches. Failures are
+        // recorded (status, audit, metric) inside; the loop just plans the retry.
+        if due.is_some() {
+            let _ = strong.fetch_shared().await;
+        }
     }
 }
 
@@ -457,13 +475,18 @@ impl Shared {
                             .get(k)
                             .is_some_and(|at| at.elapsed() < self.policy.missing_kid_memory)
                     });
-                    let cooling = self
-                        .status()
-                        .last_attempt
+                    // Checked and claimed under one lock: of concurrent unknown kids, one starts
+                    // the cooldown and the others share its fetch or are turned away.
+                    let mut status = self.status();
+                    let cooling = status
+                        .last_kid_fetch
                         .is_some_and(|t| t.elapsed() < self.policy.kid_cooldown);
                     if known_missing || cooling {
                         return Ok(set);
                     }
+                    status.last_kid_fetch = Some(Instant::now());
+                } else {
+                    self.status().last_kid_fetch = Some(Instant::now());
                 }
                 let set = self.fetch_for_request().await?;
                 // Long kids are not remembered: the memory is bounded in bytes, not just entries.
@@ -497,6 +520,7 @@ impl Shared {
         }
         let outcome = self.fetch_once().await;
         self.attempts.fetch_add(1, Ordering::Release);
+        self.fetched.notify_one();
         outcome
     }
 
@@ -618,19 +642,20 @@ impl Shared {
     }
 
     /// Time until the background task should fetch: `refresh_ahead` before expiry, or one
-    /// cooldown after a failure, up to 10 % earlier at random so replicas do not fetch in
-    /// lockstep (never later, which would let the set expire).
-    fn next_refresh_in(&self) -> Duration {
+    /// cooldown after a failure; `None` while nothing was ever fetched (there is nothing to
+    /// refresh yet, and a timer of its own would spend the unknown-kid cooldown's budget for
+    /// nothing). Jittered ([`jitter`]) so replicas do not fetch in lockstep.
+    fn next_refresh_in(&self) -> Option<Duration> {
         let failed = self.status().last_error.is_some();
         let due = match self.current.load().as_ref() {
             Some(loaded) if !failed => loaded
                 .fresh_until
                 .saturating_duration_since(Instant::now())
                 .saturating_sub(self.policy.refresh_ahead),
-            // Nothing loaded yet: the first request (or warm_up) fetches; check back later.
-            _ => self.policy.kid_cooldown,
+            _ if failed => self.policy.kid_cooldown,
+            _ => return None,
         };
-        jitter(due.max(Duration::from_millis(100)))
+        Some(jitter(due.max(MIN_REFRESH_DELAY), clock_noise()))
     }
 
     fn health(&self) -> KeySourceHealth {
@@ -666,11 +691,42 @@ impl Shared {
     }
 }
 
-/// ±10 %, from the clock's low bits: enough to spread replicas, no randomness needed.
-fn jitter(d: Duration) -> Duration {
-    let nanos = SystemTime::now()
+/// The background task never sleeps less than this between rounds, whatever a short TTL says.
+const MIN_REFRESH_DELAY: Duration = Duration::from_millis(100);
+
+/// A delay shortened by 0 to 10 %, never lengthened: a refresh planned `refresh_ahead` before
+/// expiry must not slide past expiry (a longer delay would have a healthy issuer's set served
+/// stale). `noise` is any number; its value modulo 1001 picks the cut.
+fn jitter(d: Duration, noise: u32) -> Duration {
+    d.mul_f64(1.0 - f64::from(noise % 1001) / 10_000.0)
+}
+
+/// The clock's sub-second nanoseconds: enough to spread replicas, no randomness needed.
+fn clock_noise() -> u32 {
+    SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |t| t.subsec_nanos());
-    let factor = 0.9 + f64::from(nanos % 2001) / 10_000.0;
-    d.mul_f64(factor)
+        .map_or(0, |t| t.subsec_nanos())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_only_shortens_by_at_most_a_tenth() {
+        let d = Duration::from_secs(570);
+        let mut shortest = d;
+        for noise in (0..2_000_000u32).step_by(7) {
+            let j = jitter(d, noise);
+            assert!(j <= d, "{noise}: {j:?} is later than {d:?}");
+            assert!(
+                j >= d.mul_f64(0.9),
+                "{noise}: {j:?} is more than 10 % early"
+            );
+            shortest = shortest.min(j);
+        }
+        assert_eq!(jitter(d, 0), d);
+        assert_eq!(jitter(d, 1000), Duration::from_secs(513));
+        assert!(shortest < d.mul_f64(0.901), "the whole range is used");
+    }
 }
