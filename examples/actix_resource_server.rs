@@ -7,14 +7,16 @@
 //! ```
 //!
 //! Variables: `PORTCULLIS_ISSUER` and `PORTCULLIS_AUDIENCE` (required), `PORTCULLIS_JWKS_URL`,
-//! `PORTCULLIS_ALGORITHMS`, `PORTCULLIS_REQUIRE_AT_JWT`, `PORT` (default 3000, binds 127.0.0.1).
-//! Routes: `GET /protected`, `GET /users` (needs `read:users`), `GET /health` (no authentication).
+//! `PORTCULLIS_ALGORITHMS`, `PORTCULLIS_REQUIRE_AT_JWT`, `PORTCULLIS_PUBLIC_URL`,
+//! `PORTCULLIS_TRUSTED_PROXIES`, `RUST_LOG`, `PORT` (default 3000, binds 127.0.0.1); see
+//! `axum_resource_server` for what each means. Routes: `GET /protected`, `GET /users` (needs
+//! `read:users` as a scope or a permission), `GET /health` (no authentication). Every decision
+//! is one audit line on stderr.
 
 #[path = "support/env_config.rs"]
 mod env_config;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
-use portcullis::authz::scope;
 use portcullis::keys::RemoteJwks;
 use portcullis_actix::{Authenticate, Claims, require};
 use serde_json::{Value, json};
@@ -30,8 +32,9 @@ async fn health(keys: web::Data<RemoteJwks>) -> HttpResponse {
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
+    env_config::audit_log_to_stderr();
     let config = env_config::from_env().await;
-    let (verifier, keys) = (config.verifier, web::Data::new(config.keys));
+    let (authenticator, keys) = (config.authenticator, web::Data::new(config.keys));
     eprintln!("listening on http://127.0.0.1:{}", config.port);
     HttpServer::new(move || {
         App::new()
@@ -39,11 +42,11 @@ async fn main() -> std::io::Result<()> {
             .route("/health", web::get().to(health))
             .service(
                 web::scope("")
-                    .wrap(Authenticate::new(verifier.clone()))
+                    .wrap(Authenticate::from(authenticator.clone()))
                     .route("/protected", web::get().to(protected))
                     .service(
                         web::resource("/users")
-                            .wrap(require(scope("read:users")))
+                            .wrap(require(env_config::read_users()))
                             .route(web::get().to(protected)),
                     ),
             )

@@ -12,18 +12,24 @@
 //! | `PORTCULLIS_JWKS_URL` | optional: the JWKS URL; OIDC / RFC 8414 discovery from the issuer otherwise |
 //! | `PORTCULLIS_ALGORITHMS` | optional: comma list, e.g. `RS256,ES256` |
 //! | `PORTCULLIS_REQUIRE_AT_JWT` | optional: `true` requires RFC 9068 `typ: at+jwt` |
+//! | `PORTCULLIS_PUBLIC_URL` | optional: the base URL clients use, e.g. `https://api.example.com`; the effective request URI comes from it, never from `Host` or forwarding headers |
+//! | `PORTCULLIS_TRUSTED_PROXIES` | optional: comma list of CIDRs (`10.0.0.0/8,::1`) whose `Forwarded` / `X-Forwarded-*` headers are believed; ignored from any other peer |
+//! | `RUST_LOG` | optional: filters the audit log on stderr (default `portcullis::audit=info`) |
 //! | `PORT` | optional: default 3000; binds 127.0.0.1 |
 //!
 //! Routes: `GET /protected` (any valid token: 200 with `sub` and scopes), `GET /users` (needs
-//! `read:users`, 403 otherwise), `GET /health` (key-source health, no authentication).
+//! `read:users` as a scope or in the `permissions` claim, 403 otherwise), `GET /health`
+//! (key-source health, no authentication). Every decision is one audit line on stderr, with the
+//! method, path, effective URI, peer address and request id (`x-request-id`, else generated).
 
 #[path = "support/env_config.rs"]
 mod env_config;
 
+use std::net::SocketAddr;
+
 use axum::Router;
 use axum::routing::get;
 use axum::{Json, extract::State};
-use portcullis::authz::scope;
 use portcullis::keys::RemoteJwks;
 use portcullis_axum::{AuthLayer, Claims, require};
 use serde_json::{Value, json};
@@ -38,22 +44,27 @@ async fn health(State(keys): State<RemoteJwks>) -> Json<Value> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    env_config::audit_log_to_stderr();
     let config = env_config::from_env().await;
     let app = Router::new()
         .route("/protected", get(protected))
         .route(
             "/users",
-            get(protected).route_layer(require(scope("read:users"))),
+            get(protected).route_layer(require(env_config::read_users())),
         )
-        .layer(AuthLayer::new(config.verifier))
+        .layer(AuthLayer::from(config.authenticator))
         .route("/health", get(health))
         .with_state(config.keys);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
     eprintln!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    // With the peer address, so that audit events name it and trusted proxies are recognised.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     Ok(())
 }

@@ -8,8 +8,10 @@
     clippy::indexing_slicing
 )] // test code
 
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use portcullis::testing::TestIssuer;
@@ -49,31 +51,86 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn check(name: &str) {
-    let (issuer, _server) = TestIssuer::serve().await.expect("issuer");
-    let port = free_port();
-    let child = Command::new(example(name))
-        .env("PORTCULLIS_ISSUER", issuer.issuer())
-        .env("PORTCULLIS_AUDIENCE", issuer.audience())
-        .env("PORTCULLIS_REQUIRE_AT_JWT", "true")
-        .env("PORT", port.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start example");
-    let _running = Running(child);
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
+/// Collects a child's stderr (its audit log) as it is written.
+fn collect(stream: impl std::io::Read + Send + 'static) -> Arc<Mutex<String>> {
+    let log = Arc::new(Mutex::new(String::new()));
+    let sink = Arc::clone(&log);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            let mut log = sink.lock().expect("log");
+            log.push_str(&line);
+            log.push('\n');
+        }
+    });
+    log
+}
 
-    let mut health = None;
-    for _ in 0..100 {
-        if let Ok(r) = client.get(format!("{base}/health")).send().await {
-            health = Some(r.json::<Value>().await.expect("health json"));
-            break;
+/// The audit line of request `id`, once the example has written it (bounded wait).
+async fn audit_line(log: &Mutex<String>, id: &str) -> String {
+    let needle = format!("request_id={id}");
+    for _ in 0..50 {
+        let found = log
+            .lock()
+            .expect("log")
+            .lines()
+            .find(|l| l.contains(&needle))
+            .map(str::to_owned);
+        if let Some(line) = found {
+            return line;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let health = health.unwrap_or_else(|| panic!("{name} did not start within 10 s"));
+    panic!("no audit line for {id} in:\n{}", log.lock().expect("log"));
+}
+
+/// Starts example `name` against `issuer` with extra variables; returns it, its base URL and
+/// its audit log.
+fn start(
+    name: &str,
+    issuer: &TestIssuer,
+    vars: &[(&str, &str)],
+) -> (Running, String, Arc<Mutex<String>>) {
+    let port = free_port();
+    let mut command = Command::new(example(name));
+    command
+        .env("PORTCULLIS_ISSUER", issuer.issuer())
+        .env("PORTCULLIS_AUDIENCE", issuer.audience())
+        .env("PORT", port.to_string())
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in vars {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().expect("start example");
+    let log = collect(child.stderr.take().expect("stderr"));
+    (Running(child), format!("http://127.0.0.1:{port}"), log)
+}
+
+/// Waits (bounded) until the example answers `/health`; returns the health document.
+async fn started(name: &str, base: &str) -> Value {
+    let client = reqwest::Client::new();
+    for _ in 0..100 {
+        if let Ok(r) = client.get(format!("{base}/health")).send().await {
+            return r.json::<Value>().await.expect("health json");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{name} did not start within 10 s")
+}
+
+async fn check(name: &str) {
+    let (issuer, _server) = TestIssuer::serve().await.expect("issuer");
+    let (_running, base, log) = start(
+        name,
+        &issuer,
+        &[
+            ("PORTCULLIS_REQUIRE_AT_JWT", "true"),
+            ("PORTCULLIS_TRUSTED_PROXIES", "127.0.0.1/32, ::1"),
+        ],
+    );
+    let client = reqwest::Client::new();
+    let health = started(name, &base).await;
     assert_eq!(health["usable"], true, "{name}: {health}");
 
     let get = |path: &str, token: Option<String>| {
@@ -120,6 +177,59 @@ async fn check(name: &str) {
         200,
         "{name}"
     );
+    // read:users by permission (Auth0 RBAC) as well as by scope.
+    let permitted = issuer
+        .token()
+        .subject("rbac")
+        .claim("permissions", serde_json::json!(["read:users"]))
+        .sign()
+        .expect("sign");
+    assert_eq!(
+        get("/users", Some(permitted))
+            .await
+            .expect("request")
+            .status(),
+        200,
+        "{name}: read:users as a permission"
+    );
+
+    // The audit log: one line per decision, naming the request. The peer (127.0.0.1) is a
+    // trusted proxy here, so its forwarding headers give the effective URI.
+    let request = |id: &str| {
+        client
+            .get(format!("{base}/protected"))
+            .header("x-request-id", id)
+            .header("x-forwarded-proto", "https")
+            .header("x-forwarded-host", "api.example.com")
+    };
+    let refused = request("no-token-1").send().await.expect("request");
+    assert_eq!(refused.status(), 401, "{name}");
+    let line = audit_line(&log, "no-token-1").await;
+    for field in [
+        "event=\"request\"",
+        "outcome=\"reject\"",
+        "reason=\"missing_credential\"",
+        "method=\"GET\"",
+        "path=\"/protected\"",
+        "uri=\"https://api.example.com/protected\"",
+        "peer=127.0.0.1:",
+    ] {
+        assert!(line.contains(field), "{name}: {field} in {line}");
+    }
+    let admin_again = issuer.token().subject("admin").sign().expect("sign");
+    let accepted = request("with-token-1")
+        .bearer_auth(admin_again)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(accepted.status(), 200, "{name}");
+    let line = audit_line(&log, "with-token-1").await;
+    assert!(
+        line.contains("event=\"verify\"") && line.contains("outcome=\"accept\""),
+        "{name}: {line}"
+    );
+    assert!(line.contains("sub=\"admin\""), "{name}: {line}");
+
     let jwt_typ = issuer.token().header("typ", "JWT").sign().expect("sign");
     assert_eq!(
         get("/protected", Some(jwt_typ))
@@ -139,6 +249,62 @@ async fn axum_resource_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn actix_resource_server() {
     check("actix_resource_server").await;
+}
+
+/// With `PORTCULLIS_PUBLIC_URL`, the effective URI is the public one whatever `Host` and the
+/// forwarding headers say (and without trusted proxies, forwarding headers are ignored anyway).
+async fn public_url(name: &str) {
+    let (issuer, _server) = TestIssuer::serve().await.expect("issuer");
+    let (_running, base, log) = start(
+        name,
+        &issuer,
+        &[("PORTCULLIS_PUBLIC_URL", "https://API.example.com:443/v1/")],
+    );
+    started(name, &base).await;
+    let answer = reqwest::Client::new()
+        .get(format!("{base}/protected"))
+        .header("x-request-id", "public-url-1")
+        .header("x-forwarded-host", "evil.example")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(answer.status(), 401, "{name}");
+    let line = audit_line(&log, "public-url-1").await;
+    assert!(
+        line.contains("uri=\"https://api.example.com/v1/protected\""),
+        "{name}: {line}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axum_resource_server_public_url() {
+    public_url("axum_resource_server").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actix_resource_server_public_url() {
+    public_url("actix_resource_server").await;
+}
+
+#[test]
+fn invalid_origin_configuration_is_one_clear_line() {
+    for name in ["axum_resource_server", "actix_resource_server"] {
+        for (variable, value) in [
+            ("PORTCULLIS_TRUSTED_PROXIES", "10.0.0.0/33"),
+            ("PORTCULLIS_PUBLIC_URL", "ftp://api.example.com"),
+        ] {
+            let out = Command::new(example(name))
+                .env("PORTCULLIS_ISSUER", "https://login.example.com/")
+                .env("PORTCULLIS_AUDIENCE", "x")
+                .env(variable, value)
+                .output()
+                .expect("run");
+            assert_eq!(out.status.code(), Some(2), "{name} {variable}");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(stderr.lines().count(), 1, "{name}: {stderr}");
+            assert!(stderr.contains(variable), "{name}: {stderr}");
+        }
+    }
 }
 
 #[test]

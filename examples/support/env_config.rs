@@ -4,14 +4,36 @@
 use std::process::exit;
 use std::time::Duration;
 
+use portcullis::authenticator::Authenticator;
+use portcullis::authz::{Requirement, any_of, permission, scope};
 use portcullis::keys::RemoteJwks;
+use portcullis::request::{PublicUrl, TrustedProxies};
 use portcullis::{Algorithm, Verifier};
 
-/// The verifier and port the environment describes.
+/// The authenticator, key source and port the environment describes.
 pub(crate) struct Config {
-    pub(crate) verifier: Verifier,
+    pub(crate) authenticator: Authenticator,
     pub(crate) keys: RemoteJwks,
     pub(crate) port: u16,
+}
+
+/// What `/users` requires: `read:users`, granted by scope or by the `permissions` claim (the
+/// seeds' `checkPermissions(['read:users'])`; Auth0 RBAC tokens carry permissions, not scopes).
+pub(crate) fn read_users() -> Requirement {
+    any_of([scope("read:users"), permission("read:users")])
+}
+
+/// The audit log (target `portcullis::audit`, one line per decision) on stderr, filtered by
+/// `RUST_LOG` (default `portcullis::audit=info`; `RUST_LOG=portcullis::audit=off` hides it).
+pub(crate) fn audit_log_to_stderr() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "portcullis::audit=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
 }
 
 fn fail(variable: &str, why: &str) -> ! {
@@ -27,7 +49,8 @@ fn required(variable: &str) -> String {
 }
 
 /// Reads `PORTCULLIS_ISSUER`, `PORTCULLIS_AUDIENCE`, `PORTCULLIS_JWKS_URL`,
-/// `PORTCULLIS_ALGORITHMS`, `PORTCULLIS_REQUIRE_AT_JWT` and `PORT`. Call inside the runtime.
+/// `PORTCULLIS_ALGORITHMS`, `PORTCULLIS_REQUIRE_AT_JWT`, `PORTCULLIS_PUBLIC_URL`,
+/// `PORTCULLIS_TRUSTED_PROXIES` and `PORT`. Call inside the runtime.
 pub(crate) async fn from_env() -> Config {
     let issuer = required("PORTCULLIS_ISSUER");
     let audience = required("PORTCULLIS_AUDIENCE");
@@ -71,6 +94,17 @@ pub(crate) async fn from_env() -> Config {
     let verifier = builder
         .build()
         .unwrap_or_else(|e| fail("PORTCULLIS_*", &e.to_string()));
+    let mut authenticator = Authenticator::new(verifier);
+    if let Some(url) = optional("PORTCULLIS_PUBLIC_URL") {
+        let url = PublicUrl::parse(&url)
+            .unwrap_or_else(|e| fail("PORTCULLIS_PUBLIC_URL", &e.to_string()));
+        authenticator = authenticator.public_url(url);
+    }
+    if let Some(list) = optional("PORTCULLIS_TRUSTED_PROXIES") {
+        let proxies = TrustedProxies::parse(&list)
+            .unwrap_or_else(|e| fail("PORTCULLIS_TRUSTED_PROXIES", &e.to_string()));
+        authenticator = authenticator.trusted_proxies(proxies);
+    }
     // Fail at start-up, not on the first request, if the issuer's keys cannot be fetched.
     if let Err(e) = tokio::time::timeout(Duration::from_secs(15), keys.warm_up())
         .await
@@ -86,8 +120,15 @@ pub(crate) async fn from_env() -> Config {
         );
     }
     Config {
-        verifier,
+        authenticator,
         keys,
         port,
     }
+}
+
+fn optional(variable: &str) -> Option<String> {
+    std::env::var(variable)
+        .ok()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
 }

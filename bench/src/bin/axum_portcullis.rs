@@ -1,13 +1,13 @@
 //! axum + portcullis: `GET /open`, and `GET /protected` behind `AuthLayer` (issuer, audience,
 //! RS256 key from the local JWKS file). `BENCH_CACHE=off` disables the verified-token cache.
 
-use axum::{Extension, Router, routing::get};
-use portcullis::axum::{AuthLayer, Principal};
+use axum::{Router, routing::get};
+use portcullis::axum::{AuthLayer, Authenticated};
 use portcullis::{StaticJwks, TokenCache, Verifier};
 use portcullis_bench::{AUDIENCE, ISSUER, jwks};
 
-async fn protected(Extension(principal): Extension<Principal>) -> String {
-    principal.verified().subject().unwrap_or_default().to_owned()
+async fn protected(Authenticated(principal): Authenticated) -> String {
+    principal.subject().unwrap_or_default().to_owned()
 }
 
 #[tokio::main(flavor = "current_thread")]

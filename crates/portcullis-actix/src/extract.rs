@@ -4,12 +4,12 @@ use std::ops::Deref;
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
-use portcullis_core::render::Rejection;
-use portcullis_core::{AuthError, Verified};
+use portcullis_core::state::{self, Refusal};
+use portcullis_core::{Principal, RequestState, Verified};
 use serde::de::DeserializeOwned;
 
-use crate::middleware::{Principal, Rendering, to_response};
-use portcullis_core::authenticator::reject_unconfigured;
+use crate::middleware::to_response;
+use crate::view::is_grpc;
 
 /// The verified token of the request, with its claims as `C`. Derefs to [`Verified<C>`]:
 /// `claims.subject()`, `claims.claims()`, `claims.check(&requirement)`.
@@ -24,44 +24,43 @@ impl<C> Deref for Claims<C> {
     }
 }
 
-/// Why [`Claims`] could not be extracted.
+/// The authenticated caller, whatever the kind of credential: scopes, permissions, roles,
+/// claims.
 #[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum ClaimsRejection {
-    /// The route has no [`Authenticate`](crate::Authenticate) middleware: a server bug,
-    /// answered with 500 and a message, never with an anonymous user.
-    MissingMiddleware,
-    /// No credential (optional middleware), or claims that do not fit `C`: the rendered answer.
-    Rejected(Rejection),
+pub struct Authenticated(pub Principal);
+
+impl Deref for Authenticated {
+    type Target = Principal;
+
+    fn deref(&self) -> &Principal {
+        &self.0
+    }
 }
+
+/// Why [`Claims`] or [`Authenticated`] could not be extracted, as core decided it: 401 for an
+/// anonymous request, 401 `invalid_token` for claims that do not fit `C`, 500 on a route without
+/// [`Authenticate`](crate::Authenticate) (a server bug, never an anonymous user).
+#[derive(Debug, Clone)]
+pub struct ClaimsRejection(pub Refusal);
 
 impl fmt::Display for ClaimsRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ClaimsRejection::MissingMiddleware => {
-                f.write_str("portcullis: Claims used on a route without Authenticate")
-            }
-            ClaimsRejection::Rejected(r) => write!(f, "request rejected with {}", r.status),
-        }
+        self.0.fmt(f)
     }
 }
 
 impl ResponseError for ClaimsRejection {
     fn error_response(&self) -> HttpResponse {
-        match self {
-            ClaimsRejection::MissingMiddleware => {
-                HttpResponse::InternalServerError().body(self.to_string())
-            }
-            ClaimsRejection::Rejected(rejection) => to_response(rejection.clone()),
-        }
+        to_response(self.0.rejection().clone())
     }
 }
 
-pub(crate) fn rejection(request: &HttpRequest, error: &AuthError) -> Rejection {
-    match request.extensions().get::<Rendering>() {
-        Some(rendering) => rendering.rejection(error),
-        None => reject_unconfigured(error),
-    }
+fn decide<T>(
+    request: &HttpRequest,
+    f: impl FnOnce(Option<&RequestState>, bool) -> Result<T, Refusal>,
+) -> Ready<Result<T, ClaimsRejection>> {
+    let extensions = request.extensions();
+    ready(f(extensions.get::<RequestState>(), is_grpc(request)).map_err(ClaimsRejection))
 }
 
 impl<C: DeserializeOwned> FromRequest for Claims<C> {
@@ -69,17 +68,19 @@ impl<C: DeserializeOwned> FromRequest for Claims<C> {
     type Future = Ready<Result<Self, ClaimsRejection>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let principal = request.extensions().get::<Principal>().cloned();
-        let outcome = match principal {
-            Some(Principal(verified)) => verified
-                .typed::<C>()
-                .map(Claims)
-                .map_err(|e| ClaimsRejection::Rejected(rejection(request, &e))),
-            None if request.extensions().get::<Rendering>().is_some() => Err(
-                ClaimsRejection::Rejected(rejection(request, &AuthError::MissingCredential)),
-            ),
-            None => Err(ClaimsRejection::MissingMiddleware),
-        };
-        ready(outcome)
+        decide(request, |found, grpc| {
+            state::claims(found, grpc).map(Claims)
+        })
+    }
+}
+
+impl FromRequest for Authenticated {
+    type Error = ClaimsRejection;
+    type Future = Ready<Result<Self, ClaimsRejection>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        decide(request, |found, grpc| {
+            state::authenticated(found, grpc).map(Authenticated)
+        })
     }
 }

@@ -1,32 +1,19 @@
 use std::future::{Future, Ready, ready};
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::Arc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{Error, HttpMessage, HttpResponse};
-use portcullis_core::authenticator::{Authenticator, Outcome};
+use portcullis_core::Verifier;
+use portcullis_core::authenticator::Authenticator;
 use portcullis_core::challenge::ChallengeOptions;
-use portcullis_core::credential::{BearerRules, RequestParts};
+use portcullis_core::credential::BearerRules;
 use portcullis_core::render::{Rejection, Renderer};
-use portcullis_core::{AuthError, Verified, Verifier};
-use serde::de::IgnoredAny;
+use portcullis_core::request::{ClientCertificateChain, PublicUrl, TrustedProxies};
 
-/// The verified token of a request, put in its extensions by [`Authenticate`].
-#[derive(Clone)]
-pub(crate) struct Principal(pub(crate) Arc<Verified<IgnoredAny>>);
-
-/// The authenticator of this request, for the extractor's and `require`'s rejections.
-#[derive(Clone)]
-pub(crate) struct Rendering(pub(crate) Authenticator);
-
-impl Rendering {
-    pub(crate) fn rejection(&self, error: &AuthError) -> Rejection {
-        self.0.reject(error, false)
-    }
-}
+use crate::view::{HeaderView, view};
 
 /// A core [`Rejection`] as an actix response.
 pub(crate) fn to_response(rejection: Rejection) -> HttpResponse {
@@ -46,7 +33,9 @@ pub(crate) fn to_response(rejection: Rejection) -> HttpResponse {
 }
 
 /// Authenticates every request with a [`Verifier`]: a thin wrapper over core's
-/// [`Authenticator`], which makes every decision. See the crate docs.
+/// [`Authenticator`], which makes every decision and whose
+/// [`RequestState`](portcullis_core::RequestState) it puts in the request extensions. See the
+/// crate docs.
 #[derive(Clone, Debug)]
 pub struct Authenticate {
     authenticator: Authenticator,
@@ -83,6 +72,17 @@ impl Authenticate {
     /// A custom rejection renderer (the default is core's `ProblemJson`).
     pub fn renderer(self, renderer: impl Renderer) -> Self {
         self.authenticator.renderer(renderer).into()
+    }
+
+    /// The base URL clients address this service by (see [`Authenticator::public_url`]).
+    pub fn public_url(self, url: PublicUrl) -> Self {
+        self.authenticator.public_url(url).into()
+    }
+
+    /// The proxies whose forwarding headers are believed (see
+    /// [`Authenticator::trusted_proxies`]).
+    pub fn trusted_proxies(self, proxies: TrustedProxies) -> Self {
+        self.authenticator.trusted_proxies(proxies).into()
     }
 }
 
@@ -126,35 +126,23 @@ where
         let service = Rc::clone(&self.service);
         let authenticator = self.authenticator.clone();
         Box::pin(async move {
-            let outcome = {
-                let headers = request.headers();
-                let authorization: Vec<&[u8]> = headers
-                    .get_all(header::AUTHORIZATION)
-                    .map(|v| v.as_bytes())
-                    .collect();
-                let cookies: Vec<&[u8]> = headers
-                    .get_all(header::COOKIE)
-                    .map(|v| v.as_bytes())
-                    .collect();
-                let query = request.query_string();
-                let parts = RequestParts {
-                    authorization: &authorization,
-                    query: (!query.is_empty()).then_some(query),
-                    cookies: &cookies,
-                };
-                authenticator.authenticate(&parts).await
+            let decided = {
+                let http = request.request();
+                let certificates = http.conn_data::<ClientCertificateChain>();
+                let headers = HeaderView(http.headers());
+                authenticator
+                    .authenticate(&view(http, &headers, certificates))
+                    .await
             };
-            match outcome {
-                Ok(Outcome::Authenticated(verified)) => {
-                    request.extensions_mut().insert(Principal(verified));
+            match decided {
+                Ok(state) => {
+                    request.extensions_mut().insert(state);
                 }
-                Ok(Outcome::Anonymous) => {}
-                Err(error) => {
-                    let response = to_response(authenticator.reject(&error, false));
+                Err(rejection) => {
+                    let response = to_response(rejection);
                     return Ok(request.into_response(response).map_into_right_body());
                 }
             }
-            request.extensions_mut().insert(Rendering(authenticator));
             service
                 .call(request)
                 .await

@@ -5,15 +5,18 @@ use std::sync::Arc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use actix_web::{Error, HttpMessage, HttpResponse};
-use portcullis_core::AuthError;
+use actix_web::{Error, HttpMessage};
+use portcullis_core::RequestState;
 use portcullis_core::authz::Requirement;
+use portcullis_core::state;
 
-use crate::middleware::{Principal, Rendering};
+use crate::middleware::to_response;
+use crate::view::is_grpc;
 
 /// Requires `requirement` on a resource or scope (`.wrap(require(..))`, inside
-/// [`Authenticate`](crate::Authenticate)). A token that does not meet it gets 403
-/// `insufficient_scope`; a request without a verified token gets 401.
+/// [`Authenticate`](crate::Authenticate)). A caller that does not meet it gets 403
+/// `insufficient_scope`; an anonymous request gets 401; a route without the middleware gets 500.
+/// Decided by core's [`RequestState::require`](portcullis_core::RequestState::require).
 pub fn require(requirement: Requirement) -> Require {
     Require {
         requirement: Arc::new(requirement),
@@ -64,24 +67,22 @@ where
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let service = Rc::clone(&self.service);
-        let requirement = Arc::clone(&self.requirement);
+        let decided = state::require(
+            request.extensions().get::<RequestState>(),
+            is_grpc(request.request()),
+            &self.requirement,
+        );
         Box::pin(async move {
-            let outcome = match request.extensions().get::<Principal>() {
-                Some(Principal(verified)) => verified.check(&requirement),
-                None => Err(AuthError::MissingCredential),
-            };
-            if let Err(error) = outcome {
-                let response = match request.extensions().get::<Rendering>() {
-                    Some(rendering) => crate::middleware::to_response(rendering.rejection(&error)),
-                    None => HttpResponse::InternalServerError()
-                        .body("portcullis: require() used on a route without Authenticate"),
-                };
-                return Ok(request.into_response(response).map_into_right_body());
+            match decided {
+                Ok(()) => service
+                    .call(request)
+                    .await
+                    .map(ServiceResponse::map_into_left_body),
+                Err(refusal) => {
+                    let response = to_response(refusal.into_rejection());
+                    Ok(request.into_response(response).map_into_right_body())
+                }
             }
-            service
-                .call(request)
-                .await
-                .map(ServiceResponse::map_into_left_body)
         })
     }
 }

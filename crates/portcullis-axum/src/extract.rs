@@ -1,13 +1,16 @@
+use std::fmt;
 use std::ops::Deref;
 
 use axum_core::body::Body;
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
-use portcullis_core::{AuthError, Verified};
+use portcullis_core::state::{self, Refusal};
+use portcullis_core::{Principal, RequestState, Verified};
 use serde::de::DeserializeOwned;
 
-use crate::layer::{Principal, Rendering, reject_default};
+use crate::render::to_response;
+use crate::view::is_grpc;
 
 /// The verified token of the request, with its claims as `C`. Derefs to [`Verified<C>`]:
 /// `claims.subject()`, `claims.claims()`, `claims.check(&requirement)`.
@@ -22,66 +25,55 @@ impl<C> Deref for Claims<C> {
     }
 }
 
-/// Why [`Claims`] could not be extracted.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum ClaimsRejection {
-    /// The route has no [`AuthLayer`](crate::AuthLayer): a server bug, answered with 500 and a
-    /// message, never with an anonymous user.
-    MissingLayer,
-    /// No credential (the layer is optional): 401 with the bearer challenge.
-    Anonymous(Box<Response>),
-    /// The token is valid but its claims do not fit `C`: 401 `invalid_token`.
-    ClaimsType(Box<Response>),
-}
+/// The authenticated caller, whatever the kind of credential: scopes, permissions, roles,
+/// claims. `Option<Authenticated>` is `None` for an anonymous request (optional layer).
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub Principal);
 
-impl IntoResponse for ClaimsRejection {
-    fn into_response(self) -> Response {
-        match self {
-            ClaimsRejection::MissingLayer => {
-                let mut response = Response::new(Body::from(
-                    "portcullis: Claims used on a route without AuthLayer",
-                ));
-                *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
-                response
-            }
-            ClaimsRejection::Anonymous(response) | ClaimsRejection::ClaimsType(response) => {
-                *response
-            }
-        }
+impl Deref for Authenticated {
+    type Target = Principal;
+
+    fn deref(&self) -> &Principal {
+        &self.0
     }
 }
 
-pub(crate) fn render(parts: &Parts, error: &AuthError) -> Response {
-    let rendered = match parts.extensions.get::<Rendering>() {
-        Some(rendering) => rendering.reject(error),
-        None => reject_default(error),
-    };
-    rendered.map(Body::from)
+/// Why [`Claims`] or [`Authenticated`] could not be extracted, as core decided it: 401 for an
+/// anonymous request, 401 `invalid_token` for claims that do not fit `C`, 500 on a route without
+/// [`AuthLayer`](crate::AuthLayer) (a server bug, never an anonymous user). Rendered like every
+/// rejection of the layer, gRPC form included.
+#[derive(Debug, Clone)]
+pub struct ClaimsRejection(pub Refusal);
+
+impl fmt::Display for ClaimsRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
 }
 
-fn typed<C: DeserializeOwned>(
-    parts: &Parts,
-    principal: &Principal,
-) -> Result<Claims<C>, ClaimsRejection> {
-    principal
-        .0
-        .typed::<C>()
-        .map(Claims)
-        .map_err(|e| ClaimsRejection::ClaimsType(Box::new(render(parts, &e))))
+impl std::error::Error for ClaimsRejection {}
+
+impl IntoResponse for ClaimsRejection {
+    fn into_response(self) -> Response {
+        to_response(self.0.into_rejection()).map(Body::from)
+    }
+}
+
+fn found(parts: &Parts) -> (Option<&RequestState>, bool) {
+    (
+        parts.extensions.get::<RequestState>(),
+        is_grpc(&parts.headers),
+    )
 }
 
 impl<S: Send + Sync, C: DeserializeOwned + Send> FromRequestParts<S> for Claims<C> {
     type Rejection = ClaimsRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        match parts.extensions.get::<Principal>() {
-            Some(principal) => typed(parts, principal),
-            None if parts.extensions.get::<Rendering>().is_some() => Err(
-                ClaimsRejection::Anonymous(Box::new(render(parts, &AuthError::MissingCredential))),
-            ),
-            None => Err(ClaimsRejection::MissingLayer),
-        }
+        let (found, grpc) = found(parts);
+        state::claims(found, grpc)
+            .map(Claims)
+            .map_err(ClaimsRejection)
     }
 }
 
@@ -92,10 +84,34 @@ impl<S: Send + Sync, C: DeserializeOwned + Send> OptionalFromRequestParts<S> for
         parts: &mut Parts,
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        match parts.extensions.get::<Principal>() {
-            Some(principal) => typed(parts, principal).map(Some),
-            None if parts.extensions.get::<Rendering>().is_some() => Ok(None),
-            None => Err(ClaimsRejection::MissingLayer),
-        }
+        let (found, grpc) = found(parts);
+        state::optional_claims(found, grpc)
+            .map(|c| c.map(Claims))
+            .map_err(ClaimsRejection)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
+    type Rejection = ClaimsRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let (found, grpc) = found(parts);
+        state::authenticated(found, grpc)
+            .map(Authenticated)
+            .map_err(ClaimsRejection)
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for Authenticated {
+    type Rejection = ClaimsRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        let (found, grpc) = found(parts);
+        state::optional_principal(found, grpc)
+            .map(|p| p.map(Authenticated))
+            .map_err(ClaimsRejection)
     }
 }

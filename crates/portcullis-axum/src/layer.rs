@@ -1,67 +1,27 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::{Request, Response, header};
+use http::{Request, Response};
 use http_body_util::{Either, Full};
-use portcullis_core::authenticator::{Authenticator, Outcome, reject_unconfigured};
+use portcullis_core::Verifier;
+use portcullis_core::authenticator::Authenticator;
 use portcullis_core::challenge::ChallengeOptions;
-use portcullis_core::credential::{BearerRules, RequestParts};
-use portcullis_core::render::{Renderer, is_grpc};
-use portcullis_core::{AuthError, Verified, Verifier};
-use serde::de::IgnoredAny;
+use portcullis_core::credential::BearerRules;
+use portcullis_core::render::Renderer;
+use portcullis_core::request::{PublicUrl, TrustedProxies};
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::render::to_response;
-
-/// The verified token of a request, put in its extensions by [`AuthLayer`]. Handlers that are not
-/// axum handlers (tonic services, plain tower services) read it with
-/// `request.extensions().get::<Principal>()`; axum handlers use [`Claims`](crate::Claims).
-#[derive(Clone)]
-pub struct Principal(pub(crate) Arc<Verified<IgnoredAny>>);
-
-impl Principal {
-    /// The verified token (registered claims, scopes, `check`).
-    pub fn verified(&self) -> &Verified<IgnoredAny> {
-        &self.0
-    }
-
-    /// The token's claims as `C`.
-    pub fn claims<C: serde::de::DeserializeOwned>(&self) -> Result<Verified<C>, AuthError> {
-        self.0.typed()
-    }
-}
-
-impl fmt::Debug for Principal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Principal")
-            .field("iss", &self.0.issuer())
-            .field("sub", &self.0.subject())
-            .finish_non_exhaustive()
-    }
-}
-
-/// The authenticator of this request, for the extractors' and `require`'s rejections.
-#[derive(Clone)]
-pub(crate) struct Rendering(pub(crate) Authenticator);
-
-impl Rendering {
-    pub(crate) fn reject(&self, error: &AuthError) -> Response<Bytes> {
-        to_response(self.0.reject(error, false))
-    }
-}
-
-/// Renders without a layer's configuration (a route used without [`AuthLayer`]).
-pub(crate) fn reject_default(error: &AuthError) -> Response<Bytes> {
-    to_response(reject_unconfigured(error))
-}
+use crate::view::{HeaderView, view};
 
 /// Authenticates every request with a [`Verifier`]: a thin wrapper over core's
-/// [`Authenticator`], which makes every decision. See the crate docs.
+/// [`Authenticator`], which makes every decision and whose
+/// [`RequestState`](portcullis_core::RequestState) it puts in the request extensions (services
+/// that are not axum handlers, such as tonic's, read it from there). See the crate docs.
 #[derive(Clone, Debug)]
 pub struct AuthLayer {
     authenticator: Authenticator,
@@ -98,6 +58,17 @@ impl AuthLayer {
     /// A custom rejection renderer (the default is core's `ProblemJson`).
     pub fn renderer(self, renderer: impl Renderer) -> Self {
         self.authenticator.renderer(renderer).into()
+    }
+
+    /// The base URL clients address this service by (see [`Authenticator::public_url`]).
+    pub fn public_url(self, url: PublicUrl) -> Self {
+        self.authenticator.public_url(url).into()
+    }
+
+    /// The proxies whose forwarding headers are believed (see
+    /// [`Authenticator::trusted_proxies`]).
+    pub fn trusted_proxies(self, proxies: TrustedProxies) -> Self {
+        self.authenticator.trusted_proxies(proxies).into()
     }
 }
 
@@ -144,47 +115,29 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+    fn call(&mut self, request: Request<B>) -> Self::Future {
         // The clone that was polled ready serves this request (tower's usual swap).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let authenticator = self.authenticator.clone();
         Box::pin(async move {
-            let outcome = {
-                let headers = request.headers();
-                let authorization: Vec<&[u8]> = headers
-                    .get_all(header::AUTHORIZATION)
-                    .iter()
-                    .map(|v| v.as_bytes())
-                    .collect();
-                let cookies: Vec<&[u8]> = headers
-                    .get_all(header::COOKIE)
-                    .iter()
-                    .map(|v| v.as_bytes())
-                    .collect();
-                let parts = RequestParts {
-                    authorization: &authorization,
-                    query: request.uri().query(),
-                    cookies: &cookies,
-                };
-                authenticator.authenticate(&parts).await
+            // Parts, not the request, are borrowed across the verification: the body need not
+            // be `Sync`.
+            let (mut parts, body) = request.into_parts();
+            let decided = {
+                let headers = HeaderView(&parts.headers);
+                authenticator.authenticate(&view(&parts, &headers)).await
             };
-            match outcome {
-                Ok(Outcome::Authenticated(verified)) => {
-                    request.extensions_mut().insert(Principal(verified));
+            match decided {
+                Ok(state) => {
+                    parts.extensions.insert(state);
                 }
-                Ok(Outcome::Anonymous) => {}
-                Err(error) => {
-                    let grpc = request
-                        .headers()
-                        .get(header::CONTENT_TYPE)
-                        .is_some_and(|ct| is_grpc(ct.as_bytes()));
-                    let rejection = to_response(authenticator.reject(&error, grpc));
-                    return Ok(rejection.map(|bytes| Either::Right(Full::new(bytes))));
+                Err(rejection) => {
+                    let response = to_response(rejection);
+                    return Ok(response.map(|bytes| Either::Right(Full::new(bytes))));
                 }
             }
-            request.extensions_mut().insert(Rendering(authenticator));
-            let response = inner.call(request).await?;
+            let response = inner.call(Request::from_parts(parts, body)).await?;
             Ok(response.map(Either::Left))
         })
     }

@@ -5,7 +5,15 @@
 //!   principal in the request extensions. Required by default; [`AuthLayer::optional`] lets
 //!   requests without a credential through as anonymous (an invalid credential is still rejected).
 //! - [`Claims<C>`] and `Option<Claims<C>>`: extractors for the verified token with your claims type.
+//! - [`Authenticated`] and `Option<Authenticated>`: the caller as a [`Principal`] (how it
+//!   authenticated, scopes, permissions, roles), whatever the kind of credential.
 //! - [`require`]: a route layer that checks a [`Requirement`](portcullis_core::authz::Requirement).
+//!
+//! The layer reads the peer address from axum's `ConnectInfo<SocketAddr>` (serve with
+//! `into_make_service_with_connect_info::<SocketAddr>()`) and a TLS client certificate chain from
+//! a [`ClientCertificateChain`] request extension. Behind a proxy, set
+//! [`AuthLayer::public_url`] or [`AuthLayer::trusted_proxies`] so that the URI the client
+//! addressed is known (see [`portcullis_core::request::origin`]).
 //!
 //! Every decision is made in `portcullis-core`; this crate only translates. Rejections are
 //! rendered by a core [`Renderer`] (shared with the actix adapter, so both answer alike): by
@@ -35,8 +43,11 @@ mod extract;
 mod layer;
 mod render;
 mod require;
+mod view;
 
-pub use extract::{Claims, ClaimsRejection};
-pub use layer::{Auth, AuthBody, AuthLayer, Principal};
+pub use extract::{Authenticated, Claims, ClaimsRejection};
+pub use layer::{Auth, AuthBody, AuthLayer};
 pub use portcullis_core::render::{ProblemJson, Rejection, Renderer};
+pub use portcullis_core::request::{ClientCertificateChain, PublicUrl, TrustedProxies};
+pub use portcullis_core::{Principal, RequestState};
 pub use require::{Require, RequireLayer, require};

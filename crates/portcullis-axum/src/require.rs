@@ -6,17 +6,19 @@ use std::task::{Context, Poll};
 use axum_core::body::Body;
 use axum_core::response::{IntoResponse, Response};
 use http::Request;
-use portcullis_core::AuthError;
+use portcullis_core::RequestState;
 use portcullis_core::authz::Requirement;
+use portcullis_core::state;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::extract::render;
-use crate::layer::{Principal, Rendering};
+use crate::render::to_response;
+use crate::view::is_grpc;
 
 /// Requires `requirement` on a route (use with `route_layer`, inside an [`AuthLayer`](crate::AuthLayer)).
-/// A token that does not meet it gets 403 `insufficient_scope`; a request without a verified
-/// token gets 401.
+/// A caller that does not meet it gets 403 `insufficient_scope`; an anonymous request gets 401;
+/// a route without the layer gets 500. Decided by core's
+/// [`RequestState::require`](portcullis_core::RequestState::require).
 pub fn require(requirement: Requirement) -> RequireLayer {
     RequireLayer {
         requirement: Arc::new(requirement),
@@ -65,27 +67,16 @@ where
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let requirement = Arc::clone(&self.requirement);
+        let decided = state::require(
+            request.extensions().get::<RequestState>(),
+            is_grpc(request.headers()),
+            &self.requirement,
+        );
         Box::pin(async move {
-            let outcome = match request.extensions().get::<Principal>() {
-                Some(Principal(verified)) => verified.check(&requirement),
-                None => Err(AuthError::MissingCredential),
-            };
-            if let Err(error) = outcome {
-                let (parts, _) = request.into_parts();
-                let response = match parts.extensions.get::<Rendering>() {
-                    Some(_) => render(&parts, &error),
-                    None => {
-                        let mut r = Response::new(Body::from(
-                            "portcullis: require() used on a route without AuthLayer",
-                        ));
-                        *r.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
-                        r
-                    }
-                };
-                return Ok(response);
+            match decided {
+                Ok(()) => inner.call(request).await.map(IntoResponse::into_response),
+                Err(refusal) => Ok(to_response(refusal.into_rejection()).map(Body::from)),
             }
-            inner.call(request).await.map(IntoResponse::into_response)
         })
     }
 }

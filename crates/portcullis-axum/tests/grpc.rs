@@ -55,7 +55,7 @@ async fn grpc_through_the_auth_layer() {
     let value: MetadataValue<_> = format!("Bearer {token}").parse().expect("metadata");
     request.metadata_mut().insert("authorization", value);
     let response = client.check(request).await.expect("authorized call");
-    // (A tonic handler reads the caller with `request.extensions().get::<Principal>()`.)
+    // (A tonic handler reads the caller with `request.extensions().get::<RequestState>()`.)
     assert_eq!(
         response.into_inner().status,
         tonic_health::pb::health_check_response::ServingStatus::Serving as i32

@@ -1,29 +1,26 @@
 //! [`Authenticator`]: the whole per-request authentication decision, shared by the adapters. An
-//! adapter hands it the request's credential sources and gets back an authenticated principal,
-//! "anonymous" (optional mode), or an error to render; it decides nothing itself.
+//! adapter hands it the [`RequestView`] it filled and gets back the [`RequestState`] to put in
+//! the request's extensions, or the rendered [`Rejection`] to send; it decides nothing itself.
 
 use std::fmt;
 use std::sync::Arc;
 
-use serde::de::IgnoredAny;
-
-use crate::challenge::{Challenge, ChallengeOptions};
+use crate::audit;
+use crate::challenge::ChallengeOptions;
 use crate::credential::{BearerRules, RequestParts};
 use crate::error::AuthError;
-use crate::render::{Grpc, ProblemJson, Rejection, Renderer};
-use crate::verifier::{Verified, Verifier};
-
-/// How a request authenticated.
-#[derive(Debug)]
-pub enum Outcome {
-    /// A valid token (shared: adapters put it in request extensions).
-    Authenticated(Arc<Verified<IgnoredAny>>),
-    /// No credential, and the authenticator is optional.
-    Anonymous,
-}
+use crate::principal::Principal;
+use crate::render::{ProblemJson, Rejection, Renderer, Rendering};
+use crate::request::context::RequestContext;
+use crate::request::origin::resolve;
+use crate::request::view::values;
+use crate::request::{EffectiveUri, PublicUrl, RequestView, TrustedProxies};
+use crate::state::{Outcome, RequestState, count};
+use crate::verifier::Verifier;
 
 /// A verifier plus the request-level policy: where tokens come from, whether a credential is
-/// required, and how rejections are rendered. Cheap to clone.
+/// required, how the effective request URI is found, and how rejections are rendered. Cheap to
+/// clone.
 #[derive(Clone)]
 pub struct Authenticator {
     inner: Arc<Config>,
@@ -34,8 +31,9 @@ struct Config {
     verifier: Verifier,
     rules: BearerRules,
     optional: bool,
-    challenge: ChallengeOptions,
-    renderer: Arc<dyn Renderer>,
+    public_url: Option<PublicUrl>,
+    proxies: TrustedProxies,
+    rendering: Arc<Rendering>,
 }
 
 impl fmt::Debug for Authenticator {
@@ -44,22 +42,28 @@ impl fmt::Debug for Authenticator {
             .field("verifier", &self.inner.verifier)
             .field("rules", &self.inner.rules)
             .field("optional", &self.inner.optional)
-            .field("challenge", &self.inner.challenge)
-            .finish_non_exhaustive()
+            .field("public_url", &self.inner.public_url)
+            .field("trusted_proxies", &self.inner.proxies)
+            .field("rendering", &self.inner.rendering)
+            .finish()
     }
 }
 
 impl Authenticator {
     /// Requires a valid bearer token in the `Authorization` header; rejections as
-    /// [`ProblemJson`].
+    /// [`ProblemJson`]; no public URL and no trusted proxy.
     pub fn new(verifier: Verifier) -> Self {
         Self {
             inner: Arc::new(Config {
                 verifier,
                 rules: BearerRules::default(),
                 optional: false,
-                challenge: ChallengeOptions::default(),
-                renderer: Arc::new(ProblemJson),
+                public_url: None,
+                proxies: TrustedProxies::default(),
+                rendering: Arc::new(Rendering {
+                    challenge: ChallengeOptions::default(),
+                    renderer: Arc::new(ProblemJson),
+                }),
             }),
         }
     }
@@ -69,8 +73,8 @@ impl Authenticator {
         self
     }
 
-    /// Lets requests without any credential through as [`Outcome::Anonymous`]. A credential that
-    /// is present but invalid is still rejected.
+    /// Lets requests without any credential through as anonymous (a [`RequestState`] without a
+    /// principal). A credential that is present but invalid is still rejected.
     pub fn optional(self) -> Self {
         self.edit(|c| c.optional = true)
     }
@@ -82,12 +86,24 @@ impl Authenticator {
 
     /// The challenge's `realm` and detail level.
     pub fn challenge(self, options: ChallengeOptions) -> Self {
-        self.edit(|c| c.challenge = options)
+        self.edit(|c| Arc::make_mut(&mut c.rendering).challenge = options)
     }
 
-    /// A custom rejection renderer (the default is [`ProblemJson`]).
+    /// A custom rejection renderer (the default is [`ProblemJson`]; gRPC requests always get the
+    /// gRPC form).
     pub fn renderer(self, renderer: impl Renderer) -> Self {
-        self.edit(|c| c.renderer = Arc::new(renderer))
+        self.edit(|c| Arc::make_mut(&mut c.rendering).renderer = Arc::new(renderer))
+    }
+
+    /// The base URL clients address this service by: the effective request URI is built from it
+    /// and never from `Host` or forwarding headers (see [`origin`](crate::request::origin)).
+    pub fn public_url(self, url: PublicUrl) -> Self {
+        self.edit(|c| c.public_url = Some(url))
+    }
+
+    /// The proxies whose `Forwarded` / `X-Forwarded-*` headers are believed (none by default).
+    pub fn trusted_proxies(self, proxies: TrustedProxies) -> Self {
+        self.edit(|c| c.proxies = proxies)
     }
 
     /// The verifier.
@@ -95,34 +111,63 @@ impl Authenticator {
         &self.inner.verifier
     }
 
-    /// Decides one request.
-    pub async fn authenticate(&self, parts: &RequestParts<'_>) -> Result<Outcome, AuthError> {
-        match self.inner.rules.extract(parts)? {
-            Some(token) => {
-                let verified = self.inner.verifier.authenticate(token).await?;
-                Ok(Outcome::Authenticated(Arc::new(verified)))
-            }
-            None if self.inner.optional => Ok(Outcome::Anonymous),
-            None => Err(AuthError::MissingCredential),
-        }
+    /// The URI the client addressed (see [`origin`](crate::request::origin)); 400
+    /// `invalid_request` when it cannot be determined.
+    pub fn effective_uri(&self, view: &RequestView<'_>) -> Result<EffectiveUri, AuthError> {
+        resolve(view, self.inner.public_url.as_ref(), &self.inner.proxies)
+            .map_err(AuthError::InvalidRequest)
     }
 
-    /// The response for `error`. A gRPC request (see [`is_grpc`](crate::render::is_grpc)) gets
-    /// the gRPC form whatever renderer is configured: its client cannot read an HTTP body.
-    pub fn reject(&self, error: &AuthError, grpc: bool) -> Rejection {
-        let challenge = Challenge::from_error(error, &self.inner.challenge);
-        if grpc {
-            Grpc.render(error, &challenge)
+    /// Decides one request: the state to put in its extensions, or the response to send. Every
+    /// outcome is one audit event and one `portcullis_requests_total` count.
+    pub async fn authenticate(&self, view: &RequestView<'_>) -> Result<RequestState, Rejection> {
+        let config = &*self.inner;
+        let request = RequestContext::capture(view, config.public_url.as_ref(), &config.proxies);
+        let headers = view.headers();
+        let authorization: Vec<&[u8]> = values(headers, "authorization").collect();
+        let cookies: Vec<&[u8]> = if config.rules.reads_cookies() {
+            values(headers, "cookie").collect()
         } else {
-            self.inner.renderer.render(error, &challenge)
+            Vec::new()
+        };
+        let parts = RequestParts {
+            authorization: &authorization,
+            query: view.query_string(),
+            cookies: &cookies,
+        };
+        let decided = match config.rules.extract(&parts) {
+            Ok(Some(token)) => match config.verifier.authenticate_request(token, &request).await {
+                Ok(verified) => {
+                    count(Outcome::Accept, None);
+                    Ok(Some(Principal::from_token(verified)))
+                }
+                Err(error) => Err(error),
+            },
+            Ok(None) if config.optional => {
+                audit::request("anonymous", None, &request);
+                count(Outcome::Anonymous, None);
+                Ok(None)
+            }
+            Ok(None) => {
+                let error = AuthError::MissingCredential;
+                audit::request("reject", Some(error.reason()), &request);
+                Err(error)
+            }
+            Err(error) => {
+                audit::request("reject", Some(error.reason()), &request);
+                Err(error)
+            }
+        };
+        match decided {
+            Ok(principal) => Ok(RequestState::new(
+                principal,
+                request,
+                Arc::clone(&config.rendering),
+            )),
+            Err(error) => {
+                count(Outcome::Reject, Some(error.reason()));
+                Err(config.rendering.reject(&error, request.grpc))
+            }
         }
     }
-}
-
-/// Renders `error` for a route that has no authenticator (so no configured renderer).
-pub fn reject_unconfigured(error: &AuthError) -> Rejection {
-    ProblemJson.render(
-        error,
-        &Challenge::from_error(error, &ChallengeOptions::default()),
-    )
 }

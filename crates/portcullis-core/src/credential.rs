@@ -48,6 +48,11 @@ impl BearerRules {
         self
     }
 
+    /// Whether a cookie can carry the token (so the `Cookie` headers are worth reading).
+    pub(crate) fn reads_cookies(&self) -> bool {
+        self.cookie.is_some()
+    }
+
     /// The bearer token of a request: `Ok(None)` when there is none, `Err` (400) when the request
     /// is ambiguous or malformed.
     pub fn extract<'a>(&self, parts: &RequestParts<'a>) -> Result<Option<&'a str>, AuthError> {

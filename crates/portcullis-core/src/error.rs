@@ -19,6 +19,9 @@ pub enum Reason {
     MissingCredential,
     /// The request carried the credential in a malformed or ambiguous way.
     MalformedRequest,
+    /// The URI the client addressed cannot be determined: no authority, or a malformed `Host`
+    /// or forwarding header from a trusted proxy.
+    BadRequestUri,
     /// The token is larger than the configured cap.
     TokenTooLarge,
     /// Not three dot-separated segments, or an empty segment.
@@ -79,6 +82,7 @@ impl Reason {
         match self {
             Reason::MissingCredential => "missing_credential",
             Reason::MalformedRequest => "malformed_request",
+            Reason::BadRequestUri => "bad_request_uri",
             Reason::TokenTooLarge => "token_too_large",
             Reason::Malformed => "malformed",
             Reason::BadBase64 => "bad_base64",

@@ -67,7 +67,10 @@ pub mod keys;
 // Without `client`, only the fuzz entry points read it, and not every field.
 #[cfg_attr(not(feature = "client"), allow(dead_code))]
 pub(crate) mod oauth_response;
+pub mod principal;
 pub mod render;
+pub mod request;
+pub mod state;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod token;
@@ -77,6 +80,9 @@ pub use challenge::Challenge;
 pub use clock::{Clock, SystemClock};
 pub use error::{AuthError, ConfigError, Reason};
 pub use keys::{KeySet, KeySource, StaticJwks};
+pub use principal::{AuthMethod, Principal};
+pub use request::RequestView;
+pub use state::{Refusal, RequestState};
 pub use token::Algorithm;
 pub use verifier::{
     IssuerResolver, OpaqueTokens, TokenCache, TokenCacheUsage, TrustedIssuer, Verified, Verifier,

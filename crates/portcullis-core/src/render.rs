@@ -1,7 +1,10 @@
 //! Rendering a rejection as a framework-neutral response, shared by every adapter so that two
 //! frameworks answer the same request with the same bytes.
 
-use crate::challenge::Challenge;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::challenge::{Challenge, ChallengeOptions};
 use crate::error::AuthError;
 
 /// A rejection, ready for an adapter to turn into its framework's response type.
@@ -80,6 +83,66 @@ impl Renderer for Grpc {
             headers,
             body: Vec::new(),
         }
+    }
+}
+
+/// How one authenticator renders its rejections: challenge options and renderer, shared with
+/// the request state of every request it decided.
+#[derive(Clone)]
+pub(crate) struct Rendering {
+    pub(crate) challenge: ChallengeOptions,
+    pub(crate) renderer: Arc<dyn Renderer>,
+}
+
+impl fmt::Debug for Rendering {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rendering")
+            .field("challenge", &self.challenge)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Rendering {
+    /// The response for `error`. A gRPC request gets the gRPC form whatever renderer is
+    /// configured: its client cannot read an HTTP body.
+    pub(crate) fn reject(&self, error: &AuthError, grpc: bool) -> Rejection {
+        let challenge = Challenge::from_error(error, &self.challenge);
+        if grpc {
+            Grpc.render(error, &challenge)
+        } else {
+            self.renderer.render(error, &challenge)
+        }
+    }
+}
+
+/// The answer when a portcullis extractor or requirement runs on a route that no authenticator
+/// (layer, middleware) covers: a server bug, so 500 (gRPC `INTERNAL`), never an anonymous
+/// caller. The body says what is wrong; it reveals nothing about any request.
+pub(crate) fn no_authenticator(grpc: bool) -> Rejection {
+    if grpc {
+        return Rejection {
+            status: 200,
+            headers: vec![
+                ("content-type", "application/grpc".to_owned()),
+                ("grpc-status", "13".to_owned()),
+                (
+                    "grpc-message",
+                    "authentication is not configured".to_owned(),
+                ),
+            ],
+            body: Vec::new(),
+        };
+    }
+    let body = serde_json::json!({
+        "type": "about:blank",
+        "title": "Internal Server Error",
+        "status": 500,
+        "detail": "portcullis: this route has no authenticator (add the layer or middleware)",
+    });
+    Rejection {
+        status: 500,
+        headers: vec![("content-type", "application/problem+json".to_owned())],
+        body: body.to_string().into_bytes(),
     }
 }
 

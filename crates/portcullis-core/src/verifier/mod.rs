@@ -22,7 +22,7 @@ mod builder;
 mod cache;
 mod issuer;
 mod opaque;
-mod verified;
+pub(crate) mod verified;
 
 use std::fmt;
 use std::sync::Arc;
@@ -42,6 +42,7 @@ use crate::audit;
 use crate::clock::Clock;
 use crate::error::{AuthError, KeySourceError, Reason};
 use crate::keys::{KeySourceHealth, Refresh};
+use crate::request::context::RequestContext;
 use crate::token::claims::Registered;
 use crate::token::json::Tape;
 use crate::token::{Header, TypPolicy, compact};
@@ -124,6 +125,7 @@ impl Verifier {
             token,
             |tape| tape.deserialize().ok(),
             |text| serde_json::from_str(text).ok(),
+            None,
         )
         .await
     }
@@ -131,8 +133,24 @@ impl Verifier {
     /// Verifies `token` like [`verify`](Self::verify) without typing its claims: the cheapest
     /// path, and the one the framework adapters take (a cache hit does no parsing at all).
     pub async fn authenticate(&self, token: &str) -> Result<Verified<IgnoredAny>, AuthError> {
-        self.decide(token, |_| Some(IgnoredAny), |_| Some(IgnoredAny))
+        self.decide(token, |_| Some(IgnoredAny), |_| Some(IgnoredAny), None)
             .await
+    }
+
+    /// [`authenticate`](Self::authenticate) for one request of an authenticator: the audit event
+    /// names the request.
+    pub(crate) async fn authenticate_request(
+        &self,
+        token: &str,
+        request: &RequestContext,
+    ) -> Result<Verified<IgnoredAny>, AuthError> {
+        self.decide(
+            token,
+            |_| Some(IgnoredAny),
+            |_| Some(IgnoredAny),
+            Some(request),
+        )
+        .await
     }
 
     async fn decide<C>(
@@ -140,6 +158,7 @@ impl Verifier {
         token: &str,
         from_tape: impl FnOnce(&Tape<'_>) -> Option<C>,
         from_text: impl FnOnce(&str) -> Option<C>,
+        request: Option<&RequestContext>,
     ) -> Result<Verified<C>, AuthError> {
         match self.verify_inner(token, from_tape, from_text).await {
             Ok((verified, cache)) => {
@@ -150,13 +169,14 @@ impl Verifier {
                     verified.kid(),
                     verified.alg(),
                     matches!(cache, CacheUse::Hit),
+                    request,
                 );
                 Ok(verified)
             }
             Err(error) => {
                 let reason = error.reason().code();
                 metrics::counter!("portcullis_verify_total", "outcome" => "reject", "reason" => reason).increment(1);
-                audit::rejected(error.reason(), token, self.inner.max_token_len);
+                audit::rejected(error.reason(), token, self.inner.max_token_len, request);
                 Err(error)
             }
         }

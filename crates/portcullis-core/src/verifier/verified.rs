@@ -6,7 +6,8 @@ use serde_json::{Map, Value};
 use crate::audit;
 use crate::authz::Requirement;
 use crate::authz::requirement::Subject;
-use crate::error::AuthError;
+use crate::error::{AuthError, Reason};
+use crate::request::context::RequestContext;
 use crate::token::claims::{Registered, Text};
 use crate::token::{Algorithm, Header, json};
 
@@ -175,9 +176,16 @@ impl<C> Verified<C> {
     /// The same token with its claims as another type, parsed from the already verified claims
     /// (adapters verify once, then each handler picks its own claims type).
     pub fn typed<T: serde::de::DeserializeOwned>(&self) -> Result<Verified<T>, AuthError> {
+        self.typed_for(None)
+    }
+
+    pub(crate) fn typed_for<T: serde::de::DeserializeOwned>(
+        &self,
+        request: Option<&RequestContext>,
+    ) -> Result<Verified<T>, AuthError> {
         let claims = serde_json::from_str(&self.core.json).map_err(|_| {
             // The token was accepted (and logged so); record why this use of it is not.
-            audit::claims_mismatch(self.issuer(), self.subject());
+            audit::claims_mismatch(self.issuer(), self.subject(), request);
             AuthError::InvalidToken(crate::error::Reason::ClaimsType)
         })?;
         Ok(Verified {
@@ -189,19 +197,34 @@ impl<C> Verified<C> {
     /// Checks a route's requirement. A failure is [`AuthError::InsufficientScope`] (403) listing
     /// the scopes that would satisfy it, and an audit event naming the requirement.
     pub fn check(&self, requirement: &Requirement) -> Result<(), AuthError> {
-        if requirement.holds(self) {
-            return Ok(());
-        }
-        audit::denied(self.issuer(), self.subject(), requirement);
-        metrics::counter!("portcullis_authz_denied_total").increment(1);
-        Err(AuthError::InsufficientScope {
-            scopes: requirement.scope_hint(),
-        })
+        check(self, self, requirement, None)
     }
 
     fn text<'a>(&'a self, field: &'a Option<Text>) -> Option<&'a str> {
         field.as_ref().map(|t| t.resolve(&self.core.json))
     }
+}
+
+/// `requirement` against `subject`, the token behind it naming the caller in the audit event.
+pub(crate) fn check<C>(
+    subject: &dyn Subject,
+    token: &Verified<C>,
+    requirement: &Requirement,
+    request: Option<&RequestContext>,
+) -> Result<(), AuthError> {
+    if requirement.holds(subject) {
+        return Ok(());
+    }
+    audit::denied(
+        Some((token.issuer(), token.subject())),
+        requirement,
+        Reason::InsufficientScope,
+        request,
+    );
+    metrics::counter!("portcullis_authz_denied_total").increment(1);
+    Err(AuthError::InsufficientScope {
+        scopes: requirement.scope_hint(),
+    })
 }
 
 impl<C> Subject for Verified<C> {
