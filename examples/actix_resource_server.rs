@@ -46,7 +46,7 @@ async fn main() -> std::io::Result<()> {
                     .route("/protected", web::get().to(protected))
                     .service(
                         web::resource("/users")
-                            .wrap(require(env_config::read_users()))
+                            .wrap(require(env_config::granted("read:users")))
                             .route(web::get().to(protected)),
                     ),
             )

@@ -50,7 +50,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/protected", get(protected))
         .route(
             "/users",
-            get(protected).route_layer(require(env_config::read_users())),
+            get(protected).route_layer(require(env_config::granted("read:users"))),
         )
         .layer(AuthLayer::from(config.authenticator))
         .route("/health", get(health))

@@ -8,8 +8,9 @@
 //! | `aws-lc-rs` (default) | signature verification with aws-lc-rs |
 //! | `rust-crypto` | signature verification with the pure-Rust RustCrypto crates |
 //! | `remote` (default) | [`keys::RemoteJwks`]: a JWKS cache over HTTPS with OIDC / RFC 8414 discovery |
-//! | `axum` | [`axum`]: `AuthLayer`, `Claims<C>` extractors and `require(..)` route layers |
-//! | `actix` | [`actix`]: `Authenticate` middleware, `Claims<C>` extractor and `require(..)` |
+//! | `axum` | [`axum`]: `AuthLayer`, `Claims<C>` and `Authenticated` extractors and `require(..)` route layers |
+//! | `actix` | [`actix`]: `Authenticate` middleware, `Claims<C>` and `Authenticated` extractors and `require(..)` |
+//! | `client` | [`client`]: OAuth 2.0 client flows (client credentials with a token cache, login, device, token exchange, introspection, revocation) and outbound middleware |
 //! | `testing` | [`testing::TestIssuer`]: keys, token minting, a loopback JWKS server |
 //!
 //! See [`portcullis_core`] for the request path and [`Verifier`] for every option.

@@ -65,22 +65,26 @@ fn collect(stream: impl std::io::Read + Send + 'static) -> Arc<Mutex<String>> {
     log
 }
 
-/// The audit line of request `id`, once the example has written it (bounded wait).
-async fn audit_line(log: &Mutex<String>, id: &str) -> String {
+/// The audit line of request `id` for `event`, once the example has written it (bounded wait).
+async fn audit_line(log: &Mutex<String>, id: &str, event: &str) -> String {
     let needle = format!("request_id={id}");
+    let event = format!("event=\"{event}\"");
     for _ in 0..50 {
         let found = log
             .lock()
             .expect("log")
             .lines()
-            .find(|l| l.contains(&needle))
+            .find(|l| l.contains(&needle) && l.contains(&event))
             .map(str::to_owned);
         if let Some(line) = found {
             return line;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("no audit line for {id} in:\n{}", log.lock().expect("log"));
+    panic!(
+        "no {event} audit line for {id} in:\n{}",
+        log.lock().expect("log")
+    );
 }
 
 /// Starts example `name` against `issuer` with extra variables; returns it, its base URL and
@@ -204,7 +208,7 @@ async fn check(name: &str) {
     };
     let refused = request("no-token-1").send().await.expect("request");
     assert_eq!(refused.status(), 401, "{name}");
-    let line = audit_line(&log, "no-token-1").await;
+    let line = audit_line(&log, "no-token-1", "request").await;
     for field in [
         "event=\"request\"",
         "outcome=\"reject\"",
@@ -223,7 +227,7 @@ async fn check(name: &str) {
         .await
         .expect("request");
     assert_eq!(accepted.status(), 200, "{name}");
-    let line = audit_line(&log, "with-token-1").await;
+    let line = audit_line(&log, "with-token-1", "verify").await;
     assert!(
         line.contains("event=\"verify\"") && line.contains("outcome=\"accept\""),
         "{name}: {line}"
@@ -269,7 +273,7 @@ async fn public_url(name: &str) {
         .await
         .expect("request");
     assert_eq!(answer.status(), 401, "{name}");
-    let line = audit_line(&log, "public-url-1").await;
+    let line = audit_line(&log, "public-url-1", "request").await;
     assert!(
         line.contains("uri=\"https://api.example.com/v1/protected\""),
         "{name}: {line}"
@@ -286,9 +290,66 @@ async fn actix_resource_server_public_url() {
     public_url("actix_resource_server").await;
 }
 
+/// The gRPC example: a real tonic client sees `UNAUTHENTICATED`, `PERMISSION_DENIED` from
+/// `require`, and `OK`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_resource_server() {
+    use tonic::Code;
+    use tonic::metadata::MetadataValue;
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_client::HealthClient;
+
+    let (issuer, _server) = TestIssuer::serve().await.expect("issuer");
+    let name = "grpc_resource_server";
+    let (_running, base, log) = start(name, &issuer, &[]);
+    let health = started(name, &base).await;
+    assert_eq!(health["usable"], true, "{health}");
+    let channel = tonic::transport::Endpoint::from_shared(base)
+        .expect("endpoint")
+        .connect()
+        .await
+        .expect("connect");
+    let client = HealthClient::new(channel);
+    let call = |token: Option<String>, id: &'static str| {
+        let mut client = client.clone();
+        let mut request = tonic::Request::new(HealthCheckRequest {
+            service: String::new(),
+        });
+        request
+            .metadata_mut()
+            .insert("x-request-id", MetadataValue::from_static(id));
+        if let Some(token) = token {
+            let value: MetadataValue<_> = format!("Bearer {token}").parse().expect("metadata");
+            request.metadata_mut().insert("authorization", value);
+        }
+        async move { client.check(request).await }
+    };
+    let refused = call(None, "grpc-none").await.expect_err("no token");
+    assert_eq!(refused.code(), Code::Unauthenticated, "{refused:?}");
+    let reader = issuer.token().scope("openid").sign().expect("sign");
+    let denied = call(Some(reader), "grpc-reader")
+        .await
+        .expect_err("no scope");
+    assert_eq!(denied.code(), Code::PermissionDenied, "{denied:?}");
+    let line = audit_line(&log, "grpc-reader", "authorize").await;
+    assert!(line.contains("outcome=\"deny\""), "{line}");
+    let scoped = issuer.token().scope("health:read").sign().expect("sign");
+    let ok = call(Some(scoped), "grpc-ok")
+        .await
+        .expect("authorized call");
+    assert_eq!(
+        ok.into_inner().status,
+        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    );
+}
+
 #[test]
 fn invalid_origin_configuration_is_one_clear_line() {
-    for name in ["axum_resource_server", "actix_resource_server"] {
+    for name in [
+        "axum_resource_server",
+        "actix_resource_server",
+        "grpc_resource_server",
+    ] {
         for (variable, value) in [
             ("PORTCULLIS_TRUSTED_PROXIES", "10.0.0.0/33"),
             ("PORTCULLIS_PUBLIC_URL", "ftp://api.example.com"),

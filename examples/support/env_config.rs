@@ -17,10 +17,11 @@ pub(crate) struct Config {
     pub(crate) port: u16,
 }
 
-/// What `/users` requires: `read:users`, granted by scope or by the `permissions` claim (the
-/// seeds' `checkPermissions(['read:users'])`; Auth0 RBAC tokens carry permissions, not scopes).
-pub(crate) fn read_users() -> Requirement {
-    any_of([scope("read:users"), permission("read:users")])
+/// `name` granted by scope or by the `permissions` claim: the seeds'
+/// `checkPermissions(['read:users'])` for `/users` (Auth0 RBAC tokens carry permissions, not
+/// scopes).
+pub(crate) fn granted(name: &str) -> Requirement {
+    any_of([scope(name), permission(name)])
 }
 
 /// The audit log (target `portcullis::audit`, one line per decision) on stderr, filtered by

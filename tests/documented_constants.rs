@@ -1,0 +1,221 @@
+//! Every public constant of `portcullis-core` (a default, a bound, a name) appears in
+//! `docs/configuration.md` with its current value, so the two cannot drift apart: change a
+//! constant and this fails until the docs say the new value; add one and this fails until it is
+//! documented and listed here.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
+use std::time::Duration;
+
+use portcullis::client;
+use portcullis::keys::{fetch, remote};
+
+/// A constant's value, in every spelling the docs use for it.
+enum Value {
+    Time(Duration),
+    Count(u64),
+    Text(&'static str),
+}
+
+impl Value {
+    fn spellings(&self) -> Vec<String> {
+        match *self {
+            Value::Time(d) => {
+                let s = d.as_secs();
+                let mut out = vec![format!("{s} s")];
+                if s.is_multiple_of(60) {
+                    out.push(format!("{} min", s / 60));
+                }
+                if s.is_multiple_of(3600) {
+                    out.push(format!("{} h", s / 3600));
+                }
+                out
+            }
+            Value::Count(n) => {
+                let mut out = vec![n.to_string(), grouped(n)];
+                for (unit, size) in [("KiB", 1024), ("MiB", 1024 * 1024)] {
+                    if n.is_multiple_of(size) {
+                        out.push(format!("{} {unit}", n / size));
+                    }
+                }
+                out
+            }
+            Value::Text(t) => vec![format!("`{t}`"), format!("\"{t}\"")],
+        }
+    }
+}
+
+/// `10000` as `10 000`, the docs' thousands separator.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn count(n: usize) -> Value {
+    Value::Count(u64::try_from(n).expect("fits"))
+}
+
+fn constants() -> Vec<(&'static str, Value)> {
+    use Value::{Count, Text, Time};
+    vec![
+        ("DEFAULT_LEEWAY", Time(portcullis::verifier::DEFAULT_LEEWAY)),
+        ("MAX_LEEWAY", Time(portcullis::verifier::MAX_LEEWAY)),
+        (
+            "DEFAULT_MAX_TOKEN_LEN",
+            count(portcullis::verifier::DEFAULT_MAX_TOKEN_LEN),
+        ),
+        (
+            "DEFAULT_TOKEN_CACHE_ENTRIES",
+            Count(portcullis::verifier::DEFAULT_TOKEN_CACHE_ENTRIES),
+        ),
+        (
+            "DEFAULT_TOKEN_CACHE_BYTES",
+            Count(portcullis::verifier::DEFAULT_TOKEN_CACHE_BYTES),
+        ),
+        (
+            "DEFAULT_TOKEN_CACHE_TTL",
+            Time(portcullis::verifier::DEFAULT_TOKEN_CACHE_TTL),
+        ),
+        (
+            "RESOLVED_ISSUERS",
+            Count(portcullis::verifier::RESOLVED_ISSUERS),
+        ),
+        ("DEFAULT_TTL", Time(remote::DEFAULT_TTL)),
+        ("MIN_TTL", Time(remote::MIN_TTL)),
+        ("MAX_TTL", Time(remote::MAX_TTL)),
+        ("REFRESH_AHEAD", Time(remote::REFRESH_AHEAD)),
+        ("KID_COOLDOWN", Time(remote::KID_COOLDOWN)),
+        ("MAX_STALE", Time(remote::MAX_STALE)),
+        ("MISSING_KID_MEMORY", Time(remote::MISSING_KID_MEMORY)),
+        ("MAX_KEYS", count(portcullis::keys::MAX_KEYS)),
+        ("CONNECT_TIMEOUT", Time(fetch::CONNECT_TIMEOUT)),
+        ("FETCH_TIMEOUT", Time(fetch::FETCH_TIMEOUT)),
+        ("MAX_BODY", count(fetch::MAX_BODY)),
+        (
+            "MAX_NUMERIC_DATE",
+            Count(portcullis::token::claims::MAX_NUMERIC_DATE),
+        ),
+        (
+            "DEFAULT_ROLES_CLAIM",
+            Text(portcullis::authz::DEFAULT_ROLES_CLAIM),
+        ),
+        (
+            "DEFAULT_PERMISSIONS_CLAIM",
+            Text(portcullis::authz::DEFAULT_PERMISSIONS_CLAIM),
+        ),
+        ("TARGET", Text(portcullis::audit::TARGET)),
+        ("MAX_FIELD", count(portcullis::audit::MAX_FIELD)),
+        ("REQUESTS_TOTAL", Text(portcullis::state::REQUESTS_TOTAL)),
+        (
+            "REQUEST_ID_HEADER",
+            Text(portcullis::request::id::REQUEST_ID_HEADER),
+        ),
+        (
+            "MAX_REQUEST_ID_LEN",
+            count(portcullis::request::id::MAX_REQUEST_ID_LEN),
+        ),
+        (
+            "MAX_FORWARDED_ELEMENTS",
+            count(portcullis::request::origin::MAX_FORWARDED_ELEMENTS),
+        ),
+        (
+            "MAX_HOST_LEN",
+            count(portcullis::request::origin::MAX_HOST_LEN),
+        ),
+        ("DEFAULT_REFRESH_AHEAD", Time(client::DEFAULT_REFRESH_AHEAD)),
+        (
+            "DEFAULT_UNKNOWN_LIFETIME",
+            Time(client::DEFAULT_UNKNOWN_LIFETIME),
+        ),
+        ("RETRY_AFTER_FAILURE", Time(client::RETRY_AFTER_FAILURE)),
+        ("DEFAULT_POLL_INTERVAL", Time(client::DEFAULT_POLL_INTERVAL)),
+        (
+            "DEFAULT_INTROSPECTION_TTL",
+            Time(client::DEFAULT_INTROSPECTION_TTL),
+        ),
+        ("DEFAULT_INACTIVE_TTL", Time(client::DEFAULT_INACTIVE_TTL)),
+        (
+            "DEFAULT_INTROSPECTION_ENTRIES",
+            Count(client::DEFAULT_INTROSPECTION_ENTRIES),
+        ),
+        ("MAX_OPAQUE_TOKEN_LEN", count(client::MAX_OPAQUE_TOKEN_LEN)),
+    ]
+}
+
+fn read(path: &str) -> String {
+    let root = env!("CARGO_MANIFEST_DIR");
+    std::fs::read_to_string(format!("{root}/{path}")).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn every_constant_is_documented_with_its_value() {
+    let docs = read("docs/configuration.md");
+    let mut missing = Vec::new();
+    for (name, value) in constants() {
+        let quoted = format!("`{name}`");
+        let lines: Vec<&str> = docs.lines().filter(|l| l.contains(&quoted)).collect();
+        let spellings = value.spellings();
+        let found = lines
+            .iter()
+            .any(|line| spellings.iter().any(|s| line.contains(s.as_str())));
+        if !found {
+            missing.push(format!(
+                "{name} (as one of {spellings:?}) on lines {lines:?}"
+            ));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "docs/configuration.md lacks:\n{}",
+        missing.join("\n")
+    );
+}
+
+/// The list above is every public constant of the crate's sources: a new one cannot be added
+/// without being documented.
+#[test]
+fn the_list_is_complete() {
+    let listed: Vec<&str> = constants().iter().map(|(n, _)| *n).collect();
+    let mut unlisted = Vec::new();
+    let mut dirs = vec![format!(
+        "{}/crates/portcullis-core/src",
+        env!("CARGO_MANIFEST_DIR")
+    )];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("src dir") {
+            let path = entry.expect("entry").path();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            if path.is_dir() {
+                // The fuzz entry points and the test kit are not configuration.
+                if name != "fuzzing" && name != "testing" {
+                    dirs.push(path.display().to_string());
+                }
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("source");
+            for line in text.lines() {
+                let Some(rest) = line.strip_prefix("pub const ") else {
+                    continue;
+                };
+                let constant = rest.split(':').next().unwrap_or_default().trim();
+                if !listed.contains(&constant) {
+                    unlisted.push(format!("{constant} ({})", path.display()));
+                }
+            }
+        }
+    }
+    assert!(
+        unlisted.is_empty(),
+        "not listed (nor documented):\n{}",
+        unlisted.join("\n")
+    );
+}
