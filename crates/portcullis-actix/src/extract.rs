@@ -14,6 +14,7 @@ use crate::view::is_grpc;
 /// The verified token of the request, with its claims as `C`. Derefs to [`Verified<C>`]:
 /// `claims.subject()`, `claims.claims()`, `claims.check(&requirement)`.
 #[derive(Debug, Clone)]
+#[allow(clippy::exhaustive_structs)] // an extractor: destructured in a handler's arguments
 pub struct Claims<C>(pub Verified<C>);
 
 impl<C> Deref for Claims<C> {
@@ -27,6 +28,7 @@ impl<C> Deref for Claims<C> {
 /// The authenticated caller, whatever the kind of credential: scopes, permissions, roles,
 /// claims.
 #[derive(Debug, Clone)]
+#[allow(clippy::exhaustive_structs)] // an extractor: destructured in a handler's arguments
 pub struct Authenticated(pub Principal);
 
 impl Deref for Authenticated {
@@ -41,6 +43,7 @@ impl Deref for Authenticated {
 /// anonymous request, 401 `invalid_token` for claims that do not fit `C`, 500 on a route without
 /// [`Authenticate`](crate::Authenticate) (a server bug, never an anonymous user).
 #[derive(Debug, Clone)]
+#[allow(clippy::exhaustive_structs)] // a newtype over core's `Refusal`, itself non-exhaustive
 pub struct ClaimsRejection(pub Refusal);
 
 impl fmt::Display for ClaimsRejection {

@@ -111,6 +111,14 @@ pub struct AuthenticateMiddleware<S> {
     authenticator: Authenticator,
 }
 
+impl<S> std::fmt::Debug for AuthenticateMiddleware<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthenticateMiddleware")
+            .field("authenticator", &self.authenticator)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<S, B> Service<ServiceRequest> for AuthenticateMiddleware<S>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,

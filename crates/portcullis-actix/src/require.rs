@@ -54,6 +54,14 @@ pub struct RequireMiddleware<S> {
     requirement: Arc<Requirement>,
 }
 
+impl<S> std::fmt::Debug for RequireMiddleware<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequireMiddleware")
+            .field("requirement", &self.requirement)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<S, B> Service<ServiceRequest> for RequireMiddleware<S>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,

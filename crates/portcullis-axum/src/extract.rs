@@ -15,6 +15,7 @@ use crate::view::is_grpc;
 /// The verified token of the request, with its claims as `C`. Derefs to [`Verified<C>`]:
 /// `claims.subject()`, `claims.claims()`, `claims.check(&requirement)`.
 #[derive(Debug, Clone)]
+#[allow(clippy::exhaustive_structs)] // an extractor: destructured in a handler's arguments
 pub struct Claims<C>(pub Verified<C>);
 
 impl<C> Deref for Claims<C> {
@@ -28,6 +29,7 @@ impl<C> Deref for Claims<C> {
 /// The authenticated caller, whatever the kind of credential: scopes, permissions, roles,
 /// claims. `Option<Authenticated>` is `None` for an anonymous request (optional layer).
 #[derive(Debug, Clone)]
+#[allow(clippy::exhaustive_structs)] // an extractor: destructured in a handler's arguments
 pub struct Authenticated(pub Principal);
 
 impl Deref for Authenticated {
@@ -43,6 +45,7 @@ impl Deref for Authenticated {
 /// [`AuthLayer`](crate::AuthLayer) (a server bug, never an anonymous user). Rendered like every
 /// rejection of the layer, gRPC form included.
 #[derive(Debug, Clone)]
+#[allow(clippy::exhaustive_structs)] // a newtype over core's `Refusal`, itself non-exhaustive
 pub struct ClaimsRejection(pub Refusal);
 
 impl fmt::Display for ClaimsRejection {

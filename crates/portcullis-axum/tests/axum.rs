@@ -312,12 +312,12 @@ struct Teapot;
 
 impl Renderer for Teapot {
     fn render(&self, _error: &AuthError, challenge: &Challenge) -> Rejection {
-        Rejection {
-            status: challenge.status,
+        Rejection::new(
+            challenge.status,
             // An upper-case name is fine; an invalid one is dropped, never a panic.
-            headers: vec![("X-Custom", "yes".into()), ("bad header", "x".into())],
-            body: format!("custom {}", challenge.status).into_bytes(),
-        }
+            vec![("X-Custom", "yes".into()), ("bad header", "x".into())],
+            format!("custom {}", challenge.status).into_bytes(),
+        )
     }
 }
 

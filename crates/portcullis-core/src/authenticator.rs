@@ -130,11 +130,7 @@ impl Authenticator {
         } else {
             Vec::new()
         };
-        let parts = RequestParts {
-            authorization: &authorization,
-            query: view.query_string(),
-            cookies: &cookies,
-        };
+        let parts = RequestParts::new(&authorization, view.query_string(), &cookies);
         let decided = match config.rules.extract(&parts) {
             Ok(Some(token)) => match config.verifier.authenticate_request(token, &request).await {
                 Ok(verified) => {

@@ -46,6 +46,7 @@ impl ChallengeOptions {
 
 /// A rendered rejection: everything an adapter needs to answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Challenge {
     /// HTTP status code.
     pub status: u16,

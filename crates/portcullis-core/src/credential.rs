@@ -24,6 +24,7 @@ pub struct BearerRules {
 
 /// The parts of a request a credential can come from, borrowed from the adapter's request type.
 #[derive(Debug, Clone, Copy, Default)]
+#[non_exhaustive]
 pub struct RequestParts<'a> {
     /// Every `Authorization` header value, in order.
     pub authorization: &'a [&'a [u8]],
@@ -31,6 +32,21 @@ pub struct RequestParts<'a> {
     pub query: Option<&'a str>,
     /// Every `Cookie` header value.
     pub cookies: &'a [&'a [u8]],
+}
+
+impl<'a> RequestParts<'a> {
+    /// The credential sources of one request.
+    pub fn new(
+        authorization: &'a [&'a [u8]],
+        query: Option<&'a str>,
+        cookies: &'a [&'a [u8]],
+    ) -> Self {
+        Self {
+            authorization,
+            query,
+            cookies,
+        }
+    }
 }
 
 impl BearerRules {

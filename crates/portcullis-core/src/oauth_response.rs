@@ -9,8 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::token::json;
 
-/// A successful token response.
-#[derive(Debug)]
+/// A successful token response. Its `Debug` shows which tokens it holds, never the tokens.
 pub(crate) struct TokenAnswer {
     pub(crate) access_token: String,
     pub(crate) expires_in: Option<u64>,
@@ -18,6 +17,22 @@ pub(crate) struct TokenAnswer {
     pub(crate) id_token: Option<String>,
     pub(crate) scope: Option<String>,
     pub(crate) issued_token_type: Option<String>,
+}
+
+impl std::fmt::Debug for TokenAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenAnswer")
+            .field("access_token", &"<redacted>")
+            .field("expires_in", &self.expires_in)
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("id_token", &self.id_token.as_ref().map(|_| "<redacted>"))
+            .field("scope", &self.scope)
+            .field("issued_token_type", &self.issued_token_type)
+            .finish()
+    }
 }
 
 /// Reads a token response: a non-empty `access_token` whose `token_type` is `Bearer` (any

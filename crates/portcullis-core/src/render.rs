@@ -9,6 +9,7 @@ use crate::error::AuthError;
 
 /// A rejection, ready for an adapter to turn into its framework's response type.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Rejection {
     /// HTTP status.
     pub status: u16,
@@ -16,6 +17,18 @@ pub struct Rejection {
     pub headers: Vec<(&'static str, String)>,
     /// Response body.
     pub body: Vec<u8>,
+}
+
+impl Rejection {
+    /// A response with this status, headers (lowercase names; an adapter drops one that is not
+    /// a valid HTTP header) and body.
+    pub fn new(status: u16, headers: Vec<(&'static str, String)>, body: Vec<u8>) -> Self {
+        Self {
+            status,
+            headers,
+            body,
+        }
+    }
 }
 
 /// Turns a rejection into a response. Implement it to change the body or add headers; the
@@ -29,6 +42,7 @@ pub trait Renderer: Send + Sync + 'static {
 /// `application/problem+json` body with the status title and the RFC 6750 error code only
 /// (no reason codes, no parser messages).
 #[derive(Debug, Clone, Copy, Default)]
+#[allow(clippy::exhaustive_structs)] // a unit struct: naming it is how it is used
 pub struct ProblemJson;
 
 impl Renderer for ProblemJson {
@@ -60,6 +74,7 @@ impl Renderer for ProblemJson {
 /// HTTP status (401 UNAUTHENTICATED, 403 PERMISSION_DENIED, 400 INVALID_ARGUMENT,
 /// 503 UNAVAILABLE), a terse `grpc-message`, and the same `WWW-Authenticate`.
 #[derive(Debug, Clone, Copy, Default)]
+#[allow(clippy::exhaustive_structs)] // a unit struct: naming it is how it is used
 pub struct Grpc;
 
 impl Renderer for Grpc {

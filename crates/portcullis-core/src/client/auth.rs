@@ -19,6 +19,7 @@ const ASSERTION_LIFETIME: u64 = 60;
 /// Client authentication at the token endpoint.
 ///
 /// `Debug` never shows a secret or key.
+#[non_exhaustive]
 pub enum ClientAuth {
     /// `client_secret_basic`: the id and secret, each form-urlencoded (RFC 6749 §2.3.1), in an
     /// HTTP Basic `Authorization` header.

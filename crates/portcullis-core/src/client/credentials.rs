@@ -25,6 +25,7 @@ use oauth2::{
 };
 use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
+use subtle::ConstantTimeEq;
 use tokio::time::Instant;
 
 use super::auth::ClientAuth;
@@ -417,7 +418,11 @@ impl TokenSource for ClientCredentials {
             // Only the token that was refused: a caller late with the old one must not throw
             // away the replacement another caller already fetched.
             slot.current.rcu(|current| match current {
-                Some(cached) if cached.token.secret() == token => None,
+                Some(cached)
+                    if bool::from(cached.token.secret().as_bytes().ct_eq(token.as_bytes())) =>
+                {
+                    None
+                }
                 other => other.clone(),
             });
         }

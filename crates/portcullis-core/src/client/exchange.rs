@@ -17,6 +17,7 @@ const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 
 /// RFC 8693 §3 token type identifiers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TokenType {
     /// `urn:ietf:params:oauth:token-type:access_token`
     AccessToken,

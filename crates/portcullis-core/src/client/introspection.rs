@@ -326,6 +326,7 @@ pub struct Revocation {
 
 /// Which kind of token is being revoked (RFC 7009 §2.1 `token_type_hint`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TokenTypeHint {
     /// An access token.
     AccessToken,

@@ -33,6 +33,7 @@ use openidconnect::{
 use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
 use tokio::time::Instant;
 
 use super::auth::ClientAuth;
@@ -199,6 +200,7 @@ impl fmt::Debug for PendingLogin {
 
 /// A completed login: the validated ID token's claims and the user's tokens.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct LoggedIn {
     /// The ID token's `sub`.
     pub subject: String,
@@ -337,7 +339,8 @@ impl Login {
         }
         // `state` first: until it matches, nothing in this callback is ours to act on.
         let expected = pending.state.secret().as_bytes();
-        if !state.is_some_and(|s| constant_time_eq(s.as_bytes(), expected)) {
+        // Constant time: how long the comparison takes says nothing about how much matched.
+        if !state.is_some_and(|s| bool::from(s.as_bytes().ct_eq(expected))) {
             return Err(LoginError::Callback("state does not match the login"));
         }
         match iss {
@@ -402,11 +405,6 @@ impl Login {
             },
         })
     }
-}
-
-/// Compares without an early exit, so the time taken says nothing about how much matched.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// A user's tokens after login: the access token, refreshed ahead of expiry with the refresh
@@ -553,7 +551,7 @@ impl TokenSource for UserTokens {
     fn invalidate(&self, token: &str) {
         // Mark it due: the next `token()` refreshes (once, however many callers).
         self.inner.state.rcu(|state| {
-            if state.access.secret() == token {
+            if bool::from(state.access.secret().as_bytes().ct_eq(token.as_bytes())) {
                 Arc::new(TokenState {
                     access: state.access.clone(),
                     refresh: state.refresh.clone(),

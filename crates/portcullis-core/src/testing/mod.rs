@@ -19,6 +19,7 @@
 
 mod server;
 
+use std::fmt;
 use std::sync::Arc;
 
 use aws_lc_rs::rand::SystemRandom;
@@ -305,6 +306,17 @@ pub struct TokenBuilder<'a> {
     raw_header: Option<String>,
     raw_claims: Option<String>,
     signature: Option<String>,
+}
+
+impl fmt::Debug for TokenBuilder<'_> {
+    // Keys and the HMAC secret are left out.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenBuilder")
+            .field("alg", &self.alg)
+            .field("header", &self.header)
+            .field("claims", &self.claims)
+            .finish_non_exhaustive()
+    }
 }
 
 impl TokenBuilder<'_> {

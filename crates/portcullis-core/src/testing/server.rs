@@ -282,7 +282,14 @@ async fn token(State(s): State<Shared>, headers: HeaderMap, body: String) -> Res
             _ => return error(StatusCode::UNAUTHORIZED, "invalid_client"),
         },
     };
-    if read(&s.clients).get(&client_id) != Some(&secret) {
+    // Constant time, as a real token endpoint must compare secrets.
+    let known = read(&s.clients).get(&client_id).is_some_and(|k| {
+        bool::from(subtle::ConstantTimeEq::ct_eq(
+            k.as_bytes(),
+            secret.as_bytes(),
+        ))
+    });
+    if !known {
         return error(StatusCode::UNAUTHORIZED, "invalid_client");
     }
     if form.get("grant_type").map(String::as_str) != Some("client_credentials") {

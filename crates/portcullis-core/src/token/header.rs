@@ -44,6 +44,7 @@ impl TypPolicy {
 
 /// The header members portcullis acts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Header {
     /// The signature algorithm.
     pub alg: Algorithm,

@@ -165,6 +165,7 @@ impl TokenCache {
 
 /// How full a verifier's token cache is (see [`Verifier::token_cache_usage`](super::Verifier::token_cache_usage)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct TokenCacheUsage {
     /// Entries held.
     pub entries: u64,
