@@ -22,24 +22,18 @@
 //! (key-source health, no authentication). Every decision is one audit line on stderr, with the
 //! method, path, effective URI, peer address and request id (`x-request-id`, else generated).
 
+#[path = "support/axum_serve.rs"]
+mod axum_serve;
 #[path = "support/env_config.rs"]
 mod env_config;
 
-use std::net::SocketAddr;
-
-use axum::Router;
 use axum::routing::get;
-use axum::{Json, extract::State};
-use portcullis::keys::RemoteJwks;
+use axum::{Json, Router};
 use portcullis_axum::{AuthLayer, Claims, require};
 use serde_json::{Value, json};
 
 async fn protected(claims: Claims<Value>) -> Json<Value> {
     Json(json!({"sub": claims.subject(), "scopes": claims.scopes().collect::<Vec<_>>()}))
-}
-
-async fn health(State(keys): State<RemoteJwks>) -> Json<Value> {
-    Json(serde_json::to_value(keys.health()).unwrap_or(Value::Null))
 }
 
 #[tokio::main]
@@ -53,18 +47,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             get(protected).route_layer(require(env_config::granted("read:users"))),
         )
         .layer(AuthLayer::from(config.authenticator))
-        .route("/health", get(health))
-        .with_state(config.keys);
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
-    eprintln!("listening on http://{}", listener.local_addr()?);
-    // With the peer address, so that audit events name it and trusted proxies are recognised.
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+        .merge(axum_serve::health_route(config.keys));
+    axum_serve::serve(app, config.port, "").await?;
     Ok(())
 }

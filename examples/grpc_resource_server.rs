@@ -21,20 +21,12 @@
 //! `content-type: application/grpc`, and every rejection (from the layer or from `require`) takes
 //! the gRPC form: HTTP 200 with `grpc-status` and `grpc-message`.
 
+#[path = "support/axum_serve.rs"]
+mod axum_serve;
 #[path = "support/env_config.rs"]
 mod env_config;
 
-use std::net::SocketAddr;
-
-use axum::routing::get;
-use axum::{Json, Router, extract::State};
-use portcullis::keys::RemoteJwks;
 use portcullis_axum::{AuthLayer, require};
-use serde_json::Value;
-
-async fn health(State(keys): State<RemoteJwks>) -> Json<Value> {
-    Json(serde_json::to_value(keys.health()).unwrap_or(Value::Null))
-}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -50,22 +42,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .into_axum_router()
         .layer(require(env_config::granted("health:read")))
         .layer(AuthLayer::from(config.authenticator));
-    let app = Router::new()
-        .route("/health", get(health))
-        .with_state(config.keys)
-        .merge(grpc);
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
-    eprintln!(
-        "listening on http://{} (gRPC over HTTP/2)",
-        listener.local_addr()?
-    );
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    let app = axum_serve::health_route(config.keys).merge(grpc);
+    axum_serve::serve(app, config.port, " (gRPC over HTTP/2)").await?;
     Ok(())
 }

@@ -1,58 +1,15 @@
-use std::fmt;
-use std::ops::Deref;
-
 use axum_core::body::Body;
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
-use portcullis_core::state::{self, Refusal};
-use portcullis_core::{Principal, RequestState, Verified};
+use portcullis_core::RequestState;
+use portcullis_core::state;
 use serde::de::DeserializeOwned;
 
 use crate::render::to_response;
 use crate::view::is_grpc;
 
-/// The verified token of the request, with its claims as `C`. Derefs to [`Verified<C>`]:
-/// `claims.subject()`, `claims.claims()`, `claims.check(&requirement)`.
-#[derive(Debug, Clone)]
-#[allow(clippy::exhaustive_structs)] // an extractor: destructured in a handler's arguments
-pub struct Claims<C>(pub Verified<C>);
-
-impl<C> Deref for Claims<C> {
-    type Target = Verified<C>;
-
-    fn deref(&self) -> &Verified<C> {
-        &self.0
-    }
-}
-
-/// The authenticated caller, whatever the kind of credential: scopes, permissions, roles,
-/// claims. `Option<Authenticated>` is `None` for an anonymous request (optional layer).
-#[derive(Debug, Clone)]
-#[allow(clippy::exhaustive_structs)] // an extractor: destructured in a handler's arguments
-pub struct Authenticated(pub Principal);
-
-impl Deref for Authenticated {
-    type Target = Principal;
-
-    fn deref(&self) -> &Principal {
-        &self.0
-    }
-}
-
-/// Why [`Claims`] or [`Authenticated`] could not be extracted, as core decided it: 401 for an
-/// anonymous request, 401 `invalid_token` for claims that do not fit `C`, 500 on a route without
-/// [`AuthLayer`](crate::AuthLayer) (a server bug, never an anonymous user). Rendered like every
-/// rejection of the layer, gRPC form included.
-#[derive(Debug, Clone)]
-#[allow(clippy::exhaustive_structs)] // a newtype over core's `Refusal`, itself non-exhaustive
-pub struct ClaimsRejection(pub Refusal);
-
-impl fmt::Display for ClaimsRejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+portcullis_core::adapter_extractors!("[`AuthLayer`](crate::AuthLayer)");
 
 impl std::error::Error for ClaimsRejection {}
 

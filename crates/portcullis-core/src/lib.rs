@@ -49,6 +49,8 @@ compile_error!(
     "portcullis-core needs a crypto backend: enable the `aws-lc-rs` feature (default) or `rust-crypto`"
 );
 
+#[doc(hidden)]
+pub mod adapter;
 pub mod audit;
 pub mod authenticator;
 pub mod authz;
