@@ -6,12 +6,9 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::StatusCode;
 use actix_web::{Error, HttpMessage, HttpResponse};
-use portcullis_core::Verifier;
 use portcullis_core::authenticator::Authenticator;
-use portcullis_core::challenge::ChallengeOptions;
-use portcullis_core::credential::BearerRules;
-use portcullis_core::render::{Rejection, Renderer};
-use portcullis_core::request::{ClientCertificateChain, PublicUrl, TrustedProxies};
+use portcullis_core::render::Rejection;
+use portcullis_core::request::ClientCertificateChain;
 
 use crate::view::{HeaderView, view};
 
@@ -32,7 +29,7 @@ pub(crate) fn to_response(rejection: Rejection) -> HttpResponse {
     response.body(rejection.body)
 }
 
-/// Authenticates every request with a [`Verifier`]: a thin wrapper over core's
+/// Authenticates every request with a [`Verifier`](portcullis_core::Verifier): a thin wrapper over core's
 /// [`Authenticator`], which makes every decision and whose
 /// [`RequestState`](portcullis_core::RequestState) it puts in the request extensions. See the
 /// crate docs.
@@ -41,50 +38,7 @@ pub struct Authenticate {
     authenticator: Authenticator,
 }
 
-impl From<Authenticator> for Authenticate {
-    fn from(authenticator: Authenticator) -> Self {
-        Self { authenticator }
-    }
-}
-
-impl Authenticate {
-    /// Requires a valid bearer token in the `Authorization` header on every request.
-    pub fn new(verifier: Verifier) -> Self {
-        Authenticator::new(verifier).into()
-    }
-
-    /// Lets requests without any credential through as anonymous. A credential that is present
-    /// but invalid is still rejected.
-    pub fn optional(self) -> Self {
-        self.authenticator.optional().into()
-    }
-
-    /// Where tokens may come from (query string and cookie are opt-in).
-    pub fn rules(self, rules: BearerRules) -> Self {
-        self.authenticator.rules(rules).into()
-    }
-
-    /// The challenge's `realm` and detail level.
-    pub fn challenge(self, options: ChallengeOptions) -> Self {
-        self.authenticator.challenge(options).into()
-    }
-
-    /// A custom rejection renderer (the default is core's `ProblemJson`).
-    pub fn renderer(self, renderer: impl Renderer) -> Self {
-        self.authenticator.renderer(renderer).into()
-    }
-
-    /// The base URL clients address this service by (see [`Authenticator::public_url`]).
-    pub fn public_url(self, url: PublicUrl) -> Self {
-        self.authenticator.public_url(url).into()
-    }
-
-    /// The proxies whose forwarding headers are believed (see
-    /// [`Authenticator::trusted_proxies`]).
-    pub fn trusted_proxies(self, proxies: TrustedProxies) -> Self {
-        self.authenticator.trusted_proxies(proxies).into()
-    }
-}
+portcullis_core::adapter_options!(Authenticate);
 
 impl<S, B> Transform<S, ServiceRequest> for Authenticate
 where

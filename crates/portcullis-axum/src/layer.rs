@@ -6,19 +6,14 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::{Either, Full};
-use portcullis_core::Verifier;
 use portcullis_core::authenticator::Authenticator;
-use portcullis_core::challenge::ChallengeOptions;
-use portcullis_core::credential::BearerRules;
-use portcullis_core::render::Renderer;
-use portcullis_core::request::{PublicUrl, TrustedProxies};
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::render::to_response;
 use crate::view::{HeaderView, view};
 
-/// Authenticates every request with a [`Verifier`]: a thin wrapper over core's
+/// Authenticates every request with a [`Verifier`](portcullis_core::Verifier): a thin wrapper over core's
 /// [`Authenticator`], which makes every decision and whose
 /// [`RequestState`](portcullis_core::RequestState) it puts in the request extensions (services
 /// that are not axum handlers, such as tonic's, read it from there). See the crate docs.
@@ -27,50 +22,7 @@ pub struct AuthLayer {
     authenticator: Authenticator,
 }
 
-impl From<Authenticator> for AuthLayer {
-    fn from(authenticator: Authenticator) -> Self {
-        Self { authenticator }
-    }
-}
-
-impl AuthLayer {
-    /// Requires a valid bearer token in the `Authorization` header on every request.
-    pub fn new(verifier: Verifier) -> Self {
-        Authenticator::new(verifier).into()
-    }
-
-    /// Lets requests without any credential through as anonymous (read them with
-    /// `Option<Claims<C>>`). A credential that is present but invalid is still rejected.
-    pub fn optional(self) -> Self {
-        self.authenticator.optional().into()
-    }
-
-    /// Where tokens may come from (query string and cookie are opt-in).
-    pub fn rules(self, rules: BearerRules) -> Self {
-        self.authenticator.rules(rules).into()
-    }
-
-    /// The challenge's `realm` and detail level.
-    pub fn challenge(self, options: ChallengeOptions) -> Self {
-        self.authenticator.challenge(options).into()
-    }
-
-    /// A custom rejection renderer (the default is core's `ProblemJson`).
-    pub fn renderer(self, renderer: impl Renderer) -> Self {
-        self.authenticator.renderer(renderer).into()
-    }
-
-    /// The base URL clients address this service by (see [`Authenticator::public_url`]).
-    pub fn public_url(self, url: PublicUrl) -> Self {
-        self.authenticator.public_url(url).into()
-    }
-
-    /// The proxies whose forwarding headers are believed (see
-    /// [`Authenticator::trusted_proxies`]).
-    pub fn trusted_proxies(self, proxies: TrustedProxies) -> Self {
-        self.authenticator.trusted_proxies(proxies).into()
-    }
-}
+portcullis_core::adapter_options!(AuthLayer);
 
 impl<S> Layer<S> for AuthLayer {
     type Service = Auth<S>;

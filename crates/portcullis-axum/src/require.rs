@@ -6,7 +6,6 @@ use std::task::{Context, Poll};
 use axum_core::body::Body;
 use axum_core::response::{IntoResponse, Response};
 use http::Request;
-use portcullis_core::RequestState;
 use portcullis_core::authz::Requirement;
 use portcullis_core::state;
 use tower_layer::Layer;
@@ -67,16 +66,13 @@ where
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let decided = state::require(
-            request.extensions().get::<RequestState>(),
-            is_grpc(request.headers()),
-            &self.requirement,
-        );
+        let grpc = is_grpc(request.headers());
+        let refused = state::require(request.extensions().get(), grpc, &self.requirement).err();
         Box::pin(async move {
-            match decided {
-                Ok(()) => inner.call(request).await.map(IntoResponse::into_response),
-                Err(refusal) => Ok(to_response(refusal.into_rejection()).map(Body::from)),
+            if let Some(refusal) = refused {
+                return Ok(to_response(refusal.into_rejection()).map(Body::from));
             }
+            inner.call(request).await.map(IntoResponse::into_response)
         })
     }
 }

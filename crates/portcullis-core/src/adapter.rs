@@ -56,3 +56,58 @@ macro_rules! adapter_extractors {
         }
     };
 }
+
+/// Forwards the [`Authenticator`](crate::authenticator::Authenticator)'s options to an adapter's
+/// layer or middleware type `$ty` (a struct with one field, `authenticator`), so that every
+/// option reaches both adapters at once. Not an API for applications.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! adapter_options {
+    ($ty:ident) => {
+        impl From<$crate::authenticator::Authenticator> for $ty {
+            fn from(authenticator: $crate::authenticator::Authenticator) -> Self {
+                Self { authenticator }
+            }
+        }
+
+        impl $ty {
+            /// Requires a valid bearer token in the `Authorization` header on every request.
+            pub fn new(verifier: $crate::Verifier) -> Self {
+                $crate::authenticator::Authenticator::new(verifier).into()
+            }
+
+            /// Lets requests without any credential through as anonymous (`Option<Claims<C>>`
+            /// is `None`). A credential that is present but invalid is still rejected.
+            pub fn optional(self) -> Self {
+                self.authenticator.optional().into()
+            }
+
+            /// Where tokens may come from (query string and cookie are opt-in).
+            pub fn rules(self, rules: $crate::credential::BearerRules) -> Self {
+                self.authenticator.rules(rules).into()
+            }
+
+            /// The challenge's `realm` and detail level.
+            pub fn challenge(self, options: $crate::challenge::ChallengeOptions) -> Self {
+                self.authenticator.challenge(options).into()
+            }
+
+            /// A custom rejection renderer (the default is core's `ProblemJson`).
+            pub fn renderer(self, renderer: impl $crate::render::Renderer) -> Self {
+                self.authenticator.renderer(renderer).into()
+            }
+
+            /// The base URL clients address this service by (see
+            /// [`Authenticator::public_url`](portcullis_core::authenticator::Authenticator::public_url)).
+            pub fn public_url(self, url: $crate::request::PublicUrl) -> Self {
+                self.authenticator.public_url(url).into()
+            }
+
+            /// The proxies whose forwarding headers are believed (see
+            /// [`Authenticator::trusted_proxies`](portcullis_core::authenticator::Authenticator::trusted_proxies)).
+            pub fn trusted_proxies(self, proxies: $crate::request::TrustedProxies) -> Self {
+                self.authenticator.trusted_proxies(proxies).into()
+            }
+        }
+    };
+}
