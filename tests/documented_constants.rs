@@ -7,7 +7,8 @@
 use std::time::Duration;
 
 use portcullis::client;
-use portcullis::keys::{fetch, remote};
+use portcullis::fetch;
+use portcullis::keys::remote;
 
 /// A constant's value, in every spelling the docs use for it.
 enum Value {

@@ -18,9 +18,10 @@ use std::fmt;
 use std::net::SocketAddr;
 
 use crate::error::Reason;
+use crate::json;
 use crate::request::RequestId;
 use crate::request::context::RequestContext;
-use crate::token::{Algorithm, compact, json};
+use crate::token::{Algorithm, compact};
 
 /// The `tracing` target of every audit event.
 pub const TARGET: &str = "portcullis::audit";
@@ -169,7 +170,7 @@ pub(crate) fn jwks_serving_stale(source: &str) {
 /// A client credentials token could not be refreshed ahead of expiry; the still-valid one keeps
 /// being served until it expires.
 #[cfg(feature = "client")]
-pub(crate) fn token_refresh_failed(client_id: &str, error: &crate::client::TokenError) {
+pub(crate) fn token_refresh_failed(client_id: &str, error: &dyn fmt::Display) {
     tracing::warn!(
         target: TARGET,
         event = "token_refresh_failed",

@@ -61,9 +61,12 @@ pub mod clock;
 pub mod credential;
 mod crypto;
 pub mod error;
+#[cfg(feature = "remote")]
+pub mod fetch;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+pub(crate) mod json;
 pub mod keys;
 #[cfg(any(feature = "client", feature = "fuzzing"))]
 // Without `client`, only the fuzz entry points read it, and not every field.
@@ -72,6 +75,8 @@ pub(crate) mod oauth_response;
 pub mod principal;
 pub mod render;
 pub mod request;
+#[cfg(feature = "remote")]
+pub(crate) mod single_flight;
 pub mod state;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::token::json;
+use crate::json;
 
 /// A successful token response. Its `Debug` shows which tokens it holds, never the tokens.
 pub(crate) struct TokenAnswer {

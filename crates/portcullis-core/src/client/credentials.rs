@@ -30,11 +30,11 @@ use tokio::time::Instant;
 
 use super::auth::ClientAuth;
 use super::endpoint::Endpoint;
-use super::flight::SingleFlight;
+use super::flight::TokenFlight;
 use super::http::Http;
 use super::{AccessToken, ErrorCode, TokenError, printable};
 use crate::error::ConfigError;
-use crate::keys::fetch::{Fetcher, Limits};
+use crate::fetch::{Fetcher, Limits};
 
 /// Default refresh point: 60 s before expiry (Spring and authlib use the same), or at 80 % of
 /// the lifetime when that comes later (a 100-second token is refreshed after 80 s, not 40 s).
@@ -48,10 +48,6 @@ pub(crate) fn refresh_after(lifetime: Duration, ahead: Duration) -> Duration {
     lifetime.saturating_sub(ahead).max(lifetime.mul_f64(0.8))
 }
 
-/// After a failed token request, the same request is not sent again for 2 s: callers get the
-/// failure (or the still-valid token) meanwhile, so a failing endpoint sees at most one request
-/// per 2 s per token request, however many callers ask.
-pub const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(2);
 /// At most this many distinct token requests are cached per client; more means the scopes or
 /// resources are being built from request data, which is a bug worth an error.
 const MAX_SLOTS: usize = 256;
@@ -168,7 +164,7 @@ struct Inner {
 #[derive(Default)]
 struct Slot {
     current: ArcSwapOption<Cached>,
-    flight: SingleFlight,
+    flight: TokenFlight,
 }
 
 struct Cached {

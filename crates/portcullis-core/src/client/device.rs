@@ -18,7 +18,7 @@ use super::credentials::TokenRequest;
 use super::endpoint::{Endpoint, Party};
 use super::{AccessToken, ErrorCode, TokenError, Tokens};
 use crate::error::ConfigError;
-use crate::token::json;
+use crate::json;
 
 /// Poll interval when the server names none (RFC 8628 §3.2).
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);

@@ -9,8 +9,8 @@ use reqwest::Url;
 use super::auth::ClientAuth;
 use super::{ErrorCode, TokenError, printable};
 use crate::error::ConfigError;
+use crate::fetch::Fetcher;
 use crate::keys::discovery::{Discovery, TtlPolicy};
-use crate::keys::fetch::Fetcher;
 
 /// Discovery documents for the client flows follow the key-set defaults.
 pub(crate) const DISCOVERY_TTL: TtlPolicy = TtlPolicy {
@@ -127,7 +127,7 @@ impl Party {
         Ok(Self {
             client_id,
             auth,
-            fetcher: Fetcher::new(None, false, crate::keys::fetch::Limits::default())?,
+            fetcher: Fetcher::new(None, false, crate::fetch::Limits::default())?,
         })
     }
 

@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::keys::fetch::Fetcher;
+use crate::fetch::Fetcher;
 
 /// A transport failure, as a short text without the body or any secret.
 #[derive(Debug, thiserror::Error)]

@@ -23,7 +23,7 @@ use super::TokenError;
 use super::auth::ClientAuth;
 use super::endpoint::{Endpoint, Party, post_form};
 use crate::error::{ConfigError, KeySourceError};
-use crate::keys::fetch::{Fetcher, Limits};
+use crate::fetch::{Fetcher, Limits};
 use crate::oauth_response::{Introspected, introspection_answer};
 use crate::verifier::{OpaqueFuture, OpaqueTokens};
 

@@ -40,11 +40,11 @@ use super::auth::ClientAuth;
 use super::credentials::{
     DEFAULT_REFRESH_AHEAD, DEFAULT_UNKNOWN_LIFETIME, TokenRequest, refresh_after,
 };
-use super::flight::SingleFlight;
+use super::flight::TokenFlight;
 use super::http::Http;
 use super::{AccessToken, ErrorCode, TokenError, TokenSource, TokenSourceFuture, printable};
 use crate::error::ConfigError;
-use crate::keys::fetch::{Fetcher, Limits};
+use crate::fetch::{Fetcher, Limits};
 
 /// The one discovery member `openidconnect`'s core metadata leaves out: whether the issuer puts
 /// `iss` in its authorization responses (RFC 9207 §3).
@@ -399,7 +399,7 @@ impl Login {
                 inner: Arc::new(UserInner {
                     login: self.clone(),
                     state: ArcSwap::from_pointee(TokenState::new(access, refresh, sent)),
-                    flight: SingleFlight::default(),
+                    flight: TokenFlight::default(),
                     resources: pending.resources,
                 }),
             },
@@ -417,7 +417,7 @@ pub struct UserTokens {
 struct UserInner {
     login: Login,
     state: ArcSwap<TokenState>,
-    flight: SingleFlight,
+    flight: TokenFlight,
     resources: Vec<String>,
 }
 

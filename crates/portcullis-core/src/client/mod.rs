@@ -37,10 +37,11 @@ mod outbound;
 pub use auth::{AssertionKey, ClientAuth};
 pub use credentials::{
     ClientCredentials, ClientCredentialsBuilder, DEFAULT_REFRESH_AHEAD, DEFAULT_UNKNOWN_LIFETIME,
-    RETRY_AFTER_FAILURE, TokenRequest, TokenSource, TokenSourceFuture,
+    TokenRequest, TokenSource, TokenSourceFuture,
 };
 pub use device::{DEFAULT_POLL_INTERVAL, DeviceAuthorization, DeviceFlow};
 pub use exchange::{Subject, TokenExchange, TokenType};
+pub use flight::RETRY_AFTER_FAILURE;
 pub use introspection::{
     DEFAULT_INACTIVE_TTL, DEFAULT_INTROSPECTION_ENTRIES, DEFAULT_INTROSPECTION_TTL, Introspection,
     IntrospectionBuilder, MAX_OPAQUE_TOKEN_LEN, Revocation, TokenTypeHint,

@@ -10,9 +10,9 @@ use std::time::Duration;
 use reqwest::Url;
 use tokio::time::Instant;
 
-use super::fetch::{Fetched, Fetcher};
 use super::metadata;
 use crate::error::ConfigError;
+use crate::fetch::{Fetched, Fetcher};
 
 /// Freshness rules shared by the key set and the discovery document.
 #[derive(Debug, Clone, Copy)]

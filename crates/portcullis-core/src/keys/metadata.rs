@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::token::json;
+use crate::json;
 
 /// The endpoint `member` (`jwks_uri`, `token_endpoint`, ...) of a metadata document that names
 /// `issuer`.

@@ -4,8 +4,6 @@
 
 #[cfg(feature = "remote")]
 pub(crate) mod discovery;
-#[cfg(feature = "remote")]
-pub mod fetch;
 pub(crate) mod jwk;
 #[cfg(any(feature = "remote", feature = "fuzzing"))]
 pub(crate) mod metadata;

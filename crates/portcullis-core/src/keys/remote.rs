@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -27,10 +27,11 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::discovery::Discovery;
-use super::fetch::{Fetched, Fetcher, Limits};
 use super::{KeySet, KeySource, KeySourceHealth, KeysFuture, Refresh};
 use crate::audit;
 use crate::error::{ConfigError, KeySourceError};
+use crate::fetch::{Fetched, Fetcher, Limits};
+use crate::single_flight::SingleFlight;
 
 /// Freshness when the response has no `Cache-Control: max-age`: 10 min (jose, auth0, Envoy).
 pub const DEFAULT_TTL: Duration = Duration::from_secs(600);
@@ -91,9 +92,8 @@ struct Shared {
     policy: Policy,
     current: ArcSwapOption<Loaded>,
     /// Held for the duration of one fetch: the single flight.
-    gate: tokio::sync::Mutex<()>,
-    /// Completed fetch attempts; a waiter that sees it move knows another caller fetched.
-    attempts: AtomicU64,
+    /// One fetch at a time; a waiter that sees one finish takes its result.
+    flight: SingleFlight,
     status: Mutex<Status>,
     /// Woken after every fetch attempt, so the background task plans from what was loaded.
     fetched: Arc<Notify>,
@@ -270,8 +270,8 @@ impl RemoteJwksBuilder {
     /// Connect and total timeouts of the default client (defaults [`CONNECT_TIMEOUT`],
     /// [`FETCH_TIMEOUT`]). The total also bounds a caller-supplied client's fetches.
     ///
-    /// [`CONNECT_TIMEOUT`]: super::fetch::CONNECT_TIMEOUT
-    /// [`FETCH_TIMEOUT`]: super::fetch::FETCH_TIMEOUT
+    /// [`CONNECT_TIMEOUT`]: crate::fetch::CONNECT_TIMEOUT
+    /// [`FETCH_TIMEOUT`]: crate::fetch::FETCH_TIMEOUT
     pub fn timeouts(mut self, connect: Duration, total: Duration) -> Self {
         self.limits.connect = connect;
         self.limits.total = total;
@@ -280,7 +280,7 @@ impl RemoteJwksBuilder {
 
     /// Largest accepted response body, at most 1 MiB (default [`MAX_BODY`], 64 KiB).
     ///
-    /// [`MAX_BODY`]: super::fetch::MAX_BODY
+    /// [`MAX_BODY`]: crate::fetch::MAX_BODY
     pub fn max_body(mut self, bytes: usize) -> Self {
         self.limits.max_body = bytes;
         self
@@ -355,8 +355,7 @@ impl RemoteJwksBuilder {
                 missing_kid_memory: self.missing_kid_memory,
             },
             current: ArcSwapOption::empty(),
-            gate: tokio::sync::Mutex::new(()),
-            attempts: AtomicU64::new(0),
+            flight: SingleFlight::default(),
             status: Mutex::new(Status::default()),
             fetched: Arc::new(Notify::new()),
             serving_stale: AtomicBool::new(false),
@@ -509,17 +508,15 @@ impl Shared {
     /// gets what that fetch produced. `Err` is the failure of the fetch itself, before any
     /// fallback to a stale set.
     async fn fetch_shared(&self) -> Result<Arc<KeySet>, String> {
-        let before = self.attempts.load(Ordering::Acquire);
-        let _gate = self.gate.lock().await;
-        if self.attempts.load(Ordering::Acquire) != before {
+        let turn = self.flight.turn().await;
+        if turn.waited_out_an_attempt() {
             let failed = self.status().last_error.clone();
             return match (failed, self.current.load_full()) {
                 (None, Some(loaded)) => Ok(Arc::clone(&loaded.set)),
                 (error, _) => Err(error.unwrap_or_else(|| "no key set fetched yet".into())),
             };
         }
-        let outcome = self.fetch_once().await;
-        self.attempts.fetch_add(1, Ordering::Release);
+        let outcome = turn.attempt(self.fetch_once()).await;
         self.fetched.notify_one();
         outcome
     }

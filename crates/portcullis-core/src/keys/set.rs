@@ -6,7 +6,8 @@ use serde_json::Value;
 use super::jwk::{self, Jwk};
 use crate::audit;
 use crate::error::{ConfigError, Reason};
-use crate::token::{Algorithm, json};
+use crate::json;
+use crate::token::Algorithm;
 
 /// At most this many keys are read from one key set document; the rest are ignored with an audit
 /// event. Real issuers publish 2 to 5; a huge set only multiplies work for `kid`-less tokens.

@@ -1,8 +1,8 @@
 //! Registered claims (RFC 7519 §4.1, RFC 9068 §2.2, RFC 8693 §4.2): read in the one scan of the
 //! claims, with their types checked. A wrongly typed registered claim is an error, never coerced.
 
-use super::json::{Tape, ValueRef};
 use crate::error::Reason;
+use crate::json::{Tape, ValueRef};
 
 /// A JWT NumericDate in whole seconds since the epoch.
 pub type NumericDate = u64;

@@ -3,8 +3,8 @@
 //! `jku`, `x5u`, `jwk` and `x5c` are never read: a token must not choose the key that verifies it.
 
 use super::Algorithm;
-use super::json::{Tape, ValueRef};
 use crate::error::Reason;
+use crate::json::{Tape, ValueRef};
 
 /// What a token's `typ` header may say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -1,12 +1,10 @@
-//! The compact JWS: splitting and decoding (`compact`), strict JSON (`json`), the header
-//! policy ([`header`]), the algorithm allow-list ([`Algorithm`]) and the registered claims
-//! ([`claims`]).
+//! The compact JWS: splitting and decoding (`compact`), the header policy ([`header`]), the
+//! algorithm allow-list ([`Algorithm`]) and the registered claims ([`claims`]).
 
 pub(crate) mod alg;
 pub mod claims;
 pub(crate) mod compact;
 pub mod header;
-pub(crate) mod json;
 
 pub use alg::{Algorithm, AlgorithmSet};
 pub use claims::NumericDate;

@@ -7,9 +7,10 @@ use crate::audit;
 use crate::authz::Requirement;
 use crate::authz::requirement::Subject;
 use crate::error::{AuthError, Reason};
+use crate::json;
 use crate::request::context::RequestContext;
 use crate::token::claims::{Registered, Text};
-use crate::token::{Algorithm, Header, json};
+use crate::token::{Algorithm, Header};
 
 /// A token that passed every check: the caller's typed claims plus typed access to the
 /// registered claims and the header's `kid`/`alg`.

@@ -1,4 +1,6 @@
-//! Fetching a JSON document (a JWK Set, a discovery document) under hard limits.
+//! Fetching a JSON document under hard limits: the one HTTP stack of the crate, shared by the
+//! key cache (JWK Sets, discovery documents) and the client flows (token, introspection, device
+//! and revocation endpoints).
 //!
 //! Everything here fails closed and small: https only (plain http for loopback hosts or an explicit
 //! `dangerous` opt-in), no redirects, 2 s to connect, 5 s in all, 64 KiB of body, status 200 (or
