@@ -44,7 +44,43 @@ impl fmt::Debug for ClientAuth {
     }
 }
 
+/// The `client_assertion_type` of a `private_key_jwt` assertion (RFC 7523 §2.2).
+const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// Every way a request of this crate authenticates its client is decided here: the form requests
+/// it sends itself ([`apply`](ClientAuth::apply)) and those `oauth2` / `openidconnect` send
+/// ([`oauth2_secret`](ClientAuth::oauth2_secret) plus
+/// [`assertion_params`](ClientAuth::assertion_params)).
 impl ClientAuth {
+    /// For a client of `oauth2` or `openidconnect`: the secret to give it and where it sends it.
+    pub(crate) fn oauth2_secret(&self) -> (Option<oauth2::ClientSecret>, oauth2::AuthType) {
+        let secret =
+            |s: &SecretString| Some(oauth2::ClientSecret::new(s.expose_secret().to_owned()));
+        match self {
+            ClientAuth::SecretBasic(s) => (secret(s), oauth2::AuthType::BasicAuth),
+            ClientAuth::SecretPost(s) => (secret(s), oauth2::AuthType::RequestBody),
+            ClientAuth::PrivateKeyJwt(_) | ClientAuth::None => {
+                (None, oauth2::AuthType::RequestBody)
+            }
+        }
+    }
+
+    /// The body parameters `oauth2` does not add itself: a fresh `private_key_jwt` assertion
+    /// for `endpoint`, when that is how the client authenticates.
+    pub(crate) fn assertion_params(
+        &self,
+        client_id: &str,
+        endpoint: &str,
+    ) -> Result<Vec<(&'static str, String)>, TokenError> {
+        match self {
+            ClientAuth::PrivateKeyJwt(key) => Ok(vec![
+                ("client_assertion_type", JWT_BEARER_ASSERTION.to_owned()),
+                ("client_assertion", key.assertion(client_id, endpoint)?),
+            ]),
+            _ => Ok(Vec::new()),
+        }
+    }
+
     /// Authenticates a form request to `endpoint` (not through `oauth2`): adds the body
     /// parameters and returns the `Authorization` header to send, if any.
     pub(crate) fn apply(
@@ -73,13 +109,9 @@ impl ClientAuth {
                 form.push(("client_secret", secret.expose_secret().to_owned()));
                 Ok(None)
             }
-            ClientAuth::PrivateKeyJwt(key) => {
+            ClientAuth::PrivateKeyJwt(_) => {
                 form.push(("client_id", client_id.to_owned()));
-                form.push((
-                    "client_assertion_type",
-                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_owned(),
-                ));
-                form.push(("client_assertion", key.assertion(client_id, endpoint)?));
+                form.extend(self.assertion_params(client_id, endpoint)?);
                 Ok(None)
             }
             ClientAuth::None => {

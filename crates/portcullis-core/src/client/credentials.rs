@@ -20,11 +20,9 @@ use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
 use oauth2::basic::{BasicClient, BasicTokenType};
-use oauth2::{
-    AuthType, ClientId, ClientSecret, RequestTokenError, Scope, TokenResponse as _, TokenUrl,
-};
+use oauth2::{ClientId, RequestTokenError, Scope, TokenResponse as _, TokenUrl};
 use reqwest::Url;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use subtle::ConstantTimeEq;
 use tokio::time::Instant;
 
@@ -330,28 +328,19 @@ impl ClientCredentials {
     async fn request_token(&self, request: &TokenRequest) -> Result<AccessToken, TokenError> {
         let inner = &*self.inner;
         let url = self.token_url().await?;
-        let client = BasicClient::new(ClientId::new(inner.client_id.clone()))
-            .set_token_uri(TokenUrl::from_url(url.clone()));
-        let client = match &inner.auth {
-            ClientAuth::SecretBasic(secret) => client
-                .set_client_secret(ClientSecret::new(secret.expose_secret().to_owned()))
-                .set_auth_type(AuthType::BasicAuth),
-            ClientAuth::SecretPost(secret) => client
-                .set_client_secret(ClientSecret::new(secret.expose_secret().to_owned()))
-                .set_auth_type(AuthType::RequestBody),
-            ClientAuth::PrivateKeyJwt(_) | ClientAuth::None => {
-                client.set_auth_type(AuthType::RequestBody)
-            }
-        };
+        let (secret, auth_type) = inner.auth.oauth2_secret();
+        let mut client = BasicClient::new(ClientId::new(inner.client_id.clone()))
+            .set_token_uri(TokenUrl::from_url(url.clone()))
+            .set_auth_type(auth_type);
+        if let Some(secret) = secret {
+            client = client.set_client_secret(secret);
+        }
         let mut exchange = client.exchange_client_credentials();
-        if let ClientAuth::PrivateKeyJwt(key) = &inner.auth {
-            let assertion = key.assertion(&inner.client_id, url.as_str())?;
-            exchange = exchange
-                .add_extra_param(
-                    "client_assertion_type",
-                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                )
-                .add_extra_param("client_assertion", assertion);
+        for (name, value) in inner
+            .auth
+            .assertion_params(&inner.client_id, url.as_str())?
+        {
+            exchange = exchange.add_extra_param(name, value);
         }
         for scope in &request.scopes {
             exchange = exchange.add_scope(Scope::new(scope.clone()));

@@ -26,9 +26,9 @@ use openidconnect::core::{
     CoreResponseType, CoreSubjectIdentifierType,
 };
 use openidconnect::{
-    AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
-    OAuth2TokenResponse as _, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata, RedirectUrl,
-    RefreshToken, Scope, TokenResponse as _,
+    AuthorizationCode, ClientId, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse as _,
+    PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata, RedirectUrl, RefreshToken, Scope,
+    TokenResponse as _,
 };
 use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
@@ -238,25 +238,17 @@ impl Login {
     /// The `private_key_jwt` parameters of a token request, when that is how this client
     /// authenticates.
     fn assertion(&self) -> Result<Vec<(&'static str, String)>, TokenError> {
-        let ClientAuth::PrivateKeyJwt(key) = &self.inner.auth else {
+        if !matches!(self.inner.auth, ClientAuth::PrivateKeyJwt(_)) {
             return Ok(Vec::new());
-        };
+        }
         let audience = self
             .inner
             .metadata
             .token_endpoint()
-            .map(|url| url.as_str().to_owned())
             .ok_or_else(|| TokenError::unavailable("the issuer publishes no token endpoint"))?;
-        Ok(vec![
-            (
-                "client_assertion_type",
-                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_owned(),
-            ),
-            (
-                "client_assertion",
-                key.assertion(&self.inner.client_id, &audience)?,
-            ),
-        ])
+        self.inner
+            .auth
+            .assertion_params(&self.inner.client_id, audience.as_str())
     }
 
     fn client(
@@ -269,15 +261,11 @@ impl Login {
         openidconnect::EndpointMaybeSet,
         openidconnect::EndpointMaybeSet,
     > {
-        let (secret, auth_type) = match &self.inner.auth {
-            ClientAuth::SecretBasic(secret) => (Some(secret), AuthType::BasicAuth),
-            ClientAuth::SecretPost(secret) => (Some(secret), AuthType::RequestBody),
-            ClientAuth::PrivateKeyJwt(_) | ClientAuth::None => (None, AuthType::RequestBody),
-        };
+        let (secret, auth_type) = self.inner.auth.oauth2_secret();
         CoreClient::from_provider_metadata(
             self.inner.metadata.clone(),
             ClientId::new(self.inner.client_id.clone()),
-            secret.map(|s| ClientSecret::new(s.expose_secret().to_owned())),
+            secret,
         )
         .set_auth_type(auth_type)
         .set_redirect_uri(self.inner.redirect.clone())
