@@ -1,5 +1,4 @@
-//! User login: the OpenID Connect authorization code flow with PKCE (on `openidconnect` 4), and
-//! the user's tokens kept fresh with refresh-token rotation.
+//! User login: the OpenID Connect authorization code flow with PKCE (on `openidconnect` 4).
 //!
 //! [`Login::start`] builds the authorization URL with a random `state`, a random `nonce` and an
 //! S256 PKCE challenge, and returns a [`PendingLogin`] to keep server-side (never in the
@@ -9,67 +8,29 @@
 //! validates the ID token (signature, issuer, audience, expiry, and the `nonce`). Only then is
 //! there a [`LoggedIn`].
 //!
-//! [`UserTokens`] refreshes the access token ahead of expiry. Concurrent refreshes of one session
-//! share one request, and a rotated refresh token replaces the old one atomically together with
-//! the new access token: presenting an already rotated refresh token makes servers revoke the
-//! whole grant (reuse detection), so two requests racing with the same one would log the user
-//! out.
+//! The session a login produces, [`UserTokens`], is in `session.rs`.
 
 use std::fmt;
 use std::sync::Arc;
 
-use arc_swap::ArcSwap;
-use openidconnect::core::{
-    CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreClaimName, CoreClaimType,
-    CoreClient, CoreClientAuthMethod, CoreGrantType, CoreJsonWebKey,
-    CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreResponseMode,
-    CoreResponseType, CoreSubjectIdentifierType,
-};
+use openidconnect::core::{CoreAuthPrompt, CoreAuthenticationFlow};
 use openidconnect::{
-    AuthorizationCode, ClientId, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse as _,
-    PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata, RedirectUrl, RefreshToken, Scope,
-    TokenResponse as _,
+    AuthorizationCode, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse as _, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, Scope, TokenResponse as _,
 };
 use reqwest::Url;
-use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
+use secrecy::SecretString;
 use subtle::ConstantTimeEq;
 use tokio::time::Instant;
 
 use super::auth::ClientAuth;
-use super::credentials::{
-    DEFAULT_REFRESH_AHEAD, DEFAULT_UNKNOWN_LIFETIME, TokenRequest, refresh_after,
-};
-use super::flight::TokenFlight;
+use super::credentials::TokenRequest;
 use super::http::Http;
-use super::{AccessToken, ErrorCode, TokenError, TokenSource, TokenSourceFuture, printable};
+use super::provider::{Metadata, Provider};
+use super::session::UserTokens;
+use super::{AccessToken, ErrorCode, TokenError, printable};
 use crate::error::ConfigError;
 use crate::fetch::{Fetcher, Limits};
-
-/// The one discovery member `openidconnect`'s core metadata leaves out: whether the issuer puts
-/// `iss` in its authorization responses (RFC 9207 §3).
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-struct IssParameter {
-    #[serde(default)]
-    authorization_response_iss_parameter_supported: bool,
-}
-
-impl openidconnect::AdditionalProviderMetadata for IssParameter {}
-
-type Metadata = ProviderMetadata<
-    IssParameter,
-    CoreAuthDisplay,
-    CoreClientAuthMethod,
-    CoreClaimName,
-    CoreClaimType,
-    CoreGrantType,
-    CoreJweContentEncryptionAlgorithm,
-    CoreJweKeyManagementAlgorithm,
-    CoreJsonWebKey,
-    CoreResponseMode,
-    CoreResponseType,
-    CoreSubjectIdentifierType,
->;
 
 /// Why a login did not complete, grouped by what the caller does.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -96,16 +57,7 @@ pub enum LoginError {
 /// The authorization code flow for one client at one issuer. Cheap to clone.
 #[derive(Clone)]
 pub struct Login {
-    inner: Arc<LoginInner>,
-}
-
-struct LoginInner {
-    metadata: Metadata,
-    issuer: String,
-    client_id: String,
-    auth: ClientAuth,
-    redirect: RedirectUrl,
-    fetcher: Fetcher,
+    inner: Arc<Provider>,
 }
 
 /// Builds a [`Login`]: a public client (PKCE, no secret) unless [`auth`](Self::auth) says
@@ -161,7 +113,7 @@ impl LoginBuilder {
             .await
             .map_err(|e| TokenError::unavailable(printable(&format!("discovery: {e}"), 160)))?;
         Ok(Login {
-            inner: Arc::new(LoginInner {
+            inner: Arc::new(Provider {
                 metadata,
                 issuer: self.issuer,
                 client_id: self.client_id,
@@ -235,48 +187,12 @@ impl Login {
         }
     }
 
-    /// The `private_key_jwt` parameters of a token request, when that is how this client
-    /// authenticates.
-    fn assertion(&self) -> Result<Vec<(&'static str, String)>, TokenError> {
-        if !matches!(self.inner.auth, ClientAuth::PrivateKeyJwt(_)) {
-            return Ok(Vec::new());
-        }
-        let audience = self
-            .inner
-            .metadata
-            .token_endpoint()
-            .ok_or_else(|| TokenError::unavailable("the issuer publishes no token endpoint"))?;
-        self.inner
-            .auth
-            .assertion_params(&self.inner.client_id, audience.as_str())
-    }
-
-    fn client(
-        &self,
-    ) -> CoreClient<
-        openidconnect::EndpointSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointMaybeSet,
-        openidconnect::EndpointMaybeSet,
-    > {
-        let (secret, auth_type) = self.inner.auth.oauth2_secret();
-        CoreClient::from_provider_metadata(
-            self.inner.metadata.clone(),
-            ClientId::new(self.inner.client_id.clone()),
-            secret,
-        )
-        .set_auth_type(auth_type)
-        .set_redirect_uri(self.inner.redirect.clone())
-    }
-
     /// The URL to send the browser to, and the login to keep until the callback. `request`
     /// names the scopes (`openid` is always asked) and resources; asking `offline_access` adds
     /// `prompt=consent`, which issuers require before they issue a refresh token.
     pub fn start(&self, request: &TokenRequest) -> (Url, PendingLogin) {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let client = self.client();
+        let client = self.inner.client();
         let mut authorize = client
             .authorize_url(
                 CoreAuthenticationFlow::AuthorizationCode,
@@ -351,7 +267,7 @@ impl Login {
             });
         }
         let code = code.ok_or(LoginError::Callback("no code"))?;
-        let client = self.client();
+        let client = self.inner.client();
         let mut exchange = client
             .exchange_code(AuthorizationCode::new(code))
             .map_err(|_| TokenError::unavailable("the issuer publishes no token endpoint"))?
@@ -359,7 +275,7 @@ impl Login {
         for resource in &pending.resources {
             exchange = exchange.add_extra_param("resource", resource.clone());
         }
-        for (name, value) in self.assertion()? {
+        for (name, value) in self.inner.assertion()? {
             exchange = exchange.add_extra_param(name, value);
         }
         let sent = Instant::now();
@@ -383,172 +299,13 @@ impl Login {
         Ok(LoggedIn {
             subject: claims.subject().as_str().to_owned(),
             email: claims.email().map(|e| e.as_str().to_owned()),
-            tokens: UserTokens {
-                inner: Arc::new(UserInner {
-                    login: self.clone(),
-                    state: ArcSwap::from_pointee(TokenState::new(access, refresh, sent)),
-                    flight: TokenFlight::default(),
-                    resources: pending.resources,
-                }),
-            },
+            tokens: UserTokens::new(
+                Arc::clone(&self.inner),
+                access,
+                refresh,
+                sent,
+                pending.resources,
+            ),
         })
-    }
-}
-
-/// A user's tokens after login: the access token, refreshed ahead of expiry with the refresh
-/// token (rotated atomically). Cheap to clone; clones share the session.
-#[derive(Clone)]
-pub struct UserTokens {
-    inner: Arc<UserInner>,
-}
-
-struct UserInner {
-    login: Login,
-    state: ArcSwap<TokenState>,
-    flight: TokenFlight,
-    resources: Vec<String>,
-}
-
-struct TokenState {
-    access: AccessToken,
-    refresh: Option<SecretString>,
-    refresh_at: Instant,
-    expires_at: Instant,
-}
-
-impl TokenState {
-    fn new(access: AccessToken, refresh: Option<SecretString>, sent: Instant) -> Self {
-        let lifetime = access.expires_in().unwrap_or(DEFAULT_UNKNOWN_LIFETIME);
-        Self {
-            access,
-            refresh,
-            refresh_at: sent + refresh_after(lifetime, DEFAULT_REFRESH_AHEAD),
-            expires_at: sent + lifetime,
-        }
-    }
-}
-
-impl fmt::Debug for UserTokens {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.inner.state.load();
-        f.debug_struct("UserTokens")
-            .field("access_token", &state.access)
-            .field(
-                "refresh_token",
-                &state.refresh.as_ref().map(|_| "<redacted>"),
-            )
-            .finish()
-    }
-}
-
-impl UserTokens {
-    /// A valid access token: the current one, or a refreshed one from the refresh point on.
-    pub async fn access_token(&self) -> Result<AccessToken, TokenError> {
-        let state = self.inner.state.load_full();
-        if Instant::now() < state.refresh_at {
-            return Ok(state.access.clone());
-        }
-        match self.refresh_shared(&state).await {
-            // A failed refresh ahead of expiry keeps the token that is still valid.
-            Err(_) if Instant::now() < state.expires_at => Ok(state.access.clone()),
-            outcome => outcome,
-        }
-    }
-
-    /// Refreshes now (the access token was refused, say): the result is newer than the token
-    /// current when this was called. Callers that ask while a refresh is in flight share it.
-    pub async fn refresh(&self) -> Result<AccessToken, TokenError> {
-        let seen = self.inner.state.load_full();
-        self.refresh_shared(&seen).await
-    }
-
-    /// The current refresh token, to persist the session (it changes on rotation).
-    pub fn refresh_token(&self) -> Option<String> {
-        self.inner
-            .state
-            .load()
-            .refresh
-            .as_ref()
-            .map(|r| r.expose_secret().to_owned())
-    }
-
-    /// One refresh for everyone who needs one: `stale` is the state the caller found wanting.
-    /// Once it is this caller's turn, a newer state (someone refreshed meanwhile) is shared, and
-    /// so is a failure that ran while it waited or moments ago (as client credentials do).
-    async fn refresh_shared(&self, stale: &Arc<TokenState>) -> Result<AccessToken, TokenError> {
-        let inner = &*self.inner;
-        let turn = inner.flight.turn().await;
-        let state = inner.state.load_full();
-        if !Arc::ptr_eq(&state, stale) && Instant::now() < state.expires_at {
-            return Ok(state.access.clone());
-        }
-        if let Some(error) = turn.shared_failure() {
-            return Err(error);
-        }
-        turn.attempt(self.refresh_once()).await
-    }
-
-    async fn refresh_once(&self) -> Result<AccessToken, TokenError> {
-        let inner = &*self.inner;
-        let current = inner.state.load_full();
-        let Some(refresh) = &current.refresh else {
-            return Err(TokenError::Rejected {
-                code: ErrorCode::InvalidGrant,
-                description: Some("no refresh token was issued".into()),
-            });
-        };
-        let client = inner.login.client();
-        let refresh_token = RefreshToken::new(refresh.expose_secret().to_owned());
-        let mut request = client
-            .exchange_refresh_token(&refresh_token)
-            .map_err(|_| TokenError::unavailable("the issuer publishes no token endpoint"))?;
-        for resource in &inner.resources {
-            request = request.add_extra_param("resource", resource.clone());
-        }
-        for (name, value) in inner.login.assertion()? {
-            request = request.add_extra_param(name, value);
-        }
-        let sent = Instant::now();
-        let response = request
-            .request_async(&Http(&inner.login.inner.fetcher))
-            .await
-            .map_err(super::credentials::token_error)?;
-        let access = AccessToken::new(
-            SecretString::from(response.access_token().secret().to_owned()),
-            response.expires_in(),
-        );
-        // Rotation: the new refresh token, or the old one when the server keeps it. Stored in
-        // one swap with the access token, so no caller ever pairs the new access token with a
-        // refresh token that is already spent.
-        let refresh = response
-            .refresh_token()
-            .map(|r| SecretString::from(r.secret().to_owned()))
-            .or_else(|| current.refresh.clone());
-        inner
-            .state
-            .store(Arc::new(TokenState::new(access.clone(), refresh, sent)));
-        Ok(access)
-    }
-}
-
-impl TokenSource for UserTokens {
-    fn token(&self) -> TokenSourceFuture<'_> {
-        Box::pin(self.access_token())
-    }
-
-    fn invalidate(&self, token: &str) {
-        // Mark it due: the next `token()` refreshes (once, however many callers).
-        self.inner.state.rcu(|state| {
-            if bool::from(state.access.secret().as_bytes().ct_eq(token.as_bytes())) {
-                Arc::new(TokenState {
-                    access: state.access.clone(),
-                    refresh: state.refresh.clone(),
-                    refresh_at: Instant::now(),
-                    expires_at: Instant::now(),
-                })
-            } else {
-                Arc::clone(state)
-            }
-        });
     }
 }

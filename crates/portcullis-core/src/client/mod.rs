@@ -33,6 +33,8 @@ mod http;
 mod introspection;
 mod login;
 mod outbound;
+mod provider;
+mod session;
 
 pub use auth::{AssertionKey, ClientAuth};
 pub use credentials::{
@@ -46,8 +48,9 @@ pub use introspection::{
     DEFAULT_INACTIVE_TTL, DEFAULT_INTROSPECTION_ENTRIES, DEFAULT_INTROSPECTION_TTL, Introspection,
     IntrospectionBuilder, MAX_OPAQUE_TOKEN_LEN, Revocation, TokenTypeHint,
 };
-pub use login::{LoggedIn, Login, LoginBuilder, LoginError, PendingLogin, UserTokens};
+pub use login::{LoggedIn, Login, LoginBuilder, LoginError, PendingLogin};
 pub use outbound::{BearerLayer, BearerMiddleware, BearerService, BoxError};
+pub use session::UserTokens;
 
 use std::fmt;
 use std::time::Duration;

@@ -1,0 +1,91 @@
+//! One OpenID provider as this client sees it: its discovered metadata, the client's id,
+//! authentication and redirect URI, and the HTTP stack. A login and the sessions it produces both
+//! talk to the provider through this, so neither needs the other.
+
+use openidconnect::core::{
+    CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClient, CoreClientAuthMethod, CoreGrantType,
+    CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
+    CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
+};
+use openidconnect::{ClientId, ProviderMetadata, RedirectUrl};
+use serde::{Deserialize, Serialize};
+
+use super::TokenError;
+use super::auth::ClientAuth;
+use crate::fetch::Fetcher;
+
+/// The one discovery member `openidconnect`'s core metadata leaves out: whether the issuer puts
+/// `iss` in its authorization responses (RFC 9207 §3).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub(super) struct IssParameter {
+    #[serde(default)]
+    pub(super) authorization_response_iss_parameter_supported: bool,
+}
+
+impl openidconnect::AdditionalProviderMetadata for IssParameter {}
+
+pub(super) type Metadata = ProviderMetadata<
+    IssParameter,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
+
+/// The provider and this client's registration at it.
+pub(super) struct Provider {
+    pub(super) metadata: Metadata,
+    pub(super) issuer: String,
+    pub(super) client_id: String,
+    pub(super) auth: ClientAuth,
+    pub(super) redirect: RedirectUrl,
+    pub(super) fetcher: Fetcher,
+}
+
+impl Provider {
+    /// The HTTP stack this client's requests go through.
+    pub(super) fn fetcher(&self) -> &Fetcher {
+        &self.fetcher
+    }
+
+    /// The `private_key_jwt` parameters of a token request, when that is how this client
+    /// authenticates.
+    pub(super) fn assertion(&self) -> Result<Vec<(&'static str, String)>, TokenError> {
+        if !matches!(self.auth, ClientAuth::PrivateKeyJwt(_)) {
+            return Ok(Vec::new());
+        }
+        let audience = self
+            .metadata
+            .token_endpoint()
+            .ok_or_else(|| TokenError::unavailable("the issuer publishes no token endpoint"))?;
+        self.auth
+            .assertion_params(&self.client_id, audience.as_str())
+    }
+
+    pub(super) fn client(
+        &self,
+    ) -> CoreClient<
+        openidconnect::EndpointSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointMaybeSet,
+        openidconnect::EndpointMaybeSet,
+    > {
+        let (secret, auth_type) = self.auth.oauth2_secret();
+        CoreClient::from_provider_metadata(
+            self.metadata.clone(),
+            ClientId::new(self.client_id.clone()),
+            secret,
+        )
+        .set_auth_type(auth_type)
+        .set_redirect_uri(self.redirect.clone())
+    }
+}
