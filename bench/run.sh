@@ -9,7 +9,7 @@
 # `reused` (one token for every request, as clients send it) and `distinct` (a different token
 # per request, cycling through BENCH_TOKENS pre-minted ones). Prints medians of req/s, p50, p99
 # and server CPU per request (and the kernel's share of it), idle and peak RSS, and ratios to
-# bare axum from the same run.
+# bare axum from the same run. `BENCH_EXTRA` adds servers (see below).
 # A run whose responses are not all 2xx is reported as an error, never as a number.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -32,12 +32,7 @@ if ! command -v wrk >/dev/null; then
 fi
 command -v wrk >/dev/null || { echo "bench: wrk is required (Debian/Ubuntu: apt-get install wrk)" >&2; exit 1; }
 
-cargo build --release --quiet
 bin=target/release
-if [ ! -s data/tokens.txt ] || [ "$(wc -l < data/tokens.txt)" -lt "$BENCH_TOKENS" ]; then
-    "$bin/mint"
-fi
-token="$(cat data/token.txt)"
 
 if [ "$(nproc)" -ge 2 ]; then
     pin_server=(taskset -c 0)
@@ -61,6 +56,27 @@ servers=(
     "axum + jwt-authorizer 0.15|axum_jwt_authorizer||/protected"
     "actix + jsonwebtoken|actix_jsonwebtoken||/protected"
 )
+# More servers, `;`-separated in the same form, e.g. a build of another commit copied next to
+# the others to compare against in the same run:
+# BENCH_EXTRA='axum + portcullis @ a6dc318|axum_portcullis_before||/protected'
+if [ -n "${BENCH_EXTRA:-}" ]; then
+    IFS=';' read -ra extra_servers <<<"$BENCH_EXTRA"
+    servers+=("${extra_servers[@]}")
+fi
+
+# Build only the servers this run uses (a BENCH_EXTRA binary is already built).
+bins=(--bin mint)
+for entry in "${servers[@]}"; do
+    IFS='|' read -r name binary _ _ <<<"$entry"
+    if { [ "$name" = "bare axum" ] || [[ "$name" =~ $only ]]; } && [ -f "src/bin/$binary.rs" ]; then
+        bins+=(--bin "$binary")
+    fi
+done
+cargo build --release --quiet "${bins[@]}"
+if [ ! -s data/tokens.txt ] || [ "$(wc -l < data/tokens.txt)" -lt "$BENCH_TOKENS" ]; then
+    "$bin/mint"
+fi
+token="$(cat data/token.txt)"
 
 # One HTTP/1.1 request over bash's /dev/tcp; prints the status code.
 status() {

@@ -1,7 +1,14 @@
 //! Framework-free core of [portcullis](https://docs.rs/portcullis): strict verification of
 //! JWT access tokens, key sets, the error model and RFC 6750 challenges.
 //!
-//! A request is verified in one place: [`Verifier::verify`] (in [`verifier`]). It runs, in order:
+//! A request is decided in one place:
+//! [`Authenticator::authenticate`](authenticator::Authenticator::authenticate). An adapter fills a
+//! [`RequestView`] ([`request`]: method, effective URI, headers, peer, client certificate, gRPC
+//! or not); the authenticator finds the credential ([`credential`]), verifies it, audits and
+//! counts the decision, and returns the [`RequestState`] ([`state`]) whose [`Principal`]
+//! ([`principal`]) the extractors and requirements ([`authz`]) read.
+//!
+//! A token is verified in one place: [`Verifier::verify`] (in [`verifier`]). It runs, in order:
 //! the size cap and compact-JWS parsing ([`token`]), the header policy (algorithm allow-list,
 //! `crit`, `typ`), key selection from a [`KeySource`] ([`keys`]), the signature check
 //! (the `crypto` backends), then the claims policy (`iss`, `aud`, `exp`, `nbf`, `iat`).
