@@ -36,7 +36,9 @@ impl SingleFlight {
         }
     }
 
-    /// The turn if nobody holds it, without waiting.
+    /// The turn if nobody holds it, without waiting (the client's refresh-ahead, which must
+    /// never make a caller wait).
+    #[cfg(feature = "client")]
     pub(crate) fn try_turn(&self) -> Option<Turn<'_>> {
         let gate = self.gate.try_lock().ok()?;
         Some(Turn {
@@ -115,6 +117,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "client")]
     #[tokio::test(start_paused = true)]
     async fn try_turn_does_not_wait() {
         let flight = SingleFlight::default();
