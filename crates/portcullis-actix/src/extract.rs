@@ -19,10 +19,11 @@ impl ResponseError for ClaimsRejection {
 
 fn decide<T>(
     request: &HttpRequest,
-    f: impl FnOnce(Option<&RequestState>, bool) -> Result<T, Refusal>,
+    f: impl FnOnce(Option<&RequestState>, &dyn Fn() -> bool) -> Result<T, Refusal>,
 ) -> Ready<Result<T, ClaimsRejection>> {
     let extensions = request.extensions();
-    ready(f(extensions.get::<RequestState>(), is_grpc(request)).map_err(ClaimsRejection))
+    let grpc = || is_grpc(request);
+    ready(f(extensions.get::<RequestState>(), &grpc).map_err(ClaimsRejection))
 }
 
 impl<C: DeserializeOwned> FromRequest for Claims<C> {

@@ -77,7 +77,7 @@ where
         let service = Rc::clone(&self.service);
         let decided = state::require(
             request.extensions().get::<RequestState>(),
-            is_grpc(request.request()),
+            || is_grpc(request.request()),
             &self.requirement,
         );
         Box::pin(async move {

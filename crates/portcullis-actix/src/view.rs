@@ -1,5 +1,7 @@
 //! Filling core's request view from an actix request.
 
+use std::ops::ControlFlow;
+
 use actix_web::HttpRequest;
 use actix_web::http::header::{self, HeaderMap};
 use portcullis_core::request::{ClientCertificateChain, Headers, RequestView};
@@ -8,8 +10,9 @@ use portcullis_core::request::{ClientCertificateChain, Headers, RequestView};
 pub(crate) struct HeaderView<'a>(pub(crate) &'a HeaderMap);
 
 impl Headers for HeaderView<'_> {
-    fn value(&self, name: &str, index: usize) -> Option<&[u8]> {
-        self.0.get_all(name).nth(index).map(|v| v.as_bytes())
+    fn each_value<'s>(&'s self, name: &str, each: &mut dyn FnMut(&'s [u8]) -> ControlFlow<()>) {
+        // Break only stops the walk: there is nothing to report.
+        let _ = self.0.get_all(name).try_for_each(|v| each(v.as_bytes()));
     }
 }
 
@@ -22,12 +25,7 @@ pub(crate) fn view<'a>(
     headers: &'a HeaderView<'a>,
     certificates: Option<&'a ClientCertificateChain>,
 ) -> RequestView<'a> {
-    let authority = request.uri().authority().map(|a| a.as_str()).or_else(|| {
-        request
-            .headers()
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-    });
+    let authority = request.uri().authority().map(|a| a.as_str());
     RequestView::new(request.method().as_str(), request.path(), headers)
         .query(Some(request.query_string()))
         .authority(authority)

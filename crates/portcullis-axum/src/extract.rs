@@ -19,11 +19,10 @@ impl IntoResponse for ClaimsRejection {
     }
 }
 
-fn found(parts: &Parts) -> (Option<&RequestState>, bool) {
-    (
-        parts.extensions.get::<RequestState>(),
-        is_grpc(&parts.headers),
-    )
+fn found(parts: &Parts) -> (Option<&RequestState>, impl FnOnce() -> bool + '_) {
+    (parts.extensions.get::<RequestState>(), || {
+        is_grpc(&parts.headers)
+    })
 }
 
 impl<S: Send + Sync, C: DeserializeOwned + Send> FromRequestParts<S> for Claims<C> {

@@ -66,7 +66,7 @@ where
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let grpc = is_grpc(request.headers());
+        let grpc = || is_grpc(request.headers());
         let refused = state::require(request.extensions().get(), grpc, &self.requirement).err();
         Box::pin(async move {
             if let Some(refusal) = refused {

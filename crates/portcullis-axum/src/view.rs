@@ -1,6 +1,7 @@
 //! Filling core's request view from an `http` request.
 
 use std::net::SocketAddr;
+use std::ops::ControlFlow;
 
 use axum::extract::ConnectInfo;
 use http::request::Parts;
@@ -12,8 +13,13 @@ use portcullis_core::request::{ClientCertificateChain, Headers, RequestView};
 pub(crate) struct HeaderView<'a>(pub(crate) &'a HeaderMap);
 
 impl Headers for HeaderView<'_> {
-    fn value(&self, name: &str, index: usize) -> Option<&[u8]> {
-        self.0.get_all(name).iter().nth(index).map(|v| v.as_bytes())
+    fn each_value<'s>(&'s self, name: &str, each: &mut dyn FnMut(&'s [u8]) -> ControlFlow<()>) {
+        // Break only stops the walk: there is nothing to report.
+        let _ = self
+            .0
+            .get_all(name)
+            .iter()
+            .try_for_each(|v| each(v.as_bytes()));
     }
 }
 
@@ -22,12 +28,7 @@ impl Headers for HeaderView<'_> {
 /// [`ClientCertificateChain`] extension put there by the TLS acceptor.
 pub(crate) fn view<'a>(parts: &'a Parts, headers: &'a HeaderView<'a>) -> RequestView<'a> {
     let certificates = parts.extensions.get::<ClientCertificateChain>();
-    let authority = parts.uri.authority().map(|a| a.as_str()).or_else(|| {
-        parts
-            .headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-    });
+    let authority = parts.uri.authority().map(|a| a.as_str());
     RequestView::new(parts.method.as_str(), parts.uri.path(), headers)
         .query(parts.uri.query())
         .authority(authority)

@@ -13,7 +13,7 @@ use crate::principal::Principal;
 use crate::render::{ProblemJson, Rejection, Renderer, Rendering};
 use crate::request::context::RequestContext;
 use crate::request::origin::resolve;
-use crate::request::view::values;
+use crate::request::view::{Leading, values};
 use crate::request::{EffectiveUri, PublicUrl, RequestView, TrustedProxies};
 use crate::state::{Outcome, RequestState, count};
 use crate::verifier::Verifier;
@@ -124,13 +124,14 @@ impl Authenticator {
         let config = &*self.inner;
         let request = RequestContext::capture(view, config.public_url.as_ref(), &config.proxies);
         let headers = view.headers();
-        let authorization: Vec<&[u8]> = values(headers, "authorization").collect();
-        let cookies: Vec<&[u8]> = if config.rules.reads_cookies() {
-            values(headers, "cookie").collect()
+        // Two values are enough to tell one `Authorization` from several (400).
+        let authorization = Leading::<2>::read(headers, "authorization");
+        let cookies = if config.rules.reads_cookies() {
+            values(headers, "cookie")
         } else {
             Vec::new()
         };
-        let parts = RequestParts::new(&authorization, view.query_string(), &cookies);
+        let parts = RequestParts::new(authorization.as_slice(), view.query_string(), &cookies);
         let decided = match config.rules.extract(&parts) {
             Ok(Some(token)) => match config.verifier.authenticate_request(token, &request).await {
                 Ok(verified) => {

@@ -173,8 +173,12 @@ impl RequestState {
 }
 
 /// The caller of a request whose extensions hold `state` (`None`: no authenticator).
-/// `grpc` says how to render the no-authenticator answer.
-pub fn authenticated(state: Option<&RequestState>, grpc: bool) -> Result<Principal, Refusal> {
+/// `grpc` says how to render the no-authenticator answer; it is asked only then (a state knows
+/// already), so the adapter reads no header on the way of an authenticated request.
+pub fn authenticated(
+    state: Option<&RequestState>,
+    grpc: impl FnOnce() -> bool,
+) -> Result<Principal, Refusal> {
     found(state, grpc)?
         .authenticated()
         .cloned()
@@ -184,7 +188,7 @@ pub fn authenticated(state: Option<&RequestState>, grpc: bool) -> Result<Princip
 /// The caller, `None` when anonymous.
 pub fn optional_principal(
     state: Option<&RequestState>,
-    grpc: bool,
+    grpc: impl FnOnce() -> bool,
 ) -> Result<Option<Principal>, Refusal> {
     found(state, grpc).map(|s| s.principal().cloned())
 }
@@ -192,7 +196,7 @@ pub fn optional_principal(
 /// The caller's claims as `C` (see [`RequestState::claims`]).
 pub fn claims<C: DeserializeOwned>(
     state: Option<&RequestState>,
-    grpc: bool,
+    grpc: impl FnOnce() -> bool,
 ) -> Result<Verified<C>, Refusal> {
     found(state, grpc)?.claims().map_err(Refusal::Rejected)
 }
@@ -200,7 +204,7 @@ pub fn claims<C: DeserializeOwned>(
 /// The caller's claims as `C`, `None` when anonymous (see [`RequestState::optional_claims`]).
 pub fn optional_claims<C: DeserializeOwned>(
     state: Option<&RequestState>,
-    grpc: bool,
+    grpc: impl FnOnce() -> bool,
 ) -> Result<Option<Verified<C>>, Refusal> {
     found(state, grpc)?
         .optional_claims()
@@ -210,7 +214,7 @@ pub fn optional_claims<C: DeserializeOwned>(
 /// Checks a route's requirement (see [`RequestState::require`]).
 pub fn require(
     state: Option<&RequestState>,
-    grpc: bool,
+    grpc: impl FnOnce() -> bool,
     requirement: &Requirement,
 ) -> Result<(), Refusal> {
     found(state, grpc)?
@@ -218,12 +222,15 @@ pub fn require(
         .map_err(Refusal::Rejected)
 }
 
-fn found(state: Option<&RequestState>, grpc: bool) -> Result<&RequestState, Refusal> {
+fn found(
+    state: Option<&RequestState>,
+    grpc: impl FnOnce() -> bool,
+) -> Result<&RequestState, Refusal> {
     state.ok_or_else(|| {
         audit::no_authenticator();
         metrics::counter!(REQUESTS_TOTAL, "outcome" => "error", "reason" => "no_authenticator")
             .increment(1);
-        Refusal::NoAuthenticator(no_authenticator(grpc))
+        Refusal::NoAuthenticator(no_authenticator(grpc()))
     })
 }
 

@@ -83,13 +83,18 @@ impl fmt::Debug for RequestId {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::ops::ControlFlow;
 
     struct One<'a>(&'a [&'a [u8]]);
     impl Headers for One<'_> {
-        fn value(&self, name: &str, index: usize) -> Option<&[u8]> {
-            (name == REQUEST_ID_HEADER)
-                .then(|| self.0.get(index).copied())
-                .flatten()
+        fn each_value<'s>(&'s self, name: &str, each: &mut dyn FnMut(&'s [u8]) -> ControlFlow<()>) {
+            if name == REQUEST_ID_HEADER {
+                for v in self.0 {
+                    if each(v).is_break() {
+                        return;
+                    }
+                }
+            }
         }
     }
 

@@ -212,11 +212,12 @@ fn forwarded<'a>(
     if elements.is_empty() {
         let last = |name| {
             values(headers, name)
+                .into_iter()
+                .rev()
                 .filter_map(|v| std::str::from_utf8(v).ok())
-                .flat_map(|v| v.split(','))
+                .flat_map(|v| v.rsplit(','))
                 .map(str::trim)
-                .filter(|v| !v.is_empty())
-                .last()
+                .find(|v| !v.is_empty())
         };
         return Ok((last("x-forwarded-proto"), last("x-forwarded-host")));
     }
@@ -365,15 +366,16 @@ fn normalize_authority(scheme: &str, raw: &str) -> Option<String> {
 mod tests {
     use super::*;
     use crate::request::view::Headers;
+    use std::ops::ControlFlow;
 
     struct Map(Vec<(&'static str, &'static str)>);
     impl Headers for Map {
-        fn value(&self, name: &str, index: usize) -> Option<&[u8]> {
-            self.0
-                .iter()
-                .filter(|(n, _)| *n == name)
-                .nth(index)
-                .map(|(_, v)| v.as_bytes())
+        fn each_value<'s>(&'s self, name: &str, each: &mut dyn FnMut(&'s [u8]) -> ControlFlow<()>) {
+            for (_, v) in self.0.iter().filter(|(n, _)| *n == name) {
+                if each(v.as_bytes()).is_break() {
+                    return;
+                }
+            }
         }
     }
 
@@ -384,11 +386,7 @@ mod tests {
         proxies: &str,
     ) -> Result<String, Reason> {
         let map = Map(headers.to_vec());
-        let host = map
-            .value("host", 0)
-            .and_then(|h| std::str::from_utf8(h).ok());
         let view = RequestView::new("GET", "/users", &map)
-            .authority(host)
             .secure(secure)
             .peer(Some(peer.parse().unwrap()));
         let proxies = TrustedProxies::parse(proxies).unwrap();
@@ -413,6 +411,21 @@ mod tests {
             "http://[::1]/users"
         );
         assert_eq!(uri(&[], CLIENT, false, ""), Err(Reason::BadRequestUri));
+        // Two `Host` headers name no authority (RFC 9112 §3.2), even when they agree.
+        assert_eq!(
+            uri(
+                &[("host", "a.example"), ("host", "a.example")],
+                CLIENT,
+                false,
+                ""
+            ),
+            Err(Reason::BadRequestUri)
+        );
+        // The request target's authority (HTTP/2 `:authority`) wins over `Host`.
+        let map = Map(vec![("host", "other.example")]);
+        let view = RequestView::new("GET", "/users", &map).authority(Some("api.example.com"));
+        let direct = resolve(&view, None, &TrustedProxies::default()).unwrap();
+        assert_eq!(direct.to_string(), "http://api.example.com/users");
         for bad in [
             "a b",
             "evil.com/x",

@@ -2,30 +2,75 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 /// Header access for core, implemented by each adapter over its framework's header map (they use
 /// different `http` crate versions, so core cannot name either type).
 pub trait Headers: Sync {
-    /// The `index`-th value (from 0, in order of arrival) of the header `name`, given in
-    /// lowercase ASCII; `None` past the last one.
-    fn value(&self, name: &str, index: usize) -> Option<&[u8]>;
+    /// Hands `each` the values of header `name` (given in lowercase ASCII) in order of arrival,
+    /// until it answers [`ControlFlow::Break`] or the values run out. One call looks the name up
+    /// once, however many values core reads: every request pays for these lookups.
+    fn each_value<'s>(&'s self, name: &str, each: &mut dyn FnMut(&'s [u8]) -> ControlFlow<()>);
 }
 
 /// Every value of header `name`, in order.
-pub(crate) fn values<'a>(
-    headers: &'a dyn Headers,
-    name: &'a str,
-) -> impl Iterator<Item = &'a [u8]> {
-    (0..).map_while(move |i| headers.value(name, i))
+pub(crate) fn values<'a>(headers: &'a dyn Headers, name: &str) -> Vec<&'a [u8]> {
+    let mut all = Vec::new();
+    headers.each_value(name, &mut |v| {
+        all.push(v);
+        ControlFlow::Continue(())
+    });
+    all
+}
+
+/// The first values of header `name`, at most `N` of them, without an allocation.
+pub(crate) struct Leading<'a, const N: usize> {
+    values: [&'a [u8]; N],
+    len: usize,
+}
+
+impl<'a, const N: usize> Leading<'a, N> {
+    pub(crate) fn read(headers: &'a dyn Headers, name: &str) -> Self {
+        let mut leading = Self {
+            values: [&[]; N],
+            len: 0,
+        };
+        headers.each_value(name, &mut |v| match leading.values.get_mut(leading.len) {
+            Some(slot) => {
+                *slot = v;
+                leading.len += 1;
+                if leading.len == N {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            }
+            None => ControlFlow::Break(()),
+        });
+        leading
+    }
+
+    /// The values read, in order.
+    pub(crate) fn as_slice(&self) -> &[&'a [u8]] {
+        self.values.get(..self.len).unwrap_or_default()
+    }
 }
 
 /// The only value of header `name`: `None` when it is absent or repeated.
 pub(crate) fn single<'a>(headers: &'a dyn Headers, name: &str) -> Option<&'a [u8]> {
-    match (headers.value(name, 0), headers.value(name, 1)) {
-        (Some(one), None) => Some(one),
+    match Leading::<2>::read(headers, name).as_slice() {
+        [one] => Some(one),
         _ => None,
     }
+}
+
+/// The first value of header `name`.
+pub(crate) fn first<'a>(headers: &'a dyn Headers, name: &str) -> Option<&'a [u8]> {
+    Leading::<1>::read(headers, name)
+        .as_slice()
+        .first()
+        .copied()
 }
 
 /// The TLS client certificate chain of a connection, leaf first, each certificate in DER.
@@ -64,11 +109,12 @@ impl fmt::Debug for ClientCertificateChain {
 /// One request as core reads it, filled once by the adapter and borrowed from its request.
 ///
 /// ```
+/// use std::ops::ControlFlow;
 /// use portcullis_core::request::{Headers, RequestView};
 ///
 /// struct NoHeaders;
 /// impl Headers for NoHeaders {
-///     fn value(&self, _: &str, _: usize) -> Option<&[u8]> { None }
+///     fn each_value<'s>(&'s self, _: &str, _: &mut dyn FnMut(&'s [u8]) -> ControlFlow<()>) {}
 /// }
 ///
 /// let view = RequestView::new("GET", "/users", &NoHeaders)
@@ -131,8 +177,8 @@ impl<'a> RequestView<'a> {
         self
     }
 
-    /// The authority the request named: the request target's (HTTP/2 `:authority`, absolute
-    /// form), else the `Host` header.
+    /// The authority of the request target (HTTP/2 `:authority`, an absolute-form target), when
+    /// it has one; without it core reads the `Host` header itself, only when it needs it.
     pub fn authority(mut self, authority: Option<&'a str>) -> Self {
         self.authority = authority;
         self
@@ -175,9 +221,11 @@ impl<'a> RequestView<'a> {
         self.secure
     }
 
-    /// The authority the request named (see [`authority`](Self::authority)).
+    /// The authority the request named: the request target's, else the `Host` header when it is
+    /// sent exactly once (two `Host` headers are ambiguous, RFC 9112 §3.2: none is believed).
     pub fn request_authority(&self) -> Option<&'a str> {
         self.authority
+            .or_else(|| single(self.headers, "host").and_then(|h| std::str::from_utf8(h).ok()))
     }
 
     /// The peer address.
@@ -193,8 +241,6 @@ impl<'a> RequestView<'a> {
     /// Whether this is a gRPC request (`content-type: application/grpc...`): its rejections take
     /// the gRPC form.
     pub fn is_grpc(&self) -> bool {
-        self.headers
-            .value("content-type", 0)
-            .is_some_and(crate::render::is_grpc)
+        first(self.headers, "content-type").is_some_and(crate::render::is_grpc)
     }
 }
