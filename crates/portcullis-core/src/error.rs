@@ -74,6 +74,13 @@ pub enum Reason {
     Inactive,
     /// An opaque token could not be checked: its issuer did not answer.
     IntrospectionUnavailable,
+    /// The token is bound to a key or certificate (`cnf`, RFC 7800) whose possession this
+    /// request did not prove: a DPoP-bound token presented as Bearer, a certificate-bound token
+    /// without the certificate check, or a confirmation method portcullis does not verify.
+    UnverifiedConfirmation,
+    /// The proof of possession names another key than the token's `cnf`, or the token is bound
+    /// to no key at all.
+    ConfirmationMismatch,
 }
 
 impl Reason {
@@ -109,6 +116,8 @@ impl Reason {
             Reason::KeysUnavailable => "keys_unavailable",
             Reason::Inactive => "inactive",
             Reason::IntrospectionUnavailable => "introspection_unavailable",
+            Reason::UnverifiedConfirmation => "unverified_confirmation",
+            Reason::ConfirmationMismatch => "confirmation_mismatch",
         }
     }
 

@@ -83,21 +83,13 @@ impl<'de> Tape<'de> {
 
     /// The top-level members in document order.
     pub(crate) fn members(&self) -> impl Iterator<Item = (&str, ValueRef<'_, 'de>)> {
-        let events = self.events.as_slice();
-        let len = match events.first() {
-            Some(Event::Map { len, .. }) => *len as usize,
-            _ => 0,
-        };
-        let mut at = 1;
-        (0..len).map_while(move |_| {
-            let name = match events.get(at) {
-                Some(Event::Str(name)) => name.as_ref(),
-                _ => return None,
-            };
-            let value = ValueRef { events, at: at + 1 };
-            at = skip(events, at + 1);
-            Some((name, value))
-        })
+        ValueRef {
+            events: &self.events,
+            at: 0,
+        }
+        .object_members()
+        .into_iter()
+        .flatten()
     }
 
     /// Replays the object into `T`, as `serde_json::from_str` would have built it.
@@ -148,6 +140,26 @@ impl<'t, 'de> ValueRef<'t, 'de> {
             Some(Event::F64(f)) => Some((None, *f)),
             _ => None,
         }
+    }
+
+    /// If the value is an object: its members in document order.
+    pub(crate) fn object_members(
+        self,
+    ) -> Option<impl Iterator<Item = (&'t str, ValueRef<'t, 'de>)>> {
+        let Some(Event::Map { len, .. }) = self.event() else {
+            return None;
+        };
+        let events = self.events;
+        let mut at = self.at + 1;
+        Some((0..*len).map_while(move |_| {
+            let name = match events.get(at) {
+                Some(Event::Str(name)) => name.as_ref(),
+                _ => return None,
+            };
+            let value = ValueRef { events, at: at + 1 };
+            at = skip(events, at + 1);
+            Some((name, value))
+        }))
     }
 
     /// If the value is an array: each element as `Some(string)` or `None` for any other type.

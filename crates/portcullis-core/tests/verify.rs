@@ -331,6 +331,57 @@ fn rules_table() {
             |t| t.claim("client_id", true),
             Some("bad_claim"),
         ),
+        // sender-constrained tokens presented as Bearer (RFC 9449 §7.2 downgrade)
+        (
+            "cnf.jkt as Bearer",
+            |t| {
+                t.claim(
+                    "cnf",
+                    json!({"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}),
+                )
+            },
+            Some("unverified_confirmation"),
+        ),
+        (
+            "cnf.x5t#S256 as Bearer",
+            |t| {
+                t.claim(
+                    "cnf",
+                    json!({"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}),
+                )
+            },
+            Some("unverified_confirmation"),
+        ),
+        (
+            "cnf.jwk",
+            |t| {
+                t.claim(
+                    "cnf",
+                    json!({"jwk": {"kty": "OKP", "crv": "Ed25519", "x": "AA"}}),
+                )
+            },
+            Some("unverified_confirmation"),
+        ),
+        (
+            "cnf with two methods",
+            |t| t.claim("cnf", json!({"jkt": "a", "x5t#S256": "b"})),
+            Some("unverified_confirmation"),
+        ),
+        (
+            "cnf empty object",
+            |t| t.claim("cnf", json!({})),
+            Some("unverified_confirmation"),
+        ),
+        (
+            "cnf not an object",
+            |t| t.claim("cnf", "jkt"),
+            Some("unverified_confirmation"),
+        ),
+        (
+            "cnf.jkt not a string",
+            |t| t.claim("cnf", json!({"jkt": 7})),
+            Some("unverified_confirmation"),
+        ),
     ];
     let mut failures = Vec::new();
     for (name, make, want) in &cases {
@@ -352,6 +403,33 @@ fn rules_table() {
         cases.len(),
         failures.join("\n")
     );
+}
+
+#[test]
+fn a_bound_token_is_refused_as_bearer_on_a_cache_hit_too() {
+    let i = issuer();
+    let v = builder()
+        .token_cache(portcullis_core::TokenCache::new())
+        .build()
+        .expect("config");
+    let bound = i
+        .token()
+        .claim(
+            "cnf",
+            json!({"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}),
+        )
+        .sign()
+        .expect("sign");
+    let plain = i.token().sign().expect("sign");
+    for _ in 0..3 {
+        assert_eq!(check(&v, &bound), Err("unverified_confirmation".to_owned()));
+        let err = run(v.authenticate(&bound)).expect_err("bound token as bearer");
+        assert_eq!(err.status(), 401);
+        assert!(check(&v, &plain).is_ok());
+    }
+    // Both verifications are cached (the bound token's signature was good), so the later rounds
+    // were cache hits: the presentation is checked on every request, never cached.
+    assert_eq!(v.token_cache_usage().expect("cache on").entries, 2);
 }
 
 #[test]

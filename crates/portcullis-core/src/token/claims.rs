@@ -79,8 +79,50 @@ pub(crate) struct Registered {
     pub(crate) nbf: Option<NumericDate>,
     pub(crate) iat: Option<NumericDate>,
     pub(crate) scope: Scopes,
+    /// `cnf`: what the token is bound to.
+    pub(crate) cnf: Cnf,
     /// The first of the caller's required claims that is absent or null.
     pub(crate) missing_required: Option<&'static str>,
+}
+
+/// The token's confirmation claim (`cnf`, RFC 7800 §3.1): the key or certificate the token is
+/// bound to. A bound token is worth nothing without the proof of possession, so one whose
+/// confirmation is not verified on a request must be refused (RFC 9449 §7.2).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) enum Cnf {
+    /// No `cnf`: a bearer token.
+    #[default]
+    None,
+    /// `cnf.jkt` (RFC 9449 §6.1): the RFC 7638 SHA-256 thumbprint of a DPoP key.
+    Jkt(Text),
+    /// `cnf.x5t#S256` (RFC 8705 §3.1): the SHA-256 thumbprint of a client certificate.
+    CertificateThumbprint(Text),
+    /// Anything else (`jwk`, `jku`, `kid`, several methods at once, a value that is not an
+    /// object of one string): bound to something portcullis cannot verify, so never accepted.
+    Unsupported,
+}
+
+impl Cnf {
+    fn from_value(value: ValueRef<'_, '_>, base: &str) -> Self {
+        let Some(mut members) = value.object_members() else {
+            return Cnf::Unsupported;
+        };
+        let (Some((name, value)), None) = (members.next(), members.next()) else {
+            return Cnf::Unsupported;
+        };
+        match (name, value.as_str()) {
+            ("jkt", Some(jkt)) => Cnf::Jkt(Text::new(jkt, base)),
+            ("x5t#S256", Some(x5t)) => Cnf::CertificateThumbprint(Text::new(x5t, base)),
+            _ => Cnf::Unsupported,
+        }
+    }
+
+    fn heap_size(&self) -> usize {
+        match self {
+            Cnf::Jkt(t) | Cnf::CertificateThumbprint(t) => t.heap_size(),
+            Cnf::None | Cnf::Unsupported => 0,
+        }
+    }
 }
 
 /// Granted scopes in the shape the token used.
@@ -136,7 +178,13 @@ impl Registered {
             Scopes::List(l) => list(l),
             Scopes::Absent | Scopes::Unusable => 0,
         };
-        text(&self.iss) + text(&self.sub) + text(&self.jti) + text(&self.client_id) + aud + scope
+        text(&self.iss)
+            + text(&self.sub)
+            + text(&self.jti)
+            + text(&self.client_id)
+            + aud
+            + scope
+            + self.cnf.heap_size()
     }
 
     /// Reads the registered claims from the parsed claims object `claims` of the text `base`.
@@ -172,6 +220,7 @@ impl Registered {
                 "iat" => r.iat = Some(numeric_date(value, "iat")?),
                 "scope" => r.scope = Scopes::from_value(value, base),
                 "scp" => scp = Scopes::from_value(value, base),
+                "cnf" => r.cnf = Cnf::from_value(value, base),
                 _ => {}
             }
         }

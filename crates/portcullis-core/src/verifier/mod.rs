@@ -48,7 +48,7 @@ use crate::token::claims::Registered;
 use crate::token::{Header, TypPolicy, compact};
 use cache::Cache;
 use issuer::{IssuerPolicy, Issuers};
-use verified::Core;
+use verified::{Core, Presentation};
 
 /// Verifies JWT access tokens under one policy. Cheap to clone (one `Arc`), `Send + Sync`.
 ///
@@ -160,7 +160,15 @@ impl Verifier {
         from_text: impl FnOnce(&str) -> Option<C>,
         request: Option<&RequestContext>,
     ) -> Result<Verified<C>, AuthError> {
-        match self.verify_inner(token, from_tape, from_text).await {
+        let presentation = Presentation::Bearer;
+        let decided = self
+            .verify_inner(token, from_tape, from_text)
+            .await
+            .and_then(|(verified, cache)| match verified.confirm(presentation) {
+                Ok(()) => Ok((verified, cache)),
+                Err(reason) => Err(AuthError::InvalidToken(reason)),
+            });
+        match decided {
             Ok((verified, cache)) => {
                 metrics::counter!("portcullis_verify_total", "outcome" => "accept", "cache" => cache.label()).increment(1);
                 audit::accepted(

@@ -9,8 +9,19 @@ use crate::authz::requirement::Subject;
 use crate::error::{AuthError, Reason};
 use crate::json;
 use crate::request::context::RequestContext;
-use crate::token::claims::{Registered, Text};
+use crate::token::claims::{Cnf, Registered, Text};
 use crate::token::{Algorithm, Header};
+
+/// How a token was presented, which decides what its confirmation (`cnf`) must match.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Presentation<'a> {
+    /// As a bearer token: it must carry no confirmation (RFC 9449 §7.2: a bound token presented
+    /// as Bearer is a stolen token as far as anyone can tell).
+    Bearer,
+    /// With a valid DPoP proof by the key of this RFC 7638 thumbprint: `cnf.jkt` must name it.
+    #[allow(dead_code)] // the DPoP authenticator presents tokens this way (next slice)
+    Dpop { jkt: &'a str },
+}
 
 /// A token that passed every check: the caller's typed claims plus typed access to the
 /// registered claims and the header's `kid`/`alg`.
@@ -199,6 +210,23 @@ impl<C> Verified<C> {
     /// the scopes that would satisfy it, and an audit event naming the requirement.
     pub fn check(&self, requirement: &Requirement) -> Result<(), AuthError> {
         check(self, self, requirement, None)
+    }
+
+    /// Whether the token's confirmation is satisfied by how it was presented.
+    pub(crate) fn confirm(&self, presentation: Presentation<'_>) -> Result<(), Reason> {
+        let json = &self.core.json;
+        match (&self.core.registered.cnf, presentation) {
+            (Cnf::None, Presentation::Bearer) => Ok(()),
+            (Cnf::Jkt(bound), Presentation::Dpop { jkt }) if bound.resolve(json) == jkt => Ok(()),
+            // A proof by another key, or a proof with a token bound to no key at all (the DPoP
+            // scheme promises a bound token, RFC 9449 §7.1).
+            (Cnf::Jkt(_) | Cnf::None, Presentation::Dpop { .. }) => {
+                Err(Reason::ConfirmationMismatch)
+            }
+            (Cnf::Jkt(_) | Cnf::CertificateThumbprint(_) | Cnf::Unsupported, _) => {
+                Err(Reason::UnverifiedConfirmation)
+            }
+        }
     }
 
     fn text<'a>(&'a self, field: &'a Option<Text>) -> Option<&'a str> {
