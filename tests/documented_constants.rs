@@ -15,6 +15,8 @@ enum Value {
     Time(Duration),
     Count(u64),
     Text(&'static str),
+    /// A list of names, spelled as the docs list them (`A, B, C`).
+    Names(Vec<&'static str>),
 }
 
 impl Value {
@@ -41,6 +43,7 @@ impl Value {
                 out
             }
             Value::Text(t) => vec![format!("`{t}`"), format!("\"{t}\"")],
+            Value::Names(ref names) => vec![names.join(", ")],
         }
     }
 }
@@ -63,7 +66,7 @@ fn count(n: usize) -> Value {
 }
 
 fn constants() -> Vec<(&'static str, Value)> {
-    use Value::{Count, Text, Time};
+    use Value::{Count, Names, Text, Time};
     vec![
         ("DEFAULT_LEEWAY", Time(portcullis::verifier::DEFAULT_LEEWAY)),
         ("MAX_LEEWAY", Time(portcullis::verifier::MAX_LEEWAY)),
@@ -120,6 +123,39 @@ fn constants() -> Vec<(&'static str, Value)> {
         (
             "MAX_REQUEST_ID_LEN",
             count(portcullis::request::id::MAX_REQUEST_ID_LEN),
+        ),
+        (
+            "DEFAULT_DPOP_ALGORITHMS",
+            Names(
+                portcullis::dpop::DEFAULT_DPOP_ALGORITHMS
+                    .iter()
+                    .map(|a| a.name())
+                    .collect(),
+            ),
+        ),
+        ("MAX_PROOF_LEN", count(portcullis::dpop::MAX_PROOF_LEN)),
+        ("MAX_JTI_LEN", count(portcullis::dpop::MAX_JTI_LEN)),
+        ("MAX_HTU_LEN", count(portcullis::dpop::MAX_HTU_LEN)),
+        (
+            "DEFAULT_PROOF_MAX_AGE",
+            Time(portcullis::dpop::DEFAULT_PROOF_MAX_AGE),
+        ),
+        (
+            "MAX_PROOF_MAX_AGE",
+            Time(portcullis::dpop::MAX_PROOF_MAX_AGE),
+        ),
+        (
+            "DEFAULT_PROOF_LEEWAY",
+            Time(portcullis::dpop::DEFAULT_PROOF_LEEWAY),
+        ),
+        ("MAX_PROOF_LEEWAY", Time(portcullis::dpop::MAX_PROOF_LEEWAY)),
+        (
+            "DEFAULT_REPLAY_CAPACITY",
+            count(portcullis::dpop::DEFAULT_REPLAY_CAPACITY),
+        ),
+        (
+            "REPLAY_STORE_RETRY_AFTER",
+            Time(portcullis::dpop::REPLAY_STORE_RETRY_AFTER),
         ),
         (
             "MAX_FORWARDED_ELEMENTS",

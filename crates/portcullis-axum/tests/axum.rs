@@ -137,22 +137,31 @@ async fn statuses_and_challenges() {
     tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
     let tampered = String::from_utf8(tampered).expect("utf8");
     let bearer = |t: &str| format!("Bearer {t}");
-    let invalid_token =
-        Some("Bearer error=\"invalid_token\", error_description=\"invalid access token\"");
-    let invalid_request =
-        Some("Bearer error=\"invalid_request\", error_description=\"malformed request\"");
+    let invalid_token = Some(
+        "Bearer error=\"invalid_token\", error_description=\"invalid access token\", DPoP algs=\"RS256 PS256 ES256 ES384 EdDSA\"",
+    );
+    let invalid_request = Some(
+        "Bearer error=\"invalid_request\", error_description=\"malformed request\", DPoP algs=\"RS256 PS256 ES256 ES384 EdDSA\"",
+    );
 
     // (name, path, Authorization headers, status, WWW-Authenticate, body on success)
     type Case<'a> = (&'a str, &'a str, Vec<String>, u16, Option<&'a str>, &'a str);
     let cases: Vec<Case<'_>> = vec![
         ("public", "/public", vec![], 200, None, "public"),
-        ("no credential", "/me", vec![], 401, Some("Bearer"), ""),
+        (
+            "no credential",
+            "/me",
+            vec![],
+            401,
+            Some("Bearer, DPoP algs=\"RS256 PS256 ES256 ES384 EdDSA\""),
+            "",
+        ),
         (
             "other scheme",
             "/me",
             vec!["Basic dXNlcjpwYXNz".into()],
             401,
-            Some("Bearer"),
+            Some("Bearer, DPoP algs=\"RS256 PS256 ES256 ES384 EdDSA\""),
             "",
         ),
         (
@@ -217,7 +226,7 @@ async fn statuses_and_challenges() {
             vec![bearer(&reader)],
             403,
             Some(
-                "Bearer error=\"insufficient_scope\", error_description=\"insufficient scope\", scope=\"read:users\"",
+                "Bearer error=\"insufficient_scope\", error_description=\"insufficient scope\", scope=\"read:users\", DPoP algs=\"RS256 PS256 ES256 ES384 EdDSA\"",
             ),
             "",
         ),

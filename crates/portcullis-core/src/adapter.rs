@@ -103,6 +103,12 @@ macro_rules! adapter_options {
                 self.authenticator.public_url(url).into()
             }
 
+            /// The DPoP policy: allowed by default, or disabled or required; proof window,
+            /// algorithms and replay store (see [`dpop`](portcullis_core::dpop)).
+            pub fn dpop(self, policy: $crate::dpop::DpopPolicy) -> Self {
+                self.authenticator.dpop(policy).into()
+            }
+
             /// The proxies whose forwarding headers are believed (see
             /// [`Authenticator::trusted_proxies`](portcullis_core::authenticator::Authenticator::trusted_proxies)).
             pub fn trusted_proxies(self, proxies: $crate::request::TrustedProxies) -> Self {

@@ -5,10 +5,13 @@
 use std::fmt;
 use std::sync::Arc;
 
+use serde::de::IgnoredAny;
+
 use crate::audit;
 use crate::challenge::ChallengeOptions;
-use crate::credential::{BearerRules, RequestParts};
-use crate::error::AuthError;
+use crate::credential::{BearerRules, RequestParts, Scheme};
+use crate::dpop::{DpopMode, DpopPolicy, htu};
+use crate::error::{AuthError, Reason};
 use crate::principal::Principal;
 use crate::render::{ProblemJson, Rejection, Renderer, Rendering};
 use crate::request::context::RequestContext;
@@ -16,7 +19,7 @@ use crate::request::origin::resolve;
 use crate::request::view::{Leading, values};
 use crate::request::{EffectiveUri, PublicUrl, RequestView, TrustedProxies};
 use crate::state::{Outcome, RequestState, count};
-use crate::verifier::Verifier;
+use crate::verifier::{Presentation, Verifier};
 
 /// A verifier plus the request-level policy: where tokens come from, whether a credential is
 /// required, how the effective request URI is found, and how rejections are rendered. Cheap to
@@ -33,6 +36,7 @@ struct Config {
     optional: bool,
     public_url: Option<PublicUrl>,
     proxies: TrustedProxies,
+    dpop: DpopPolicy,
     rendering: Arc<Rendering>,
 }
 
@@ -44,15 +48,20 @@ impl fmt::Debug for Authenticator {
             .field("optional", &self.inner.optional)
             .field("public_url", &self.inner.public_url)
             .field("trusted_proxies", &self.inner.proxies)
+            .field("dpop", &self.inner.dpop)
             .field("rendering", &self.inner.rendering)
             .finish()
     }
 }
 
 impl Authenticator {
-    /// Requires a valid bearer token in the `Authorization` header; rejections as
+    /// Requires a valid token in the `Authorization` header, Bearer or DPoP-bound with its
+    /// proof ([`DpopPolicy::default`]: DPoP allowed, an in-memory replay store); rejections as
     /// [`ProblemJson`]; no public URL and no trusted proxy.
     pub fn new(verifier: Verifier) -> Self {
+        let dpop = DpopPolicy::default();
+        let mut challenge = ChallengeOptions::default();
+        offer_schemes(&mut challenge, &dpop);
         Self {
             inner: Arc::new(Config {
                 verifier,
@@ -60,8 +69,9 @@ impl Authenticator {
                 optional: false,
                 public_url: None,
                 proxies: TrustedProxies::default(),
+                dpop,
                 rendering: Arc::new(Rendering {
-                    challenge: ChallengeOptions::default(),
+                    challenge,
                     renderer: Arc::new(ProblemJson),
                 }),
             }),
@@ -85,8 +95,20 @@ impl Authenticator {
     }
 
     /// The challenge's `realm` and detail level.
-    pub fn challenge(self, options: ChallengeOptions) -> Self {
-        self.edit(|c| Arc::make_mut(&mut c.rendering).challenge = options)
+    pub fn challenge(self, mut options: ChallengeOptions) -> Self {
+        self.edit(|c| {
+            offer_schemes(&mut options, &c.dpop);
+            Arc::make_mut(&mut c.rendering).challenge = options;
+        })
+    }
+
+    /// The DPoP policy: mode (disabled, allowed, required), proof algorithms and window, and
+    /// the replay store (see [`dpop`](crate::dpop)).
+    pub fn dpop(self, policy: DpopPolicy) -> Self {
+        self.edit(|c| {
+            offer_schemes(&mut Arc::make_mut(&mut c.rendering).challenge, &policy);
+            c.dpop = policy;
+        })
     }
 
     /// A custom rejection renderer (the default is [`ProblemJson`]; gRPC requests always get the
@@ -122,7 +144,8 @@ impl Authenticator {
     /// outcome is one audit event and one `portcullis_requests_total` count.
     pub async fn authenticate(&self, view: &RequestView<'_>) -> Result<RequestState, Rejection> {
         let config = &*self.inner;
-        let request = RequestContext::capture(view, config.public_url.as_ref(), &config.proxies);
+        let mut request =
+            RequestContext::capture(view, config.public_url.as_ref(), &config.proxies);
         let headers = view.headers();
         // Two values are enough to tell one `Authorization` from several (400).
         let authorization = Leading::<2>::read(headers, "authorization");
@@ -132,13 +155,26 @@ impl Authenticator {
             Vec::new()
         };
         let parts = RequestParts::new(authorization.as_slice(), view.query_string(), &cookies);
-        let decided = match config.rules.extract(&parts) {
-            Ok(Some(token)) => match config.verifier.authenticate_request(token, &request).await {
-                Ok(verified) => {
-                    count(Outcome::Accept, None);
-                    Ok(Some(Principal::from_token(verified)))
+        let dpop_on = config.dpop.current_mode() != DpopMode::Disabled;
+        let decided = match config.rules.credential(&parts, dpop_on) {
+            Ok(Some(credential)) => match credential.scheme {
+                Scheme::Dpop => {
+                    request.dpop = true;
+                    self.proven(view, credential.token, &request).await
                 }
-                Err(error) => Err(error),
+                _ if config.dpop.current_mode() == DpopMode::Required => {
+                    let error = AuthError::InvalidToken(Reason::DpopRequired);
+                    audit::request("reject", Some(error.reason()), &request);
+                    Err(error)
+                }
+                _ => match config
+                    .verifier
+                    .authenticate_request(credential.token, &request)
+                    .await
+                {
+                    Ok(verified) => Ok(Some(Principal::from_token(verified))),
+                    Err(error) => Err(error),
+                },
             },
             Ok(None) if config.optional => {
                 audit::request("anonymous", None, &request);
@@ -156,15 +192,72 @@ impl Authenticator {
             }
         };
         match decided {
-            Ok(principal) => Ok(RequestState::new(
-                principal,
-                request,
-                Arc::clone(&config.rendering),
-            )),
+            Ok(principal) => {
+                if principal.is_some() {
+                    count(Outcome::Accept, None);
+                }
+                Ok(RequestState::new(
+                    principal,
+                    request,
+                    Arc::clone(&config.rendering),
+                ))
+            }
             Err(error) => {
                 count(Outcome::Reject, Some(error.reason()));
-                Err(config.rendering.reject(&error, request.grpc))
+                Err(config.rendering.reject(&error, &request))
             }
         }
     }
+
+    /// A DPoP request (RFC 9449 §4.3, §7.1): the proof, then the token bound to its key, then,
+    /// last, the replay check; one audit event for the whole decision.
+    async fn proven(
+        &self,
+        view: &RequestView<'_>,
+        token: &str,
+        request: &RequestContext,
+    ) -> Result<Option<Principal>, AuthError> {
+        let config = &*self.inner;
+        let proof = match Leading::<2>::read(view.headers(), "dpop").as_slice() {
+            [one] => std::str::from_utf8(one).ok(),
+            _ => None,
+        };
+        let checked = match proof {
+            Some(proof) => self.effective_uri(view).and_then(|uri| {
+                // The effective URI is already in normal form but for its path.
+                let htu = htu::normalize(&uri.to_string())
+                    .ok_or(AuthError::InvalidRequest(Reason::BadRequestUri))?;
+                config
+                    .dpop
+                    .check(proof, view.method(), &htu, token, config.verifier.now())
+                    .map_err(AuthError::InvalidDpopProof)
+            }),
+            None => Err(AuthError::InvalidDpopProof(Reason::BadDpopProof("count"))),
+        };
+        let checked = match checked {
+            Ok(checked) => checked,
+            Err(error) => {
+                audit::request("reject", Some(error.reason()), request);
+                return Err(error);
+            }
+        };
+        let presented = Presentation::Dpop { jkt: &checked.jkt };
+        let decided = match config
+            .verifier
+            .check_presented(token, presented, |_| Some(IgnoredAny), |_| Some(IgnoredAny))
+            .await
+        {
+            Ok(verified) => config.dpop.record(&checked).await.map(|()| verified),
+            Err(error) => Err(error),
+        };
+        let verified = config.verifier.record(decided, token, Some(request))?;
+        Ok(Some(Principal::from_dpop(verified, checked.jkt)))
+    }
+}
+
+/// Offers Bearer unless DPoP is required, and DPoP with its `algs` unless disabled.
+fn offer_schemes(challenge: &mut ChallengeOptions, dpop: &DpopPolicy) {
+    let mode = dpop.current_mode();
+    let algs = (mode != DpopMode::Disabled).then(|| dpop.algs());
+    challenge.schemes(mode != DpopMode::Required, algs);
 }

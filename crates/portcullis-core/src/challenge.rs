@@ -7,6 +7,11 @@
 //! | bad token | 401 | `Bearer realm="...", error="invalid_token", ...` |
 //! | insufficient scope | 403 | `Bearer realm="...", error="insufficient_scope", scope="..."` |
 //! | keys unavailable | 503 | none; `Retry-After: <seconds>` |
+//! | bad DPoP proof | 401 | `DPoP error="invalid_dpop_proof", algs="..."` (RFC 9449 §7.1) |
+//!
+//! Where DPoP is allowed, every challenge also offers `DPoP algs="..."` after `Bearer`, in one
+//! `WWW-Authenticate` value (RFC 9110 §11.6.1); where it is required, only DPoP is offered. The
+//! `error` attributes go on the scheme the request used.
 //!
 //! Descriptions are terse and generic by default: the reason stays in the audit log, so a probing
 //! client learns nothing about which check failed. [`ChallengeOptions::detailed`] adds the reason
@@ -19,6 +24,11 @@ use crate::error::{AuthError, ConfigError};
 pub struct ChallengeOptions {
     realm: Option<String>,
     detailed: bool,
+    /// The DPoP challenge's `algs`, when DPoP is accepted (set from the authenticator's
+    /// DPoP policy, never by hand).
+    dpop_algs: Option<String>,
+    /// Whether the Bearer scheme is offered (not when DPoP is required).
+    no_bearer: bool,
 }
 
 impl ChallengeOptions {
@@ -42,6 +52,13 @@ impl ChallengeOptions {
         self.detailed = detailed;
         self
     }
+
+    /// The schemes offered: Bearer unless DPoP is required, DPoP with these `algs` when
+    /// accepted.
+    pub(crate) fn schemes(&mut self, bearer: bool, dpop_algs: Option<String>) {
+        self.no_bearer = !bearer;
+        self.dpop_algs = dpop_algs;
+    }
 }
 
 /// A rendered rejection: everything an adapter needs to answer.
@@ -63,10 +80,19 @@ pub struct Challenge {
 impl Challenge {
     /// Renders `error` under `options`.
     pub fn from_error(error: &AuthError, options: &ChallengeOptions) -> Self {
+        Self::for_scheme(error, options, false)
+    }
+
+    /// The challenge for a request that used the DPoP scheme (`dpop`) or not: the `error`
+    /// attributes go on the scheme the client used.
+    pub(crate) fn for_scheme(error: &AuthError, options: &ChallengeOptions, dpop: bool) -> Self {
         let (code, generic) = match error {
             AuthError::MissingCredential => (None, None),
             AuthError::InvalidRequest(_) => (Some("invalid_request"), Some("malformed request")),
             AuthError::InvalidToken(_) => (Some("invalid_token"), Some("invalid access token")),
+            AuthError::InvalidDpopProof(_) => {
+                (Some("invalid_dpop_proof"), Some("invalid DPoP proof"))
+            }
             AuthError::InsufficientScope { .. } => {
                 (Some("insufficient_scope"), Some("insufficient scope"))
             }
@@ -84,43 +110,69 @@ impl Challenge {
             (Some(_), true) => Some(error.reason().to_string()),
             (g, _) => g.map(str::to_owned),
         };
-
-        let mut header = String::from("Bearer");
-        let mut sep = " ";
-        if let Some(realm) = &options.realm {
-            header.push_str(sep);
-            push_param(&mut header, "realm", &escape_quoted(realm));
-            sep = ", ";
-        }
-        if let Some(code) = code {
-            header.push_str(sep);
-            push_param(&mut header, "error", code);
-            sep = ", ";
-        }
-        if let Some(d) = &description {
-            header.push_str(sep);
-            push_param(&mut header, "error_description", &description_chars(d));
-            sep = ", ";
-        }
-        if let AuthError::InsufficientScope { scopes } = error {
-            let list: Vec<&str> = scopes
-                .iter()
-                .map(String::as_str)
-                .filter(|s| is_scope_token(s))
-                .collect();
-            if !list.is_empty() {
-                header.push_str(sep);
-                push_param(&mut header, "scope", &list.join(" "));
+        let scope = match error {
+            AuthError::InsufficientScope { scopes } => {
+                let list: Vec<&str> = scopes
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|s| is_scope_token(s))
+                    .collect();
+                (!list.is_empty()).then(|| list.join(" "))
             }
+            _ => None,
+        };
+        let bearer = !options.no_bearer;
+        let dpop_errors = options.dpop_algs.is_some()
+            && (dpop || !bearer || matches!(error, AuthError::InvalidDpopProof(_)));
+        let params = |with_error: bool| {
+            let mut params = Vec::new();
+            if let Some(realm) = &options.realm {
+                params.push(param("realm", &escape_quoted(realm)));
+            }
+            if with_error {
+                if let Some(code) = code {
+                    params.push(param("error", code));
+                }
+                if let Some(d) = &description {
+                    params.push(param("error_description", &description_chars(d)));
+                }
+                if let Some(scope) = &scope {
+                    params.push(param("scope", scope));
+                }
+            }
+            params
+        };
+        let mut challenges = Vec::new();
+        if bearer {
+            challenges.push(challenge("Bearer", params(!dpop_errors)));
+        }
+        if let Some(algs) = &options.dpop_algs {
+            let mut dpop = params(dpop_errors);
+            dpop.push(param("algs", algs));
+            challenges.push(challenge("DPoP", dpop));
         }
         Self {
             status: error.status(),
             error: code,
             description,
-            www_authenticate: Some(header),
+            www_authenticate: Some(challenges.join(", ")),
             retry_after: None,
         }
     }
+}
+
+fn challenge(scheme: &str, params: Vec<String>) -> String {
+    if params.is_empty() {
+        scheme.to_owned()
+    } else {
+        format!("{scheme} {}", params.join(", "))
+    }
+}
+
+fn param(name: &str, value: &str) -> String {
+    let mut out = String::new();
+    push_param(&mut out, name, value);
+    out
 }
 
 fn push_param(out: &mut String, name: &str, value: &str) {

@@ -6,6 +6,7 @@
 //! | no `Authorization` (and no enabled query/cookie source) | no credential (401, bare challenge) |
 //! | `Authorization: Basic ...` or another scheme | no credential (RFC 6750 §3.1: no error code) |
 //! | `Authorization: bearer <token68>` (scheme in any case) | the token |
+//! | `Authorization: DPoP <token68>` | the token, to be proven with the `DPoP` header ([`crate::dpop`]); another scheme where DPoP is disabled |
 //! | `Bearer` with an empty, malformed or space-separated token | 400 `invalid_request` |
 //! | two `Authorization` headers | 400 `invalid_request` |
 //! | a token in the header and in the query or a cookie | 400 `invalid_request` |
@@ -14,6 +15,26 @@
 //! | a named cookie | only with [`BearerRules::cookie`] |
 
 use crate::error::{AuthError, Reason};
+
+/// How a credential was presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Scheme {
+    /// `Authorization: Bearer`, or a query or cookie token.
+    Bearer,
+    /// `Authorization: DPoP` (RFC 9449 §7.1): the token comes with a proof of possession.
+    Dpop,
+}
+
+/// A credential found in a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Credential<'a> {
+    /// How it was presented.
+    pub scheme: Scheme,
+    /// The token.
+    pub token: &'a str,
+}
 
 /// Where a token may come from. The default: the `Authorization` header only.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -69,13 +90,29 @@ impl BearerRules {
         self.cookie.is_some()
     }
 
-    /// The bearer token of a request: `Ok(None)` when there is none, `Err` (400) when the request
-    /// is ambiguous or malformed.
+    /// The bearer token of a request: `Ok(None)` when there is none (a DPoP credential is
+    /// none here), `Err` (400) when the request is ambiguous or malformed.
     pub fn extract<'a>(&self, parts: &RequestParts<'a>) -> Result<Option<&'a str>, AuthError> {
+        Ok(self
+            .credential(parts, false)?
+            .filter(|c| c.scheme == Scheme::Bearer)
+            .map(|c| c.token))
+    }
+
+    /// The credential of a request, Bearer or (when `dpop`) DPoP: `Ok(None)` when there is
+    /// none, `Err` (400) when the request is ambiguous or malformed.
+    pub fn credential<'a>(
+        &self,
+        parts: &RequestParts<'a>,
+        dpop: bool,
+    ) -> Result<Option<Credential<'a>>, AuthError> {
         let malformed = || AuthError::InvalidRequest(Reason::MalformedRequest);
-        let mut found = match parts.authorization {
-            [] => None,
-            [one] => from_header(one)?,
+        let (mut found, scheme) = match parts.authorization {
+            [] => (None, Scheme::Bearer),
+            [one] => match from_header(one, dpop)? {
+                Some(credential) => (Some(credential.token), credential.scheme),
+                None => (None, Scheme::Bearer),
+            },
             _ => return Err(malformed()),
         };
         if self.query {
@@ -95,7 +132,7 @@ impl BearerRules {
         if let Some(name) = &self.cookie {
             merge(&mut found, from_cookies(parts.cookies, name)?)?;
         }
-        Ok(found)
+        Ok(found.map(|token| Credential { scheme, token }))
     }
 }
 
@@ -111,16 +148,24 @@ fn merge<'a>(found: &mut Option<&'a str>, token: Option<&'a str>) -> Result<(), 
     }
 }
 
-/// `Bearer <token68>`; another scheme is "no credential", a broken bearer value is an error.
-fn from_header(value: &[u8]) -> Result<Option<&str>, AuthError> {
+/// `Bearer <token68>` (or `DPoP <token68>` when `dpop`); another scheme is "no credential", a
+/// broken value of ours is an error.
+fn from_header(value: &[u8], dpop: bool) -> Result<Option<Credential<'_>>, AuthError> {
     let malformed = AuthError::InvalidRequest(Reason::MalformedRequest);
     let value = std::str::from_utf8(value).map_err(|_| malformed.clone())?;
-    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    let (name, rest) = value.split_once(' ').unwrap_or((value, ""));
+    let scheme = if name.eq_ignore_ascii_case("bearer") {
+        Scheme::Bearer
+    } else if dpop && name.eq_ignore_ascii_case("dpop") {
+        Scheme::Dpop
+    } else {
         return Ok(None);
-    }
+    };
     if is_token68(rest) {
-        Ok(Some(rest))
+        Ok(Some(Credential {
+            scheme,
+            token: rest,
+        }))
     } else {
         Err(malformed)
     }

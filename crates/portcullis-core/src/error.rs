@@ -81,6 +81,16 @@ pub enum Reason {
     /// The proof of possession names another key than the token's `cnf`, or the token is bound
     /// to no key at all.
     ConfirmationMismatch,
+    /// A DPoP proof broke the named rule (`form`, `size`, `header`, `typ`, `alg`, `jwk`,
+    /// `signature`, `claims`, `jti`, `htm`, `htu`, `iat`, `ath`, `count` for a missing or
+    /// repeated `DPoP` header).
+    BadDpopProof(&'static str),
+    /// The DPoP proof was used before (its key and `jti` are in the replay store).
+    DpopReplayed,
+    /// The replay store could not answer, so no DPoP proof can be accepted.
+    ReplayStoreUnavailable,
+    /// A bearer token where the policy requires DPoP.
+    DpopRequired,
 }
 
 impl Reason {
@@ -118,13 +128,19 @@ impl Reason {
             Reason::IntrospectionUnavailable => "introspection_unavailable",
             Reason::UnverifiedConfirmation => "unverified_confirmation",
             Reason::ConfirmationMismatch => "confirmation_mismatch",
+            Reason::BadDpopProof(_) => "bad_dpop_proof",
+            Reason::DpopReplayed => "dpop_replayed",
+            Reason::ReplayStoreUnavailable => "replay_store_unavailable",
+            Reason::DpopRequired => "dpop_required",
         }
     }
 
     /// The claim or header member this reason is about, if any.
     pub const fn subject(self) -> Option<&'static str> {
         match self {
-            Reason::MissingClaim(name) | Reason::BadClaim(name) => Some(name),
+            Reason::MissingClaim(name) | Reason::BadClaim(name) | Reason::BadDpopProof(name) => {
+                Some(name)
+            }
             _ => None,
         }
     }
@@ -154,6 +170,10 @@ pub enum AuthError {
     /// The token is not acceptable (signature, expiry, issuer, audience, key, format): 401.
     #[error("invalid token: {0}")]
     InvalidToken(Reason),
+    /// The DPoP proof is missing, malformed, stale, for another request, or replayed: 401 with
+    /// `error="invalid_dpop_proof"` (RFC 9449 §7.1).
+    #[error("invalid DPoP proof: {0}")]
+    InvalidDpopProof(Reason),
     /// The token is valid but lacks what the route requires: 403.
     #[error("insufficient scope")]
     InsufficientScope {
@@ -175,7 +195,9 @@ impl AuthError {
     pub fn reason(&self) -> Reason {
         match self {
             AuthError::MissingCredential => Reason::MissingCredential,
-            AuthError::InvalidRequest(r) | AuthError::InvalidToken(r) => *r,
+            AuthError::InvalidRequest(r)
+            | AuthError::InvalidToken(r)
+            | AuthError::InvalidDpopProof(r) => *r,
             AuthError::InsufficientScope { .. } => Reason::InsufficientScope,
             AuthError::Unavailable { reason, .. } => *reason,
         }
@@ -184,7 +206,9 @@ impl AuthError {
     /// The HTTP status this error maps to (RFC 6750 §3.1).
     pub fn status(&self) -> u16 {
         match self {
-            AuthError::MissingCredential | AuthError::InvalidToken(_) => 401,
+            AuthError::MissingCredential
+            | AuthError::InvalidToken(_)
+            | AuthError::InvalidDpopProof(_) => 401,
             AuthError::InvalidRequest(_) => 400,
             AuthError::InsufficientScope { .. } => 403,
             AuthError::Unavailable { .. } => 503,

@@ -67,6 +67,7 @@ pub mod client;
 pub mod clock;
 pub mod credential;
 mod crypto;
+pub mod dpop;
 pub mod error;
 #[cfg(feature = "remote")]
 pub mod fetch;

@@ -20,6 +20,8 @@ pub enum AuthMethod {
     BearerJwt,
     /// An opaque access token, vouched for by its issuer's introspection endpoint (RFC 7662).
     Introspected,
+    /// A DPoP-bound JWT access token with a valid proof of possession (RFC 9449).
+    DpopJwt,
 }
 
 impl AuthMethod {
@@ -28,6 +30,7 @@ impl AuthMethod {
         match self {
             AuthMethod::BearerJwt => "bearer_jwt",
             AuthMethod::Introspected => "introspected",
+            AuthMethod::DpopJwt => "dpop_jwt",
         }
     }
 }
@@ -38,6 +41,12 @@ impl AuthMethod {
 pub enum Binding {
     /// A bearer credential: whoever holds it may use it.
     None,
+    /// Bound to the DPoP key of this RFC 7638 SHA-256 thumbprint (`cnf.jkt`), whose
+    /// possession the request proved.
+    DpopKey {
+        /// The base64url thumbprint.
+        jkt: String,
+    },
 }
 
 /// The authenticated caller of one request. Cheap to clone (the verified claims are shared).
@@ -71,6 +80,15 @@ impl Principal {
         Self {
             method,
             binding: Binding::None,
+            token,
+        }
+    }
+
+    /// A token presented with a valid DPoP proof by the key of thumbprint `jkt`.
+    pub(crate) fn from_dpop(token: Verified<IgnoredAny>, jkt: String) -> Self {
+        Self {
+            method: AuthMethod::DpopJwt,
+            binding: Binding::DpopKey { jkt },
             token,
         }
     }

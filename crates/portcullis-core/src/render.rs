@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::challenge::{Challenge, ChallengeOptions};
 use crate::error::AuthError;
+use crate::request::context::RequestContext;
 
 /// A rejection, ready for an adapter to turn into its framework's response type.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,9 +121,9 @@ impl fmt::Debug for Rendering {
 impl Rendering {
     /// The response for `error`. A gRPC request gets the gRPC form whatever renderer is
     /// configured: its client cannot read an HTTP body.
-    pub(crate) fn reject(&self, error: &AuthError, grpc: bool) -> Rejection {
-        let challenge = Challenge::from_error(error, &self.challenge);
-        if grpc {
+    pub(crate) fn reject(&self, error: &AuthError, request: &RequestContext) -> Rejection {
+        let challenge = Challenge::for_scheme(error, &self.challenge, request.dpop);
+        if request.grpc {
             Grpc.render(error, &challenge)
         } else {
             self.renderer.render(error, &challenge)

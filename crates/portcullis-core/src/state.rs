@@ -168,7 +168,7 @@ impl RequestState {
 
     /// Renders `error` as this request's authenticator would (gRPC form for a gRPC request).
     pub fn render(&self, error: &AuthError) -> Rejection {
-        self.rendering.reject(error, self.request.grpc)
+        self.rendering.reject(error, &self.request)
     }
 }
 

@@ -154,3 +154,11 @@ impl PrivateKey {
         }
     }
 }
+
+/// SHA-256 of `data`.
+pub(super) fn sha256(data: &[u8]) -> [u8; 32] {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
+    let mut out = [0; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
+}

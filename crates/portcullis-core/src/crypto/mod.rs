@@ -124,6 +124,11 @@ impl SigningKey {
     }
 }
 
+/// SHA-256 of `data` (DPoP's `ath` and RFC 7638 key thumbprints).
+pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
+    backend::sha256(data)
+}
+
 /// Encodes `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }` (RFC 8017 A.1.1).
 #[cfg_attr(not(feature = "aws-lc-rs"), allow(dead_code))]
 pub(crate) fn rsa_public_key_der(n: &[u8], e: &[u8]) -> Vec<u8> {

@@ -187,3 +187,8 @@ impl PrivateKey {
         }
     }
 }
+
+/// SHA-256 of `data`.
+pub(super) fn sha256(data: &[u8]) -> [u8; 32] {
+    Sha256::digest(data).into()
+}

@@ -13,6 +13,9 @@ pub(crate) struct RequestContext {
     pub(crate) id: RequestId,
     pub(crate) grpc: bool,
     pub(crate) peer: Option<SocketAddr>,
+    /// Whether the credential came with the DPoP scheme: rejections then put their `error` on
+    /// the DPoP challenge.
+    pub(crate) dpop: bool,
     /// Method, path and effective URI: copied only when audit events are recorded, so a server
     /// that does not log them does not pay for them.
     pub(crate) detail: Option<Box<Detail>>,
@@ -43,6 +46,7 @@ impl RequestContext {
             id: RequestId::from_headers(view.headers()),
             grpc: view.is_grpc(),
             peer: view.peer_addr(),
+            dpop: false,
             detail,
         }
     }

@@ -334,7 +334,7 @@ fn parse_scheme(scheme: &str) -> Option<&'static str> {
 
 /// `host[:port]` lowercased, the scheme's default port dropped; `None` unless the host is a DNS
 /// name, an IPv4 address or a bracketed IPv6 address, and the port is a number.
-fn normalize_authority(scheme: &str, raw: &str) -> Option<String> {
+pub(crate) fn normalize_authority(scheme: &str, raw: &str) -> Option<String> {
     let raw = raw.to_ascii_lowercase();
     let (host, port) = if raw.starts_with('[') {
         let end = raw.find(']')?;

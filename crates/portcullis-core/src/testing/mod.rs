@@ -17,6 +17,7 @@
 //! # }
 //! ```
 
+mod dpop;
 mod server;
 
 use std::fmt;
@@ -29,6 +30,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 
+pub use dpop::{DpopKey, ProofBuilder};
 pub use server::{JwksMode, TestServer};
 
 use crate::clock::{Clock, SystemClock};

@@ -48,7 +48,8 @@ use crate::token::claims::Registered;
 use crate::token::{Header, TypPolicy, compact};
 use cache::Cache;
 use issuer::{IssuerPolicy, Issuers};
-use verified::{Core, Presentation};
+use verified::Core;
+pub(crate) use verified::Presentation;
 
 /// Verifies JWT access tokens under one policy. Cheap to clone (one `Arc`), `Send + Sync`.
 ///
@@ -74,7 +75,7 @@ struct Policy {
 
 /// Whether a decision came from the verified-token cache (for the audit event and metrics).
 #[derive(Clone, Copy)]
-enum CacheUse {
+pub(crate) enum CacheUse {
     Hit,
     Miss,
     Off,
@@ -105,6 +106,12 @@ impl Verifier {
     /// The health of each statically configured issuer's key source, by issuer.
     pub fn health(&self) -> Vec<(String, KeySourceHealth)> {
         self.inner.issuers.health()
+    }
+
+    /// Now, by the verifier's clock (a DPoP proof's `iat` is judged by the same clock as the
+    /// token's times).
+    pub(crate) fn now(&self) -> u64 {
+        self.inner.clock.now()
     }
 
     /// How full the verified-token cache is, or `None` when it is disabled.
@@ -160,14 +167,35 @@ impl Verifier {
         from_text: impl FnOnce(&str) -> Option<C>,
         request: Option<&RequestContext>,
     ) -> Result<Verified<C>, AuthError> {
-        let presentation = Presentation::Bearer;
-        let decided = self
-            .verify_inner(token, from_tape, from_text)
-            .await
-            .and_then(|(verified, cache)| match verified.confirm(presentation) {
-                Ok(()) => Ok((verified, cache)),
-                Err(reason) => Err(AuthError::InvalidToken(reason)),
-            });
+        let checked = self
+            .check_presented(token, Presentation::Bearer, from_tape, from_text)
+            .await;
+        self.record(checked, token, request)
+    }
+
+    /// Verifies `token` as presented, without the audit event and count: the DPoP path runs
+    /// its replay check in between and then [`record`](Self::record)s the whole decision.
+    pub(crate) async fn check_presented<C>(
+        &self,
+        token: &str,
+        presentation: Presentation<'_>,
+        from_tape: impl FnOnce(&Tape<'_>) -> Option<C>,
+        from_text: impl FnOnce(&str) -> Option<C>,
+    ) -> Result<(Verified<C>, CacheUse), AuthError> {
+        let (verified, cache) = self.verify_inner(token, from_tape, from_text).await?;
+        verified
+            .confirm(presentation)
+            .map_err(AuthError::InvalidToken)?;
+        Ok((verified, cache))
+    }
+
+    /// The audit event and count of one token decision.
+    pub(crate) fn record<C>(
+        &self,
+        decided: Result<(Verified<C>, CacheUse), AuthError>,
+        token: &str,
+        request: Option<&RequestContext>,
+    ) -> Result<Verified<C>, AuthError> {
         match decided {
             Ok((verified, cache)) => {
                 metrics::counter!("portcullis_verify_total", "outcome" => "accept", "cache" => cache.label()).increment(1);

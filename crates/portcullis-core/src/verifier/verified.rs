@@ -19,7 +19,6 @@ pub(crate) enum Presentation<'a> {
     /// as Bearer is a stolen token as far as anyone can tell).
     Bearer,
     /// With a valid DPoP proof by the key of this RFC 7638 thumbprint: `cnf.jkt` must name it.
-    #[allow(dead_code)] // the DPoP authenticator presents tokens this way (next slice)
     Dpop { jkt: &'a str },
 }
 

@@ -1,0 +1,667 @@
+//! DPoP on the resource server (RFC 9449 §4.3, §7): every proof rule as a table row, the token
+//! binding, the replay check and its place last, the modes and the challenges. Runs on whichever
+//! crypto backend verifies; the test kit signs with aws-lc-rs.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code
+
+use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::time::Duration;
+
+use portcullis_core::authenticator::Authenticator;
+use portcullis_core::challenge::ChallengeOptions;
+use portcullis_core::clock::ManualClock;
+use portcullis_core::dpop::{
+    DpopMode, DpopPolicy, MemoryReplayStore, ReplayFuture, ReplayKey, ReplayStore, ReplayStoreError,
+};
+use portcullis_core::principal::{AuthMethod, Binding};
+use portcullis_core::render::Rejection;
+use portcullis_core::request::{Headers, RequestView};
+use portcullis_core::testing::{DpopKey, ProofBuilder, TestIssuer};
+use portcullis_core::{Algorithm, RequestState};
+use serde_json::{Value, json};
+
+const NOW: u64 = 1_800_000_000;
+const URI: &str = "https://api.example.com/users";
+
+struct Fixture {
+    clock: ManualClock,
+    issuer: TestIssuer,
+    key: DpopKey,
+    store: MemoryReplayStore,
+    token: String,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let clock = ManualClock::new(NOW);
+        let issuer = TestIssuer::new().unwrap().with_clock(clock.clone());
+        let key = DpopKey::generate(Algorithm::ES256)
+            .unwrap()
+            .with_clock(clock.clone());
+        let token = issuer
+            .token()
+            .claim("cnf", json!({"jkt": key.thumbprint()}))
+            .sign()
+            .unwrap();
+        let store = MemoryReplayStore::new().with_clock(clock.clone());
+        Self {
+            clock,
+            issuer,
+            key,
+            store,
+            token,
+        }
+    }
+
+    fn policy(&self) -> DpopPolicy {
+        DpopPolicy::default().replay_store(self.store.clone())
+    }
+
+    fn authenticator(&self, policy: DpopPolicy) -> Authenticator {
+        let verifier = self.issuer.verifier().unwrap().build().unwrap();
+        Authenticator::new(verifier)
+            .dpop(policy)
+            .challenge(ChallengeOptions::default().detailed(true))
+    }
+
+    fn proof(&self) -> ProofBuilder<'_> {
+        self.key.proof("GET", URI).access_token(&self.token)
+    }
+}
+
+struct List(Vec<(&'static str, String)>);
+
+impl Headers for List {
+    fn each_value<'s>(&'s self, name: &str, each: &mut dyn FnMut(&'s [u8]) -> ControlFlow<()>) {
+        let _ = self
+            .0
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .try_for_each(|(_, v)| each(v.as_bytes()));
+    }
+}
+
+fn run<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+fn decide(
+    auth: &Authenticator,
+    headers: Vec<(&'static str, String)>,
+) -> Result<RequestState, Rejection> {
+    let headers = List(headers);
+    let view = RequestView::new("GET", "/users", &headers)
+        .authority(Some("api.example.com"))
+        .secure(true);
+    run(auth.authenticate(&view))
+}
+
+fn dpop(token: &str, proof: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("authorization", format!("DPoP {token}")),
+        ("dpop", proof.to_owned()),
+    ]
+}
+
+fn header<'a>(rejection: &'a Rejection, name: &str) -> Option<&'a str> {
+    rejection
+        .headers
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The outcome as `ok` or `status description` (the detailed challenge names the reason).
+fn outcome(decided: Result<RequestState, Rejection>) -> String {
+    match decided {
+        Ok(_) => "ok".to_owned(),
+        Err(r) => {
+            let challenge = header(&r, "www-authenticate").unwrap_or_default();
+            let description = challenge
+                .split("error_description=\"")
+                .nth(1)
+                .and_then(|d| d.split('"').next())
+                .unwrap_or("");
+            format!("{} {description}", r.status)
+        }
+    }
+}
+
+type Row = (&'static str, fn(&Fixture) -> String, &'static str);
+
+#[test]
+fn every_proof_rule() {
+    let rows: Vec<Row> = vec![
+        ("valid", |f| f.proof().sign().unwrap(), "ok"),
+        (
+            "htu spelled differently",
+            |f| {
+                f.key
+                    .proof("GET", "HTTPS://API.Example.com:443/./users?page=2#top")
+                    .access_token(&f.token)
+                    .sign()
+                    .unwrap()
+            },
+            "ok",
+        ),
+        (
+            "iat at the window's start",
+            |f| f.proof().claim("iat", NOW - 60).sign().unwrap(),
+            "ok",
+        ),
+        (
+            "iat within the leeway",
+            |f| f.proof().claim("iat", NOW + 10).sign().unwrap(),
+            "ok",
+        ),
+        (
+            "not a JWS",
+            |_| "not-a-proof".into(),
+            "401 bad_dpop_proof: form",
+        ),
+        (
+            "too long",
+            |_| format!("a.{}.c", "b".repeat(9000)),
+            "401 bad_dpop_proof: size",
+        ),
+        (
+            "typ missing",
+            |f| f.proof().header("typ", Value::Null).sign().unwrap(),
+            "401 bad_dpop_proof: typ",
+        ),
+        (
+            "typ JWT",
+            |f| f.proof().header("typ", "JWT").sign().unwrap(),
+            "401 bad_dpop_proof: typ",
+        ),
+        (
+            "alg none",
+            |f| f.proof().header("alg", "none").sign().unwrap(),
+            "401 bad_dpop_proof: alg",
+        ),
+        (
+            "alg HS256",
+            |f| f.proof().header("alg", "HS256").sign().unwrap(),
+            "401 bad_dpop_proof: alg",
+        ),
+        (
+            "alg of another key type",
+            |f| f.proof().header("alg", "RS256").sign().unwrap(),
+            "401 bad_dpop_proof: alg",
+        ),
+        (
+            "alg not allowed",
+            |f| f.proof().header("alg", "ES512").sign().unwrap(),
+            "401 bad_dpop_proof: alg",
+        ),
+        (
+            "jwk missing",
+            |f| f.proof().header("jwk", Value::Null).sign().unwrap(),
+            "401 bad_dpop_proof: jwk",
+        ),
+        (
+            "jwk with a private member",
+            |f| {
+                let mut jwk = f.key.public_jwk();
+                jwk["d"] = "AAAA".into();
+                f.proof().header("jwk", jwk).sign().unwrap()
+            },
+            "401 bad_dpop_proof: jwk",
+        ),
+        (
+            "jwk symmetric",
+            |f| {
+                f.proof()
+                    .header("jwk", json!({"kty": "oct", "k": "AAAA"}))
+                    .sign()
+                    .unwrap()
+            },
+            "401 bad_dpop_proof: jwk",
+        ),
+        (
+            "jku",
+            |f| {
+                f.proof()
+                    .header("jku", "https://evil.example/jwks")
+                    .sign()
+                    .unwrap()
+            },
+            "401 bad_dpop_proof: header",
+        ),
+        (
+            "x5u",
+            |f| {
+                f.proof()
+                    .header("x5u", "https://evil.example/c")
+                    .sign()
+                    .unwrap()
+            },
+            "401 bad_dpop_proof: header",
+        ),
+        (
+            "x5c",
+            |f| f.proof().header("x5c", json!(["AAAA"])).sign().unwrap(),
+            "401 bad_dpop_proof: header",
+        ),
+        (
+            "crit",
+            |f| f.proof().header("crit", json!(["exp"])).sign().unwrap(),
+            "401 bad_dpop_proof: header",
+        ),
+        (
+            "signed by another key",
+            |f| {
+                let other = DpopKey::generate(Algorithm::ES256).unwrap();
+                other
+                    .proof("GET", URI)
+                    .access_token(&f.token)
+                    .header("jwk", f.key.public_jwk())
+                    .sign()
+                    .unwrap()
+            },
+            "401 bad_dpop_proof: signature",
+        ),
+        (
+            "signature not base64url",
+            |f| f.proof().raw_signature("!!").sign().unwrap(),
+            "401 bad_dpop_proof: signature",
+        ),
+        (
+            "htm other method",
+            |f| f.proof().claim("htm", "POST").sign().unwrap(),
+            "401 bad_dpop_proof: htm",
+        ),
+        (
+            "htm lowercase",
+            |f| f.proof().claim("htm", "get").sign().unwrap(),
+            "401 bad_dpop_proof: htm",
+        ),
+        (
+            "htm missing",
+            |f| f.proof().claim("htm", Value::Null).sign().unwrap(),
+            "401 bad_dpop_proof: htm",
+        ),
+        (
+            "htu other path",
+            |f| {
+                f.proof()
+                    .claim("htu", "https://api.example.com/admin")
+                    .sign()
+                    .unwrap()
+            },
+            "401 bad_dpop_proof: htu",
+        ),
+        (
+            "htu other host",
+            |f| {
+                f.proof()
+                    .claim("htu", "https://evil.example/users")
+                    .sign()
+                    .unwrap()
+            },
+            "401 bad_dpop_proof: htu",
+        ),
+        (
+            "htu plain http",
+            |f| {
+                f.proof()
+                    .claim("htu", "http://api.example.com/users")
+                    .sign()
+                    .unwrap()
+            },
+            "401 bad_dpop_proof: htu",
+        ),
+        (
+            "htu relative",
+            |f| f.proof().claim("htu", "/users").sign().unwrap(),
+            "401 bad_dpop_proof: htu",
+        ),
+        (
+            "iat too old",
+            |f| f.proof().claim("iat", NOW - 61).sign().unwrap(),
+            "401 bad_dpop_proof: iat",
+        ),
+        (
+            "iat in the future",
+            |f| f.proof().claim("iat", NOW + 11).sign().unwrap(),
+            "401 bad_dpop_proof: iat",
+        ),
+        (
+            "iat missing",
+            |f| f.proof().claim("iat", Value::Null).sign().unwrap(),
+            "401 bad_dpop_proof: iat",
+        ),
+        (
+            "iat a string",
+            |f| f.proof().claim("iat", "now").sign().unwrap(),
+            "401 bad_dpop_proof: iat",
+        ),
+        (
+            "jti missing",
+            |f| f.proof().claim("jti", Value::Null).sign().unwrap(),
+            "401 bad_dpop_proof: jti",
+        ),
+        (
+            "jti empty",
+            |f| f.proof().claim("jti", "").sign().unwrap(),
+            "401 bad_dpop_proof: jti",
+        ),
+        (
+            "jti too long",
+            |f| f.proof().claim("jti", "j".repeat(257)).sign().unwrap(),
+            "401 bad_dpop_proof: jti",
+        ),
+        (
+            "ath missing",
+            |f| f.key.proof("GET", URI).sign().unwrap(),
+            "401 bad_dpop_proof: ath",
+        ),
+        (
+            "ath of another token",
+            |f| {
+                f.key
+                    .proof("GET", URI)
+                    .access_token("other-token")
+                    .sign()
+                    .unwrap()
+            },
+            "401 bad_dpop_proof: ath",
+        ),
+        (
+            "duplicate header member",
+            |f| {
+                let proof = f.proof().sign().unwrap();
+                let mut parts = proof.split('.');
+                let _ = parts.next();
+                let claims = parts.next().unwrap();
+                let header = base64_url(br#"{"typ":"dpop+jwt","typ":"dpop+jwt","alg":"ES256"}"#);
+                format!("{header}.{claims}.AAAA")
+            },
+            "401 bad_dpop_proof: header",
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (name, make, want) in &rows {
+        let f = Fixture::new();
+        let auth = f.authenticator(f.policy());
+        let got = outcome(decide(&auth, dpop(&f.token, &make(&f))));
+        if got != *want {
+            failures.push(format!("{name}: want {want:?}, got {got:?}"));
+        }
+        // A refused proof never burns its jti; an accepted one is recorded.
+        let recorded = if *want == "ok" { 1 } else { 0 };
+        if f.store.len() != recorded {
+            failures.push(format!("{name}: {} replay entries", f.store.len()));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} rows failed:\n{}",
+        failures.len(),
+        rows.len(),
+        failures.join("\n")
+    );
+}
+
+fn base64_url(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[test]
+fn the_dpop_header_must_appear_exactly_once() {
+    let f = Fixture::new();
+    let auth = f.authenticator(f.policy());
+    let proof = f.proof().sign().unwrap();
+    let none = vec![("authorization", format!("DPoP {}", f.token))];
+    assert_eq!(outcome(decide(&auth, none)), "401 bad_dpop_proof: count");
+    let mut twice = dpop(&f.token, &proof);
+    twice.push(("dpop", proof.clone()));
+    assert_eq!(outcome(decide(&auth, twice)), "401 bad_dpop_proof: count");
+    assert!(f.store.is_empty());
+}
+
+#[test]
+fn an_accepted_request_names_the_key() {
+    let f = Fixture::new();
+    let auth = f.authenticator(f.policy());
+    let state = decide(&auth, dpop(&f.token, &f.proof().sign().unwrap())).unwrap();
+    let principal = state.principal().unwrap();
+    assert_eq!(principal.method(), AuthMethod::DpopJwt);
+    assert_eq!(
+        principal.binding(),
+        &Binding::DpopKey {
+            jkt: f.key.thumbprint()
+        }
+    );
+    assert_eq!(principal.subject(), Some("test-user"));
+}
+
+#[test]
+fn the_token_must_be_bound_to_the_proof_key() {
+    let f = Fixture::new();
+    let auth = f.authenticator(f.policy());
+    let other = DpopKey::generate(Algorithm::EdDSA)
+        .unwrap()
+        .with_clock(f.clock.clone());
+    // A valid proof by another key, for the token bound to f.key.
+    let proof = other
+        .proof("GET", URI)
+        .access_token(&f.token)
+        .sign()
+        .unwrap();
+    assert_eq!(
+        outcome(decide(&auth, dpop(&f.token, &proof))),
+        "401 confirmation_mismatch"
+    );
+    // A token bound to no key at all, with a valid proof.
+    let unbound = f.issuer.token().sign().unwrap();
+    let proof = f
+        .key
+        .proof("GET", URI)
+        .access_token(&unbound)
+        .sign()
+        .unwrap();
+    assert_eq!(
+        outcome(decide(&auth, dpop(&unbound, &proof))),
+        "401 confirmation_mismatch"
+    );
+    // An invalid token with a valid proof: the proof's jti stays unburnt either way.
+    let expired = f
+        .issuer
+        .token()
+        .claim("cnf", json!({"jkt": f.key.thumbprint()}))
+        .expires_in(-3600)
+        .sign()
+        .unwrap();
+    let proof = f
+        .key
+        .proof("GET", URI)
+        .access_token(&expired)
+        .sign()
+        .unwrap();
+    assert_eq!(
+        outcome(decide(&auth, dpop(&expired, &proof))),
+        "401 expired"
+    );
+    assert!(f.store.is_empty());
+    // The bound token as Bearer: the §7.2 downgrade.
+    let bearer = vec![("authorization", format!("Bearer {}", f.token))];
+    assert_eq!(
+        outcome(decide(&auth, bearer)),
+        "401 unverified_confirmation"
+    );
+}
+
+#[test]
+fn a_proof_is_accepted_once() {
+    let f = Fixture::new();
+    let auth = f.authenticator(f.policy());
+    let proof = f.proof().sign().unwrap();
+    assert_eq!(outcome(decide(&auth, dpop(&f.token, &proof))), "ok");
+    let replayed = decide(&auth, dpop(&f.token, &proof)).unwrap_err();
+    assert_eq!(replayed.status, 401);
+    let challenge = header(&replayed, "www-authenticate").unwrap();
+    assert!(
+        challenge.contains(r#"DPoP error="invalid_dpop_proof", error_description="dpop_replayed""#),
+        "{challenge}"
+    );
+    // A fresh proof from the same key, and the same proof after its window, are new requests.
+    assert_eq!(
+        outcome(decide(&auth, dpop(&f.token, &f.proof().sign().unwrap()))),
+        "ok"
+    );
+    f.clock.advance(71);
+    assert_eq!(
+        outcome(decide(&auth, dpop(&f.token, &proof))),
+        "401 bad_dpop_proof: iat"
+    );
+}
+
+#[test]
+fn concurrent_replays_of_one_proof_find_one_acceptance() {
+    let f = Fixture::new();
+    let auth = Arc::new(f.authenticator(f.policy()));
+    let proof = Arc::new(f.proof().sign().unwrap());
+    let token = Arc::new(f.token.clone());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let accepted = runtime.block_on(async {
+        let tasks: Vec<_> = (0..1000)
+            .map(|_| {
+                let (auth, proof, token) =
+                    (Arc::clone(&auth), Arc::clone(&proof), Arc::clone(&token));
+                tokio::spawn(async move {
+                    let headers = List(dpop(&token, &proof));
+                    let view = RequestView::new("GET", "/users", &headers)
+                        .authority(Some("api.example.com"))
+                        .secure(true);
+                    auth.authenticate(&view).await.is_ok()
+                })
+            })
+            .collect();
+        let mut accepted = 0;
+        for task in tasks {
+            accepted += usize::from(task.await.unwrap());
+        }
+        accepted
+    });
+    assert_eq!(accepted, 1);
+}
+
+#[test]
+fn modes_decide_which_schemes_work() {
+    let f = Fixture::new();
+    let plain = f.issuer.token().sign().unwrap();
+    let bearer = || vec![("authorization", format!("Bearer {plain}"))];
+
+    let allowed = f.authenticator(f.policy());
+    assert_eq!(outcome(decide(&allowed, bearer())), "ok");
+    let missing = decide(&allowed, vec![]).unwrap_err();
+    assert_eq!(
+        header(&missing, "www-authenticate"),
+        Some(r#"Bearer, DPoP algs="RS256 PS256 ES256 ES384 EdDSA""#)
+    );
+
+    let required = f.authenticator(f.policy().mode(DpopMode::Required));
+    let refused = decide(&required, bearer()).unwrap_err();
+    assert_eq!(outcome(Err(refused.clone())), "401 dpop_required");
+    let challenge = header(&refused, "www-authenticate").unwrap();
+    assert!(
+        challenge.starts_with("DPoP error=\"invalid_token\""),
+        "{challenge}"
+    );
+    assert!(!challenge.contains("Bearer"), "{challenge}");
+    assert_eq!(
+        outcome(decide(
+            &required,
+            dpop(&f.token, &f.proof().sign().unwrap())
+        )),
+        "ok"
+    );
+
+    let disabled = f.authenticator(f.policy().mode(DpopMode::Disabled));
+    // The DPoP scheme is then unknown: no credential, and only Bearer is offered.
+    let unknown = decide(&disabled, dpop(&f.token, &f.proof().sign().unwrap())).unwrap_err();
+    assert_eq!(unknown.status, 401);
+    assert_eq!(header(&unknown, "www-authenticate"), Some("Bearer"));
+    assert_eq!(outcome(decide(&disabled, bearer())), "ok");
+}
+
+#[test]
+fn a_full_or_failing_store_is_503_never_an_accept() {
+    let f = Fixture::new();
+    let auth = f.authenticator(
+        f.policy().replay_store(
+            MemoryReplayStore::new()
+                .with_capacity(1)
+                .with_clock(f.clock.clone()),
+        ),
+    );
+    assert_eq!(
+        outcome(decide(&auth, dpop(&f.token, &f.proof().sign().unwrap()))),
+        "ok"
+    );
+    let full = decide(&auth, dpop(&f.token, &f.proof().sign().unwrap())).unwrap_err();
+    assert_eq!(full.status, 503);
+    assert_eq!(header(&full, "retry-after"), Some("1"));
+
+    #[derive(Debug)]
+    struct Down;
+    impl ReplayStore for Down {
+        fn insert_if_absent<'a>(&'a self, _: &'a ReplayKey, _: Duration) -> ReplayFuture<'a> {
+            Box::pin(std::future::ready(Err(ReplayStoreError::Unavailable(
+                "connection refused".into(),
+            ))))
+        }
+    }
+    let auth = f.authenticator(f.policy().replay_store(Down));
+    let down = decide(&auth, dpop(&f.token, &f.proof().sign().unwrap())).unwrap_err();
+    assert_eq!(down.status, 503);
+    // A bearer request does not need the store.
+    let plain = f.issuer.token().sign().unwrap();
+    assert_eq!(
+        outcome(decide(
+            &auth,
+            vec![("authorization", format!("Bearer {plain}"))]
+        )),
+        "ok"
+    );
+}
+
+#[test]
+fn policy_bounds_are_enforced() {
+    assert!(DpopPolicy::default().max_age(Duration::ZERO).is_err());
+    assert!(
+        DpopPolicy::default()
+            .max_age(Duration::from_secs(301))
+            .is_err()
+    );
+    assert!(
+        DpopPolicy::default()
+            .max_age(Duration::from_secs(300))
+            .is_ok()
+    );
+    assert!(
+        DpopPolicy::default()
+            .leeway(Duration::from_secs(61))
+            .is_err()
+    );
+    assert!(DpopPolicy::default().algorithms([]).is_err());
+    assert!(
+        DpopPolicy::default()
+            .algorithms([Algorithm::HS256])
+            .is_err()
+    );
+    assert!(DpopPolicy::default().algorithms([Algorithm::EdDSA]).is_ok());
+}
