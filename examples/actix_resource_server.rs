@@ -8,7 +8,8 @@
 //!
 //! Variables: `PORTCULLIS_ISSUER` and `PORTCULLIS_AUDIENCE` (required), `PORTCULLIS_JWKS_URL`,
 //! `PORTCULLIS_ALGORITHMS`, `PORTCULLIS_REQUIRE_AT_JWT`, `PORTCULLIS_PUBLIC_URL`,
-//! `PORTCULLIS_TRUSTED_PROXIES`, `RUST_LOG`, `PORT` (default 3000, binds 127.0.0.1); see
+//! `PORTCULLIS_TRUSTED_PROXIES`, `PORTCULLIS_DPOP`, `RUST_LOG`, `PORT` (default 3000, binds
+//! 127.0.0.1); see
 //! `axum_resource_server` for what each means. Routes: `GET /protected`, `GET /users` (needs
 //! `read:users` as a scope or a permission), `GET /health` (no authentication). Every decision
 //! is one audit line on stderr.
@@ -18,12 +19,10 @@ mod env_config;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use portcullis::keys::RemoteJwks;
-use portcullis_actix::{Authenticate, Claims, require};
-use serde_json::{Value, json};
+use portcullis_actix::{Authenticate, Authenticated, require};
 
-async fn protected(claims: Claims<Value>) -> HttpResponse {
-    HttpResponse::Ok()
-        .json(json!({"sub": claims.subject(), "scopes": claims.scopes().collect::<Vec<_>>()}))
+async fn protected(Authenticated(principal): Authenticated) -> HttpResponse {
+    HttpResponse::Ok().json(env_config::answer(&principal))
 }
 
 async fn health(keys: web::Data<RemoteJwks>) -> HttpResponse {

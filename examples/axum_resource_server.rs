@@ -14,10 +14,12 @@
 //! | `PORTCULLIS_REQUIRE_AT_JWT` | optional: `true` requires RFC 9068 `typ: at+jwt` |
 //! | `PORTCULLIS_PUBLIC_URL` | optional: the base URL clients use, e.g. `https://api.example.com`; the effective request URI comes from it, never from `Host` or forwarding headers |
 //! | `PORTCULLIS_TRUSTED_PROXIES` | optional: comma list of CIDRs (`10.0.0.0/8,::1`) whose `Forwarded` / `X-Forwarded-*` headers are believed; ignored from any other peer |
+//! | `PORTCULLIS_DPOP` | optional: `off`, `allowed` (default: Bearer and DPoP) or `required`; a proof's `htu` is checked against the effective request URI (see `PORTCULLIS_PUBLIC_URL`) |
 //! | `RUST_LOG` | optional: filters the audit log on stderr (default `portcullis::audit=info`) |
 //! | `PORT` | optional: default 3000; binds 127.0.0.1 |
 //!
-//! Routes: `GET /protected` (any valid token: 200 with `sub` and scopes), `GET /users` (needs
+//! Routes: `GET /protected` (any valid token: 200 with `sub`, `scopes` and `auth`, `"bearer"` or
+//! `"dpop"`), `GET /users` (needs
 //! `read:users` as a scope or in the `permissions` claim, 403 otherwise), `GET /health`
 //! (key-source health, no authentication). Every decision is one audit line on stderr, with the
 //! method, path, effective URI, peer address and request id (`x-request-id`, else generated).
@@ -29,11 +31,11 @@ mod env_config;
 
 use axum::routing::get;
 use axum::{Json, Router};
-use portcullis_axum::{AuthLayer, Claims, require};
-use serde_json::{Value, json};
+use portcullis_axum::{AuthLayer, Authenticated, require};
+use serde_json::Value;
 
-async fn protected(claims: Claims<Value>) -> Json<Value> {
-    Json(json!({"sub": claims.subject(), "scopes": claims.scopes().collect::<Vec<_>>()}))
+async fn protected(Authenticated(principal): Authenticated) -> Json<Value> {
+    Json(env_config::answer(&principal))
 }
 
 #[tokio::main]

@@ -14,7 +14,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use portcullis::testing::TestIssuer;
+use portcullis::Algorithm;
+use portcullis::testing::{DpopKey, TestIssuer};
 use serde_json::Value;
 
 /// Kills the example when the test ends, however it ends.
@@ -290,6 +291,159 @@ async fn actix_resource_server_public_url() {
     public_url("actix_resource_server").await;
 }
 
+/// DPoP through the example: a bound token with its proof is 200 `"auth": "dpop"`; the same
+/// proof again, the token as Bearer, and a proof for the URI the server sees on loopback
+/// instead of the public one are 401. With `PORTCULLIS_DPOP=required`, Bearer is 401.
+async fn dpop(name: &str) {
+    let (issuer, _server) = TestIssuer::serve().await.expect("issuer");
+    let (_running, base, log) = start(
+        name,
+        &issuer,
+        &[("PORTCULLIS_PUBLIC_URL", "https://api.example.com")],
+    );
+    started(name, &base).await;
+    let client = reqwest::Client::new();
+    let key = DpopKey::generate(Algorithm::ES256).expect("key");
+    let token = issuer
+        .token()
+        .subject("holder")
+        .claim("cnf", serde_json::json!({"jkt": key.thumbprint()}))
+        .sign()
+        .expect("sign");
+    let proof = key
+        .proof("GET", "https://api.example.com/protected")
+        .access_token(&token)
+        .sign()
+        .expect("proof");
+    let call = |proof: &str, id: &str| {
+        client
+            .get(format!("{base}/protected"))
+            .header("authorization", format!("DPoP {token}"))
+            .header("dpop", proof)
+            .header("x-request-id", id)
+            .send()
+    };
+    let ok = call(&proof, "dpop-ok").await.expect("request");
+    assert_eq!(ok.status(), 200, "{name}");
+    let body: Value = ok.json().await.expect("json");
+    assert_eq!(
+        (body["sub"].as_str(), body["auth"].as_str()),
+        (Some("holder"), Some("dpop")),
+        "{name}"
+    );
+    let replayed = call(&proof, "dpop-replay").await.expect("request");
+    assert_eq!(replayed.status(), 401, "{name}");
+    let challenge = replayed.headers()["www-authenticate"]
+        .to_str()
+        .expect("ascii");
+    assert!(
+        challenge.contains("DPoP error=\"invalid_dpop_proof\""),
+        "{name}: {challenge}"
+    );
+    let line = audit_line(&log, "dpop-replay", "verify").await;
+    assert!(line.contains("reason=\"dpop_replayed\""), "{name}: {line}");
+
+    let loopback = key
+        .proof("GET", &format!("{base}/protected"))
+        .access_token(&token)
+        .sign()
+        .expect("proof");
+    assert_eq!(
+        call(&loopback, "dpop-htu").await.expect("request").status(),
+        401,
+        "{name}"
+    );
+    let line = audit_line(&log, "dpop-htu", "request").await;
+    assert!(line.contains("reason=\"bad_dpop_proof\""), "{name}: {line}");
+
+    let as_bearer = client
+        .get(format!("{base}/protected"))
+        .bearer_auth(&token)
+        .header("x-request-id", "dpop-bearer")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(as_bearer.status(), 401, "{name}");
+    let line = audit_line(&log, "dpop-bearer", "verify").await;
+    assert!(
+        line.contains("reason=\"unverified_confirmation\""),
+        "{name}: {line}"
+    );
+    let plain = issuer.token().sign().expect("sign");
+    let bearer = client
+        .get(format!("{base}/protected"))
+        .bearer_auth(&plain)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(bearer.status(), 200, "{name}");
+    let body: Value = bearer.json().await.expect("json");
+    assert_eq!(body["auth"].as_str(), Some("bearer"), "{name}");
+
+    let (_required, base, _log) = start(name, &issuer, &[("PORTCULLIS_DPOP", "required")]);
+    started(name, &base).await;
+    let refused = client
+        .get(format!("{base}/protected"))
+        .bearer_auth(&plain)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(refused.status(), 401, "{name}: PORTCULLIS_DPOP=required");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axum_resource_server_dpop() {
+    dpop("axum_resource_server").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actix_resource_server_dpop() {
+    dpop("actix_resource_server").await;
+}
+
+/// Behind a trusted proxy, `htu` is checked against the URI its forwarding headers name; from
+/// any other peer the same headers are ignored (the loopback URI is then the effective one).
+async fn dpop_behind_a_proxy(name: &str) {
+    let (issuer, _server) = TestIssuer::serve().await.expect("issuer");
+    let key = DpopKey::generate(Algorithm::EdDSA).expect("key");
+    let token = issuer
+        .token()
+        .claim("cnf", serde_json::json!({"jkt": key.thumbprint()}))
+        .sign()
+        .expect("sign");
+    let client = reqwest::Client::new();
+    for (proxies, want) in [("127.0.0.1/32, ::1", 200), ("10.0.0.0/8", 401)] {
+        let (_running, base, _log) =
+            start(name, &issuer, &[("PORTCULLIS_TRUSTED_PROXIES", proxies)]);
+        started(name, &base).await;
+        let proof = key
+            .proof("GET", "https://api.example.com/protected")
+            .access_token(&token)
+            .sign()
+            .expect("proof");
+        let answer = client
+            .get(format!("{base}/protected"))
+            .header("authorization", format!("DPoP {token}"))
+            .header("dpop", proof)
+            .header("x-forwarded-proto", "https")
+            .header("x-forwarded-host", "api.example.com")
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(answer.status(), want, "{name}: trusted proxies {proxies}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axum_resource_server_dpop_behind_a_proxy() {
+    dpop_behind_a_proxy("axum_resource_server").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actix_resource_server_dpop_behind_a_proxy() {
+    dpop_behind_a_proxy("actix_resource_server").await;
+}
+
 /// The gRPC example: a real tonic client sees `UNAUTHENTICATED`, `PERMISSION_DENIED` from
 /// `require`, and `OK`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -353,6 +507,7 @@ fn invalid_origin_configuration_is_one_clear_line() {
         for (variable, value) in [
             ("PORTCULLIS_TRUSTED_PROXIES", "10.0.0.0/33"),
             ("PORTCULLIS_PUBLIC_URL", "ftp://api.example.com"),
+            ("PORTCULLIS_DPOP", "sometimes"),
         ] {
             let out = Command::new(example(name))
                 .env("PORTCULLIS_ISSUER", "https://login.example.com/")

@@ -6,9 +6,12 @@ use std::time::Duration;
 
 use portcullis::authenticator::Authenticator;
 use portcullis::authz::{Requirement, any_of, permission, scope};
+use portcullis::dpop::{DpopMode, DpopPolicy};
 use portcullis::keys::RemoteJwks;
+use portcullis::principal::{AuthMethod, Principal};
 use portcullis::request::{PublicUrl, TrustedProxies};
 use portcullis::{Algorithm, Verifier};
+use serde_json::{Value, json};
 
 /// The authenticator, key source and port the environment describes.
 pub(crate) struct Config {
@@ -22,6 +25,21 @@ pub(crate) struct Config {
 /// scopes).
 pub(crate) fn granted(name: &str) -> Requirement {
     any_of([scope(name), permission(name)])
+}
+
+/// The `/protected` answer: who called, with which scopes, and how the call was authenticated
+/// (`"auth": "bearer"` or `"dpop"`).
+#[allow(dead_code)] // the gRPC example answers with the health service instead
+pub(crate) fn answer(principal: &Principal) -> Value {
+    let auth = match principal.method() {
+        AuthMethod::DpopJwt => "dpop",
+        _ => "bearer",
+    };
+    json!({
+        "sub": principal.subject(),
+        "scopes": principal.scopes().collect::<Vec<_>>(),
+        "auth": auth,
+    })
 }
 
 /// The audit log (target `portcullis::audit`, one line per decision) on stderr, filtered by
@@ -51,7 +69,7 @@ fn required(variable: &str) -> String {
 
 /// Reads `PORTCULLIS_ISSUER`, `PORTCULLIS_AUDIENCE`, `PORTCULLIS_JWKS_URL`,
 /// `PORTCULLIS_ALGORITHMS`, `PORTCULLIS_REQUIRE_AT_JWT`, `PORTCULLIS_PUBLIC_URL`,
-/// `PORTCULLIS_TRUSTED_PROXIES` and `PORT`. Call inside the runtime.
+/// `PORTCULLIS_TRUSTED_PROXIES`, `PORTCULLIS_DPOP` and `PORT`. Call inside the runtime.
 pub(crate) async fn from_env() -> Config {
     let issuer = required("PORTCULLIS_ISSUER");
     let audience = required("PORTCULLIS_AUDIENCE");
@@ -106,6 +124,13 @@ pub(crate) async fn from_env() -> Config {
             .unwrap_or_else(|e| fail("PORTCULLIS_TRUSTED_PROXIES", &e.to_string()));
         authenticator = authenticator.trusted_proxies(proxies);
     }
+    let dpop = match optional("PORTCULLIS_DPOP").as_deref() {
+        None | Some("allowed") => DpopMode::Allowed,
+        Some("off") => DpopMode::Disabled,
+        Some("required") => DpopMode::Required,
+        Some(_) => fail("PORTCULLIS_DPOP", "must be off, allowed or required"),
+    };
+    authenticator = authenticator.dpop(DpopPolicy::default().mode(dpop));
     // Fail at start-up, not on the first request, if the issuer's keys cannot be fetched.
     if let Err(e) = tokio::time::timeout(Duration::from_secs(15), keys.warm_up())
         .await

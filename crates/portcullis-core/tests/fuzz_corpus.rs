@@ -14,7 +14,7 @@ use portcullis_core::fuzzing;
 /// A fuzz target: its corpus directory name and its entry point.
 type Target = (&'static str, fn(&[u8]));
 
-const TARGETS: [Target; 10] = [
+const TARGETS: [Target; 12] = [
     ("token_response", fuzzing::token_response),
     ("introspection_response", fuzzing::introspection_response),
     ("verify", fuzzing::verify),
@@ -25,6 +25,8 @@ const TARGETS: [Target; 10] = [
     ("requirement_config", fuzzing::requirement_config),
     ("requirement_eval", fuzzing::requirement_eval),
     ("credential", fuzzing::credential),
+    ("dpop_proof", fuzzing::dpop_proof),
+    ("htu", fuzzing::htu),
 ];
 
 fn files(dir: &Path) -> Vec<std::path::PathBuf> {

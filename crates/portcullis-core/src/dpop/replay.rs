@@ -16,7 +16,8 @@ use crate::clock::{Clock, SystemClock};
 use crate::crypto::sha256;
 
 /// Entries the in-memory store holds before it refuses new proofs (100 000): about 10 MB, room
-/// for 1 600 DPoP requests per second sustained over the default proof window of 60 s.
+/// for 1 400 DPoP requests per second sustained, each entry kept for the default 60 s window
+/// plus 10 s leeway.
 pub const DEFAULT_REPLAY_CAPACITY: usize = 100_000;
 
 /// The name of one proof in a store: SHA-256 over the proof key's thumbprint and the proof's

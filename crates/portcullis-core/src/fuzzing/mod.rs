@@ -307,3 +307,85 @@ pub fn introspection_response(data: &[u8]) {
         }
     }
 }
+
+/// The access token and URI the fuzzed DPoP proofs are checked against.
+const DPOP_TOKEN: &str = "fuzz-access-token";
+const DPOP_HTU: &str = "https://api.fuzz/resource";
+
+/// A DPoP proof checked against a fixed request. The first byte picks the shape: even, the rest
+/// is the proof text; odd, the rest is a claims set signed here with a fixed Ed25519 key (so
+/// mutations reach the claim rules past the signature). Invariants: a rejection names a proof
+/// rule; an accepted proof names its key by a 43-character thumbprint, carries a bounded `jti`,
+/// and is refused for any other method, URI or access token.
+pub fn dpop_proof(data: &[u8]) {
+    use crate::dpop::{DpopPolicy, MAX_JTI_LEN};
+    use crate::error::Reason;
+    let Some((shape, rest)) = data.split_first() else {
+        return;
+    };
+    let proof = if shape % 2 == 0 {
+        String::from_utf8_lossy(rest).into_owned()
+    } else {
+        signed_proof(&String::from_utf8_lossy(rest))
+    };
+    let policy = DpopPolicy::default();
+    let check =
+        |method: &str, htu: &str, token: &str| policy.check(&proof, method, htu, token, NOW);
+    match check("GET", DPOP_HTU, DPOP_TOKEN) {
+        Ok(accepted) => {
+            assert_eq!(accepted.jkt.len(), 43);
+            assert!(!accepted.jti.is_empty() && accepted.jti.len() <= MAX_JTI_LEN);
+            assert!(check("POST", DPOP_HTU, DPOP_TOKEN).is_err());
+            assert!(check("GET", "https://api.fuzz/other", DPOP_TOKEN).is_err());
+            assert!(check("GET", "http://api.fuzz/resource", DPOP_TOKEN).is_err());
+            assert!(check("GET", DPOP_HTU, "another-token").is_err());
+        }
+        Err(reason) => assert!(
+            matches!(reason, Reason::BadDpopProof(_)),
+            "not a proof rule: {reason}"
+        ),
+    }
+}
+
+/// `claims` as a proof signed by a fixed Ed25519 key (deterministic signatures).
+fn signed_proof(claims: &str) -> String {
+    use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair as _};
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    static KEY: OnceLock<Option<Ed25519KeyPair>> = OnceLock::new();
+    let Some(key) = KEY.get_or_init(|| Ed25519KeyPair::from_seed_unchecked(&[7; 32]).ok()) else {
+        return String::new();
+    };
+    let jwk = serde_json::json!({
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "x": URL_SAFE_NO_PAD.encode(key.public_key().as_ref()),
+    });
+    let header = serde_json::json!({"typ": "dpop+jwt", "alg": "EdDSA", "jwk": jwk});
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims)
+    );
+    let signature = URL_SAFE_NO_PAD.encode(key.sign(input.as_bytes()).as_ref());
+    format!("{input}.{signature}")
+}
+
+/// An `htu` normalised. Invariants: the normal form is an `http`/`https` URI without query or
+/// fragment, normalising it again changes nothing, and it is no longer than the input plus the
+/// `/` an empty path gains.
+pub fn htu(data: &[u8]) {
+    let Ok(uri) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Some(normal) = crate::dpop::htu::normalize(uri) {
+        assert!(normal.starts_with("https://") || normal.starts_with("http://"));
+        assert!(!normal.contains(['?', '#']));
+        assert!(normal.len() <= uri.len() + 1, "{uri:?} grew to {normal:?}");
+        assert_eq!(
+            crate::dpop::htu::normalize(&normal).as_deref(),
+            Some(normal.as_str()),
+            "not idempotent"
+        );
+    }
+}
