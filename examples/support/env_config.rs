@@ -32,7 +32,7 @@ pub(crate) fn granted(name: &str) -> Requirement {
 #[allow(dead_code)] // the gRPC example answers with the health service instead
 pub(crate) fn answer(principal: &Principal) -> Value {
     let auth = match principal.method() {
-        AuthMethod::DpopJwt => "dpop",
+        AuthMethod::DpopJwt | AuthMethod::DpopIntrospected => "dpop",
         _ => "bearer",
     };
     json!({

@@ -84,23 +84,30 @@ pub(crate) enum Introspected {
     Inactive,
 }
 
-/// Reads an introspection response. Only an unambiguous "active bearer access token" is
-/// active: `active` is the JSON `true`; `token_type` is `Bearer` (required unless
-/// `require_token_type` is off, because a refresh token introspects as active too); and no
-/// `cnf` (a sender-constrained token presented without its proof).
+/// Reads an introspection response. Only an unambiguous "active access token" is active:
+/// `active` is the JSON `true`; `token_type` is `Bearer` or `DPoP` (required unless
+/// `require_token_type` is off, because a refresh token introspects as active too); a `DPoP`
+/// token names its key in `cnf.jkt` (RFC 9449 §6.2). A `cnf` stays in the claims, so the
+/// verifier refuses a bound token presented without its proof, as it does a bound JWT.
 pub(crate) fn introspection_answer(
     body: &[u8],
     require_token_type: bool,
 ) -> Result<Introspected, &'static str> {
     let mut claims =
         json::parse_object(body).map_err(|_| "the introspection answer is not a JSON object")?;
-    let bearer = match claims.get("token_type") {
-        Some(Value::String(t)) => t.eq_ignore_ascii_case("bearer"),
+    let bound = || {
+        claims
+            .get("cnf")
+            .and_then(|cnf| cnf.get("jkt"))
+            .is_some_and(Value::is_string)
+    };
+    let typed = match claims.get("token_type") {
+        Some(Value::String(t)) if t.eq_ignore_ascii_case("bearer") => true,
+        Some(Value::String(t)) if t.eq_ignore_ascii_case("dpop") => bound(),
         None => !require_token_type,
         Some(_) => false,
     };
-    let active =
-        claims.remove("active") == Some(Value::Bool(true)) && bearer && !claims.contains_key("cnf");
+    let active = typed && claims.remove("active") == Some(Value::Bool(true));
     Ok(if active {
         Introspected::Active(claims)
     } else {
@@ -147,8 +154,16 @@ mod tests {
         assert!(!active(br#"{"active":true}"#));
         assert!(!active(br#"{"active":"true","token_type":"Bearer"}"#));
         assert!(!active(br#"{"active":true,"token_type":"refresh_token"}"#));
+        // A bound token is active; the verifier then wants its proof.
+        assert!(active(
+            br#"{"active":true,"token_type":"Bearer","cnf":{"jkt":"k"}}"#
+        ));
+        assert!(active(
+            br#"{"active":true,"token_type":"DPoP","cnf":{"jkt":"k"}}"#
+        ));
+        assert!(!active(br#"{"active":true,"token_type":"DPoP"}"#));
         assert!(!active(
-            br#"{"active":true,"token_type":"Bearer","cnf":{}}"#
+            br#"{"active":true,"token_type":"DPoP","cnf":{"x5t#S256":"c"}}"#
         ));
         assert!(!active(
             br#"{"active":true,"active":false,"token_type":"Bearer"}"#

@@ -22,6 +22,9 @@ pub enum AuthMethod {
     Introspected,
     /// A DPoP-bound JWT access token with a valid proof of possession (RFC 9449).
     DpopJwt,
+    /// A DPoP-bound opaque access token (its introspection names the key, RFC 9449 §6.2) with a
+    /// valid proof of possession.
+    DpopIntrospected,
 }
 
 impl AuthMethod {
@@ -31,6 +34,7 @@ impl AuthMethod {
             AuthMethod::BearerJwt => "bearer_jwt",
             AuthMethod::Introspected => "introspected",
             AuthMethod::DpopJwt => "dpop_jwt",
+            AuthMethod::DpopIntrospected => "dpop_introspected",
         }
     }
 }
@@ -86,8 +90,13 @@ impl Principal {
 
     /// A token presented with a valid DPoP proof by the key of thumbprint `jkt`.
     pub(crate) fn from_dpop(token: Verified<IgnoredAny>, jkt: String) -> Self {
+        let method = if token.is_opaque() {
+            AuthMethod::DpopIntrospected
+        } else {
+            AuthMethod::DpopJwt
+        };
         Self {
-            method: AuthMethod::DpopJwt,
+            method,
             binding: Binding::DpopKey { jkt },
             token,
         }

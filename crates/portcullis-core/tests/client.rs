@@ -660,10 +660,13 @@ async fn refresh_tokens_and_sender_constrained_tokens_are_not_bearer_access_toke
             .reason(),
         Reason::Inactive
     );
-    for token in ["no-type", "refresh", "bound", "string-true"] {
+    for token in ["no-type", "refresh", "string-true"] {
         let err = verifier.verify::<Value>(token).await.expect_err(token);
         assert_eq!(err.reason(), Reason::Inactive, "{token}");
     }
+    // A bound opaque token is active, and refused as Bearer like a bound JWT.
+    let err = verifier.verify::<Value>("bound").await.expect_err("bound");
+    assert_eq!(err.reason(), Reason::UnverifiedConfirmation);
 }
 
 fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
@@ -1214,4 +1217,71 @@ async fn a_failing_token_endpoint_gets_one_request_per_two_seconds() {
     skip(portcullis_core::client::RETRY_AFTER_FAILURE).await;
     assert!(client.access_token().await.is_err());
     assert_eq!(count.load(Ordering::SeqCst), 2, "then one new request");
+}
+
+/// An opaque token bound to a DPoP key (introspection answers `token_type: DPoP` with `cnf.jkt`,
+/// RFC 9449 §6.2) is accepted with a proof by that key, and refused as Bearer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dpop_bound_opaque_token_needs_its_proof() {
+    use std::ops::ControlFlow;
+
+    use portcullis_core::authenticator::Authenticator;
+    use portcullis_core::principal::{AuthMethod, Binding};
+    use portcullis_core::request::{Headers, RequestView};
+    use portcullis_core::testing::DpopKey;
+
+    struct List(Vec<(&'static str, String)>);
+    impl Headers for List {
+        fn each_value<'s>(&'s self, name: &str, each: &mut dyn FnMut(&'s [u8]) -> ControlFlow<()>) {
+            let _ = self
+                .0
+                .iter()
+                .filter(|(n, _)| *n == name)
+                .try_for_each(|(_, v)| each(v.as_bytes()));
+        }
+    }
+
+    let key = DpopKey::generate(Algorithm::ES256).expect("key");
+    let jkt = key.thumbprint();
+    let answer = json!({
+        "active": true, "token_type": "DPoP", "aud": "https://api.example", "sub": "holder",
+        "exp": 4_102_444_800u64, "cnf": {"jkt": jkt},
+    });
+    let app = Router::new().route(
+        "/introspect",
+        post(move || {
+            let answer = answer.clone();
+            async move { Json(answer) }
+        }),
+    );
+    let url = format!("{}/introspect", serve(app).await);
+    let auth = Authenticator::new(introspecting_at(url));
+    let decide = |headers: Vec<(&'static str, String)>| {
+        let auth = auth.clone();
+        async move {
+            let headers = List(headers);
+            let view = RequestView::new("GET", "/users", &headers)
+                .authority(Some("api.example"))
+                .secure(true);
+            auth.authenticate(&view).await
+        }
+    };
+    let proof = key
+        .proof("GET", "https://api.example/users")
+        .access_token("opaque-bound")
+        .sign()
+        .expect("proof");
+    let state = decide(vec![
+        ("authorization", "DPoP opaque-bound".to_owned()),
+        ("dpop", proof),
+    ])
+    .await
+    .expect("accepted with its proof");
+    let principal = state.principal().expect("principal");
+    assert_eq!(principal.method(), AuthMethod::DpopIntrospected);
+    assert_eq!(principal.binding(), &Binding::DpopKey { jkt });
+    let refused = decide(vec![("authorization", "Bearer opaque-bound".to_owned())])
+        .await
+        .expect_err("bound token as Bearer");
+    assert_eq!(refused.status, 401);
 }

@@ -2,11 +2,11 @@
 //! revocation.
 //!
 //! The resource server authenticates to the introspection endpoint as a client, asks about the
-//! token, and trusts the answer only when it says, unambiguously, "an active bearer access
-//! token": `active` is the JSON `true`, `token_type` is `Bearer` (so a refresh token, which
-//! introspects as active too, is not accepted in its place), and there is no `cnf` (a
-//! sender-constrained token presented without its proof is refused). The verifier then applies
-//! its own policy to the claims: issuer, audience, times, required claims.
+//! token, and trusts the answer only when it says, unambiguously, "an active access token":
+//! `active` is the JSON `true`, `token_type` is `Bearer` or `DPoP` (so a refresh token, which
+//! introspects as active too, is not accepted in its place), and a `DPoP` token names its key in
+//! `cnf.jkt`. The verifier then applies its own policy to the claims: issuer, audience, times,
+//! required claims, and the confirmation: a token with `cnf` needs its proof (RFC 9449 §6.2).
 //!
 //! Answers are cached per token (moka, bounded): an active one for at most the configured TTL
 //! and never past its `exp`, an inactive one briefly, so a flood of one bad token costs one

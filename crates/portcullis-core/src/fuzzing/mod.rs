@@ -281,9 +281,9 @@ pub fn token_response(data: &[u8]) {
     }
 }
 
-/// An introspection answer. Invariant: "active" only when serde_json reads `active: true`, a
-/// Bearer `token_type` (or none, when not required) and no `cnf`; and requiring the type never
-/// makes more answers active.
+/// An introspection answer. Invariant: "active" only when serde_json reads `active: true` and
+/// a Bearer `token_type` (or none, when not required) or a DPoP one with a `cnf.jkt` string; and
+/// requiring the type never makes more answers active.
 pub fn introspection_response(data: &[u8]) {
     use crate::oauth_response::{Introspected, introspection_answer};
     let strict = matches!(
@@ -299,8 +299,13 @@ pub fn introspection_response(data: &[u8]) {
         let doc: Value = serde_json::from_slice(data)
             .unwrap_or_else(|e| panic!("accepted what serde_json refuses: {e}"));
         assert_eq!(doc.get("active"), Some(&Value::Bool(true)));
-        assert!(doc.get("cnf").is_none());
         match doc.get("token_type") {
+            Some(Value::String(t)) if t.eq_ignore_ascii_case("dpop") => {
+                assert!(
+                    doc["cnf"]["jkt"].is_string(),
+                    "a DPoP token without cnf.jkt"
+                );
+            }
             Some(Value::String(t)) => assert!(t.eq_ignore_ascii_case("bearer")),
             Some(_) => panic!("a non-string token_type was accepted"),
             None => assert!(!strict, "no token_type accepted under the strict rule"),
