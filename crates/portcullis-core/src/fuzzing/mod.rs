@@ -302,7 +302,9 @@ pub fn introspection_response(data: &[u8]) {
         match doc.get("token_type") {
             Some(Value::String(t)) if t.eq_ignore_ascii_case("dpop") => {
                 assert!(
-                    doc["cnf"]["jkt"].is_string(),
+                    doc.get("cnf")
+                        .and_then(|c| c.get("jkt"))
+                        .is_some_and(Value::is_string),
                     "a DPoP token without cnf.jkt"
                 );
             }
