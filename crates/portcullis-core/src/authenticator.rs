@@ -169,7 +169,7 @@ impl Authenticator {
                 }
                 _ => match config
                     .verifier
-                    .authenticate_request(credential.token, &request)
+                    .authenticate_request(credential.token, &request, config.dpop.current_mode())
                     .await
                 {
                     Ok(verified) => Ok(Some(Principal::from_token(verified))),
@@ -244,7 +244,13 @@ impl Authenticator {
         let presented = Presentation::Dpop { jkt: &checked.jkt };
         let decided = match config
             .verifier
-            .check_presented(token, presented, |_| Some(IgnoredAny), |_| Some(IgnoredAny))
+            .check_presented(
+                token,
+                presented,
+                config.dpop.current_mode(),
+                |_| Some(IgnoredAny),
+                |_| Some(IgnoredAny),
+            )
             .await
         {
             Ok(verified) => config.dpop.record(&checked).await.map(|()| verified),

@@ -91,6 +91,8 @@ pub enum Reason {
     ReplayStoreUnavailable,
     /// A bearer token where the policy requires DPoP.
     DpopRequired,
+    /// A DPoP proof with a token whose issuer does not do DPoP.
+    DpopNotAllowed,
 }
 
 impl Reason {
@@ -132,6 +134,7 @@ impl Reason {
             Reason::DpopReplayed => "dpop_replayed",
             Reason::ReplayStoreUnavailable => "replay_store_unavailable",
             Reason::DpopRequired => "dpop_required",
+            Reason::DpopNotAllowed => "dpop_not_allowed",
         }
     }
 

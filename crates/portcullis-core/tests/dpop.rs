@@ -665,3 +665,59 @@ fn policy_bounds_are_enforced() {
     );
     assert!(DpopPolicy::default().algorithms([Algorithm::EdDSA]).is_ok());
 }
+
+#[test]
+fn an_issuer_can_require_or_refuse_dpop_for_its_tokens() {
+    use portcullis_core::TrustedIssuer;
+    let f = Fixture::new();
+    let strict = f.issuer.clone().with_issuer("https://strict.example/");
+    let legacy = f.issuer.clone().with_issuer("https://legacy.example/");
+    let trust = |issuer: &TestIssuer, mode| {
+        TrustedIssuer::new(issuer.issuer())
+            .audience(issuer.audience())
+            .key_source(issuer.static_jwks().unwrap())
+            .dpop(mode)
+    };
+    let verifier = portcullis_core::Verifier::builder()
+        .clock(f.clock.clone())
+        .trust(trust(&strict, DpopMode::Required))
+        .trust(trust(&legacy, DpopMode::Disabled))
+        .build()
+        .unwrap();
+    let auth = Authenticator::new(verifier.clone())
+        .dpop(f.policy())
+        .challenge(ChallengeOptions::default().detailed(true));
+    let bound = |issuer: &TestIssuer| {
+        issuer
+            .token()
+            .claim("cnf", json!({"jkt": f.key.thumbprint()}))
+            .sign()
+            .unwrap()
+    };
+    let proof = |token: &str| f.key.proof("GET", URI).access_token(token).sign().unwrap();
+    let bearer = |token: &str| vec![("authorization", format!("Bearer {token}"))];
+
+    let strict_bound = bound(&strict);
+    assert_eq!(
+        outcome(decide(&auth, dpop(&strict_bound, &proof(&strict_bound)))),
+        "ok"
+    );
+    let strict_plain = strict.token().sign().unwrap();
+    assert_eq!(
+        outcome(decide(&auth, bearer(&strict_plain))),
+        "401 dpop_required"
+    );
+    // The verifier alone applies the issuer's rule too.
+    let err = run(verifier.verify::<Value>(&strict_plain)).unwrap_err();
+    assert_eq!(err.reason().code(), "dpop_required");
+
+    let legacy_plain = legacy.token().sign().unwrap();
+    assert_eq!(outcome(decide(&auth, bearer(&legacy_plain))), "ok");
+    let legacy_bound = bound(&legacy);
+    assert_eq!(
+        outcome(decide(&auth, dpop(&legacy_bound, &proof(&legacy_bound)))),
+        "401 dpop_not_allowed"
+    );
+    // Neither refusal burnt a jti.
+    assert_eq!(f.store.len(), 1);
+}

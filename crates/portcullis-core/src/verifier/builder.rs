@@ -106,6 +106,12 @@ impl VerifierBuilder {
         self
     }
 
+    /// The issuer's own DPoP mode (see [`TrustedIssuer::dpop`]).
+    pub fn dpop(mut self, mode: crate::dpop::DpopMode) -> Self {
+        self.single = Some(self.single_issuer().dpop(mode));
+        self
+    }
+
     /// The `typ` header policy.
     pub fn typ(mut self, policy: TypPolicy) -> Self {
         self.typ = policy;

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use secrecy::{ExposeSecret, SecretBox};
 
 use crate::crypto::HmacKey;
+use crate::dpop::DpopMode;
 use crate::error::ConfigError;
 use crate::keys::KeySource;
 use crate::token::{Algorithm, AlgorithmSet};
@@ -29,12 +30,14 @@ pub const RESOLVED_ISSUERS: u64 = 100;
 /// | [`audience`](Self::audience) | none: **required** |
 /// | [`algorithms`](Self::algorithms) | the asymmetric default (plus a shared secret's HMAC algorithm) |
 /// | [`key_source`](Self::key_source) | none: required unless only a shared secret is used |
+/// | [`dpop`](Self::dpop) | none: the authenticator's [`DpopPolicy`](crate::dpop::DpopPolicy) mode |
 pub struct TrustedIssuer {
     pub(super) issuer: String,
     audiences: Vec<String>,
     algorithms: Option<AlgorithmSet>,
     keys: Option<Arc<dyn KeySource>>,
     hmac: Option<(Algorithm, SecretBox<[u8]>)>,
+    dpop: Option<DpopMode>,
 }
 
 impl fmt::Debug for TrustedIssuer {
@@ -44,6 +47,7 @@ impl fmt::Debug for TrustedIssuer {
             .field("audiences", &self.audiences)
             .field("algorithms", &self.algorithms)
             .field("keys", &self.keys)
+            .field("dpop", &self.dpop)
             .field(
                 "hmac",
                 &self.hmac.as_ref().map(|(alg, _)| (alg, "<redacted>")),
@@ -61,7 +65,17 @@ impl TrustedIssuer {
             algorithms: None,
             keys: None,
             hmac: None,
+            dpop: None,
         }
+    }
+
+    /// Whether this issuer's tokens must, may or must not come with a DPoP proof, whatever the
+    /// authenticator's default: `Required` refuses them as Bearer (`dpop_required`), `Disabled`
+    /// refuses them with a proof (`dpop_not_allowed`). Where the authenticator's own mode is
+    /// `Disabled`, the DPoP scheme is not recognised at all.
+    pub fn dpop(mut self, mode: DpopMode) -> Self {
+        self.dpop = Some(mode);
+        self
     }
 
     /// Adds an accepted audience: `aud` must contain at least one of them.
@@ -153,6 +167,7 @@ impl TrustedIssuer {
             algorithms,
             keys: self.keys,
             hmac,
+            dpop: self.dpop,
         })
     }
 }
@@ -170,6 +185,8 @@ pub(crate) struct IssuerPolicy {
     pub(crate) algorithms: AlgorithmSet,
     pub(crate) keys: Option<Arc<dyn KeySource>>,
     pub(crate) hmac: Option<HmacKey>,
+    /// The issuer's own DPoP mode, if it has one.
+    pub(crate) dpop: Option<DpopMode>,
 }
 
 /// The future an [`IssuerResolver`] returns.

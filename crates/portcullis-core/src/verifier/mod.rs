@@ -40,6 +40,7 @@ pub use verified::Verified;
 
 use crate::audit;
 use crate::clock::Clock;
+use crate::dpop::DpopMode;
 use crate::error::{AuthError, KeySourceError, Reason};
 use crate::json::Tape;
 use crate::keys::{KeySourceHealth, Refresh};
@@ -132,7 +133,6 @@ impl Verifier {
             token,
             |tape| tape.deserialize().ok(),
             |text| serde_json::from_str(text).ok(),
-            None,
         )
         .await
     }
@@ -140,24 +140,29 @@ impl Verifier {
     /// Verifies `token` like [`verify`](Self::verify) without typing its claims: the cheapest
     /// path, and the one the framework adapters take (a cache hit does no parsing at all).
     pub async fn authenticate(&self, token: &str) -> Result<Verified<IgnoredAny>, AuthError> {
-        self.decide(token, |_| Some(IgnoredAny), |_| Some(IgnoredAny), None)
+        self.decide(token, |_| Some(IgnoredAny), |_| Some(IgnoredAny))
             .await
     }
 
     /// [`authenticate`](Self::authenticate) for one request of an authenticator: the audit event
-    /// names the request.
+    /// names the request, and `dpop` is the authenticator's DPoP mode, for issuers without
+    /// their own.
     pub(crate) async fn authenticate_request(
         &self,
         token: &str,
         request: &RequestContext,
+        dpop: DpopMode,
     ) -> Result<Verified<IgnoredAny>, AuthError> {
-        self.decide(
-            token,
-            |_| Some(IgnoredAny),
-            |_| Some(IgnoredAny),
-            Some(request),
-        )
-        .await
+        let checked = self
+            .check_presented(
+                token,
+                Presentation::Bearer,
+                dpop,
+                |_| Some(IgnoredAny),
+                |_| Some(IgnoredAny),
+            )
+            .await;
+        self.record(checked, token, Some(request))
     }
 
     async fn decide<C>(
@@ -165,12 +170,17 @@ impl Verifier {
         token: &str,
         from_tape: impl FnOnce(&Tape<'_>) -> Option<C>,
         from_text: impl FnOnce(&str) -> Option<C>,
-        request: Option<&RequestContext>,
     ) -> Result<Verified<C>, AuthError> {
         let checked = self
-            .check_presented(token, Presentation::Bearer, from_tape, from_text)
+            .check_presented(
+                token,
+                Presentation::Bearer,
+                DpopMode::default(),
+                from_tape,
+                from_text,
+            )
             .await;
-        self.record(checked, token, request)
+        self.record(checked, token, None)
     }
 
     /// Verifies `token` as presented, without the audit event and count: the DPoP path runs
@@ -179,12 +189,13 @@ impl Verifier {
         &self,
         token: &str,
         presentation: Presentation<'_>,
+        dpop: DpopMode,
         from_tape: impl FnOnce(&Tape<'_>) -> Option<C>,
         from_text: impl FnOnce(&str) -> Option<C>,
     ) -> Result<(Verified<C>, CacheUse), AuthError> {
         let (verified, cache) = self.verify_inner(token, from_tape, from_text).await?;
         verified
-            .confirm(presentation)
+            .confirm(presentation, dpop)
             .map_err(AuthError::InvalidToken)?;
         Ok((verified, cache))
     }
@@ -289,7 +300,7 @@ impl Verifier {
         // Replayed from the tape: the claims text is parsed exactly once.
         let typed = from_tape(&tape);
         drop(tape);
-        let core = Arc::new(Core::new(registered, Some(header), claims));
+        let core = Arc::new(Core::new(registered, Some(header), claims, issuer.dpop));
         let used = match cache {
             Some(cache) => {
                 cache.insert(token, Arc::clone(&core), issuer.id, key_version);
@@ -345,7 +356,7 @@ impl Verifier {
         let typed = from_text(&claims).ok_or(AuthError::InvalidToken(Reason::ClaimsType))?;
         Ok(Verified::new(
             typed,
-            Arc::new(Core::new(registered, None, claims)),
+            Arc::new(Core::new(registered, None, claims, None)),
         ))
     }
 

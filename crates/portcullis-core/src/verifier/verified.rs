@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use crate::audit;
 use crate::authz::Requirement;
 use crate::authz::requirement::Subject;
+use crate::dpop::DpopMode;
 use crate::error::{AuthError, Reason};
 use crate::json;
 use crate::request::context::RequestContext;
@@ -40,15 +41,24 @@ pub(crate) struct Core {
     header: Option<Header>,
     json: String,
     tree: OnceLock<Map<String, Value>>,
+    /// The DPoP mode of the issuer that vouched for the token, when it has its own (a cached
+    /// core is reused only under the same issuer configuration).
+    dpop: Option<DpopMode>,
 }
 
 impl Core {
-    pub(crate) fn new(registered: Registered, header: Option<Header>, json: String) -> Self {
+    pub(crate) fn new(
+        registered: Registered,
+        header: Option<Header>,
+        json: String,
+        dpop: Option<DpopMode>,
+    ) -> Self {
         Self {
             registered,
             header,
             json,
             tree: OnceLock::new(),
+            dpop,
         }
     }
 
@@ -211,8 +221,20 @@ impl<C> Verified<C> {
         check(self, self, requirement, None)
     }
 
-    /// Whether the token's confirmation is satisfied by how it was presented.
-    pub(crate) fn confirm(&self, presentation: Presentation<'_>) -> Result<(), Reason> {
+    /// Whether the way the token was presented suits its issuer's DPoP mode (`default` when the
+    /// issuer has none) and satisfies its confirmation.
+    pub(crate) fn confirm(
+        &self,
+        presentation: Presentation<'_>,
+        default: DpopMode,
+    ) -> Result<(), Reason> {
+        match (self.core.dpop.unwrap_or(default), presentation) {
+            (DpopMode::Required, Presentation::Bearer) => return Err(Reason::DpopRequired),
+            (DpopMode::Disabled, Presentation::Dpop { .. }) => {
+                return Err(Reason::DpopNotAllowed);
+            }
+            _ => {}
+        }
         let json = &self.core.json;
         match (&self.core.registered.cnf, presentation) {
             (Cnf::None, Presentation::Bearer) => Ok(()),
