@@ -22,7 +22,6 @@
 
 use std::future::Future;
 use std::hint::black_box;
-use std::ops::ControlFlow;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
@@ -32,8 +31,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{Criterion, criterion_group};
 use portcullis_core::authenticator::Authenticator;
-use portcullis_core::request::{Headers, RequestView};
-use portcullis_core::testing::TestIssuer;
+use portcullis_core::request::RequestView;
+use portcullis_core::testing::{HeaderList, TestIssuer};
 use portcullis_core::{Algorithm, TokenCache, Verifier};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -226,30 +225,16 @@ fn cache_hit(verifier: &Verifier, token: &str) -> bool {
 }
 
 /// A request's headers as an adapter sees them: the credential and what a client typically sends.
-struct RequestHeaders(Vec<(&'static str, String)>);
-
-impl Headers for RequestHeaders {
-    fn each_value<'s>(&'s self, name: &str, each: &mut dyn FnMut(&'s [u8]) -> ControlFlow<()>) {
-        let _ = self
-            .0
-            .iter()
-            .filter(|(n, _)| *n == name)
-            .try_for_each(|(_, v)| each(v.as_bytes()));
-    }
+fn request_headers(token: &str) -> HeaderList {
+    HeaderList(vec![
+        ("host", "api.example.com".into()),
+        ("user-agent", "bench/1.0".into()),
+        ("accept", "application/json".into()),
+        ("authorization", format!("Bearer {token}")),
+    ])
 }
 
-impl RequestHeaders {
-    fn new(token: &str) -> Self {
-        Self(vec![
-            ("host", "api.example.com".into()),
-            ("user-agent", "bench/1.0".into()),
-            ("accept", "application/json".into()),
-            ("authorization", format!("Bearer {token}")),
-        ])
-    }
-}
-
-fn request_hit(authenticator: &Authenticator, headers: &RequestHeaders) -> bool {
+fn request_hit(authenticator: &Authenticator, headers: &HeaderList) -> bool {
     let view = RequestView::new("GET", "/users", headers);
     now(authenticator.authenticate(&view)).is_ok()
 }
@@ -282,7 +267,7 @@ fn bench(c: &mut Criterion) {
                 b.iter(|| cache_hit_typed(&cached, black_box(&case.token)))
             });
             let authenticator = Authenticator::new(cached.clone());
-            let headers = RequestHeaders::new(&case.token);
+            let headers = request_headers(&case.token);
             assert!(request_hit(&authenticator, &headers));
             group.bench_function("RS256/request_cache_hit", |b| {
                 b.iter(|| request_hit(&authenticator, black_box(&headers)))
@@ -351,7 +336,7 @@ fn hit_table(cached: &Verifier, cases: &[Case]) {
     };
     assert!(cache_hit(cached, &case.token));
     let authenticator = Authenticator::new(cached.clone());
-    let headers = RequestHeaders::new(&case.token);
+    let headers = request_headers(&case.token);
     assert!(request_hit(&authenticator, &headers));
     let per_op = |batch: u32, f: &dyn Fn() -> bool| {
         let t = Instant::now();

@@ -1223,23 +1223,10 @@ async fn a_failing_token_endpoint_gets_one_request_per_two_seconds() {
 /// RFC 9449 §6.2) is accepted with a proof by that key, and refused as Bearer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dpop_bound_opaque_token_needs_its_proof() {
-    use std::ops::ControlFlow;
-
     use portcullis_core::authenticator::Authenticator;
     use portcullis_core::principal::{AuthMethod, Binding};
-    use portcullis_core::request::{Headers, RequestView};
-    use portcullis_core::testing::DpopKey;
-
-    struct List(Vec<(&'static str, String)>);
-    impl Headers for List {
-        fn each_value<'s>(&'s self, name: &str, each: &mut dyn FnMut(&'s [u8]) -> ControlFlow<()>) {
-            let _ = self
-                .0
-                .iter()
-                .filter(|(n, _)| *n == name)
-                .try_for_each(|(_, v)| each(v.as_bytes()));
-        }
-    }
+    use portcullis_core::request::RequestView;
+    use portcullis_core::testing::{DpopKey, HeaderList};
 
     let key = DpopKey::generate(Algorithm::ES256).expect("key");
     let jkt = key.thumbprint();
@@ -1259,7 +1246,7 @@ async fn a_dpop_bound_opaque_token_needs_its_proof() {
     let decide = |headers: Vec<(&'static str, String)>| {
         let auth = auth.clone();
         async move {
-            let headers = List(headers);
+            let headers = HeaderList(headers);
             let view = RequestView::new("GET", "/users", &headers)
                 .authority(Some("api.example"))
                 .secure(true);

@@ -8,7 +8,6 @@
     clippy::indexing_slicing
 )] // test code
 
-use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,8 +19,8 @@ use portcullis_core::dpop::{
 };
 use portcullis_core::principal::{AuthMethod, Binding};
 use portcullis_core::render::Rejection;
-use portcullis_core::request::{Headers, RequestView};
-use portcullis_core::testing::{DpopKey, ProofBuilder, TestIssuer};
+use portcullis_core::request::RequestView;
+use portcullis_core::testing::{DpopKey, HeaderList, ProofBuilder, TestIssuer};
 use portcullis_core::{Algorithm, RequestState};
 use serde_json::{Value, json};
 
@@ -74,18 +73,6 @@ impl Fixture {
     }
 }
 
-struct List(Vec<(&'static str, String)>);
-
-impl Headers for List {
-    fn each_value<'s>(&'s self, name: &str, each: &mut dyn FnMut(&'s [u8]) -> ControlFlow<()>) {
-        let _ = self
-            .0
-            .iter()
-            .filter(|(n, _)| *n == name)
-            .try_for_each(|(_, v)| each(v.as_bytes()));
-    }
-}
-
 fn run<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .build()
@@ -97,7 +84,7 @@ fn decide(
     auth: &Authenticator,
     headers: Vec<(&'static str, String)>,
 ) -> Result<RequestState, Rejection> {
-    let headers = List(headers);
+    let headers = HeaderList(headers);
     let view = RequestView::new("GET", "/users", &headers)
         .authority(Some("api.example.com"))
         .secure(true);
@@ -542,7 +529,7 @@ fn concurrent_replays_of_one_proof_find_one_acceptance() {
                 let (auth, proof, token) =
                     (Arc::clone(&auth), Arc::clone(&proof), Arc::clone(&token));
                 tokio::spawn(async move {
-                    let headers = List(dpop(&token, &proof));
+                    let headers = HeaderList(dpop(&token, &proof));
                     let view = RequestView::new("GET", "/users", &headers)
                         .authority(Some("api.example.com"))
                         .secure(true);

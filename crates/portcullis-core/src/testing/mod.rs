@@ -31,6 +31,37 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 
 pub use dpop::{DpopKey, ProofBuilder};
+
+/// A request's headers as a list of `(lowercase name, value)` pairs: the
+/// [`Headers`](crate::request::Headers) an adapter would hand core, for driving an
+/// [`Authenticator`](crate::authenticator::Authenticator) without a framework.
+#[derive(Clone, Default)]
+#[allow(clippy::exhaustive_structs)] // a newtype over its list: built with `HeaderList(vec![..])`
+pub struct HeaderList(pub Vec<(&'static str, String)>);
+
+impl fmt::Debug for HeaderList {
+    // Names only: the values carry tokens and proofs.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(n, _)| n))
+            .finish()
+    }
+}
+
+impl crate::request::Headers for HeaderList {
+    fn each_value<'s>(
+        &'s self,
+        name: &str,
+        each: &mut dyn FnMut(&'s [u8]) -> std::ops::ControlFlow<()>,
+    ) {
+        // Break only stops the walk: there is nothing to report.
+        let _ = self
+            .0
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .try_for_each(|(_, v)| each(v.as_bytes()));
+    }
+}
 pub use server::{JwksMode, TestServer};
 
 use crate::clock::{Clock, SystemClock};
