@@ -16,7 +16,7 @@ use crate::principal::Principal;
 use crate::render::{ProblemJson, Rejection, Renderer, Rendering};
 use crate::request::context::RequestContext;
 use crate::request::origin::resolve;
-use crate::request::view::{Leading, values};
+use crate::request::view::{Leading, single, values};
 use crate::request::{EffectiveUri, PublicUrl, RequestView, TrustedProxies};
 use crate::state::{Outcome, RequestState, count};
 use crate::verifier::{Presentation, Verifier};
@@ -162,11 +162,6 @@ impl Authenticator {
                     request.dpop = true;
                     self.proven(view, credential.token, &request).await
                 }
-                _ if config.dpop.current_mode() == DpopMode::Required => {
-                    let error = AuthError::InvalidToken(Reason::DpopRequired);
-                    audit::request("reject", Some(error.reason()), &request);
-                    Err(error)
-                }
                 _ => match config
                     .verifier
                     .authenticate_request(credential.token, &request, config.dpop.current_mode())
@@ -218,10 +213,7 @@ impl Authenticator {
         request: &RequestContext,
     ) -> Result<Option<Principal>, AuthError> {
         let config = &*self.inner;
-        let proof = match Leading::<2>::read(view.headers(), "dpop").as_slice() {
-            [one] => std::str::from_utf8(one).ok(),
-            _ => None,
-        };
+        let proof = single(view.headers(), "dpop").and_then(|p| std::str::from_utf8(p).ok());
         let checked = match proof {
             Some(proof) => self.effective_uri(view).and_then(|uri| {
                 // The effective URI is already in normal form but for its path.

@@ -708,3 +708,34 @@ fn an_issuer_can_require_or_refuse_dpop_for_its_tokens() {
     // Neither refusal burnt a jti.
     assert_eq!(f.store.len(), 1);
 }
+
+#[test]
+fn an_issuer_mode_overrides_a_required_default() {
+    use portcullis_core::TrustedIssuer;
+    let f = Fixture::new();
+    let open = f.issuer.clone().with_issuer("https://open.example/");
+    let verifier = f
+        .issuer
+        .verifier()
+        .unwrap()
+        .trust(
+            TrustedIssuer::new(open.issuer())
+                .audience(open.audience())
+                .key_source(open.static_jwks().unwrap())
+                .dpop(DpopMode::Allowed),
+        )
+        .build()
+        .unwrap();
+    let auth = Authenticator::new(verifier)
+        .dpop(f.policy().mode(DpopMode::Required))
+        .challenge(ChallengeOptions::default().detailed(true));
+    let bearer = |token: String| vec![("authorization", format!("Bearer {token}"))];
+    assert_eq!(
+        outcome(decide(&auth, bearer(open.token().sign().unwrap()))),
+        "ok"
+    );
+    assert_eq!(
+        outcome(decide(&auth, bearer(f.issuer.token().sign().unwrap()))),
+        "401 dpop_required"
+    );
+}

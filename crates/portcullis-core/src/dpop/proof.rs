@@ -66,7 +66,7 @@ pub(crate) fn check(proof: &str, expected: &Expected<'_>) -> Result<CheckedProof
         .ok()
         .and_then(|bytes| parse_object(&bytes).ok())
         .ok_or(bad("header"))?;
-    let (alg, key) = header_key(&header, expected.algorithms)?;
+    let (alg, key, jkt) = header_key(&header, expected.algorithms)?;
     let signature = compact::decode(parts.signature).map_err(|_| bad("signature"))?;
     if !key
         .key
@@ -79,22 +79,17 @@ pub(crate) fn check(proof: &str, expected: &Expected<'_>) -> Result<CheckedProof
         .and_then(|bytes| parse_object(&bytes).ok())
         .ok_or(bad("claims"))?;
     let jti = claims_match(&claims, expected)?;
-    let jwk = header
-        .get("jwk")
-        .and_then(Value::as_object)
-        .ok_or(bad("jwk"))?;
-    let jkt = jkt(jwk).ok_or(bad("jwk"))?;
     Ok(CheckedProof {
         jkt,
         jti: jti.to_owned(),
     })
 }
 
-/// `typ`, `alg` and the embedded public key (§4.3 steps 4-7).
+/// `typ`, `alg` and the embedded public key (§4.3 steps 4-7), with the key's thumbprint.
 fn header_key(
     header: &Map<String, Value>,
     algorithms: AlgorithmSet,
-) -> Result<(Algorithm, jwk::Jwk), Reason> {
+) -> Result<(Algorithm, jwk::Jwk, String), Reason> {
     match header.get("typ").and_then(Value::as_str) {
         Some(typ) if typ.eq_ignore_ascii_case("dpop+jwt") => {}
         _ => return Err(bad("typ")),
@@ -124,7 +119,8 @@ fn header_key(
     if !key.accepts(alg) {
         return Err(bad("alg"));
     }
-    Ok((alg, key))
+    let jkt = jkt(jwk).ok_or(bad("jwk"))?;
+    Ok((alg, key, jkt))
 }
 
 /// `jti`, `htm`, `htu`, `iat` and `ath` (§4.3 steps 8-12); the `jti` on success.
