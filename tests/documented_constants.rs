@@ -158,6 +158,14 @@ fn constants() -> Vec<(&'static str, Value)> {
             Time(portcullis::dpop::REPLAY_STORE_RETRY_AFTER),
         ),
         (
+            "DEFAULT_NONCE_LIFETIME",
+            Time(portcullis::dpop::DEFAULT_NONCE_LIFETIME),
+        ),
+        ("MIN_NONCE_LIFETIME", Time(portcullis::dpop::MIN_NONCE_LIFETIME)),
+        ("MAX_NONCE_LIFETIME", Time(portcullis::dpop::MAX_NONCE_LIFETIME)),
+        ("MAX_NONCE_LEN", count(portcullis::dpop::MAX_NONCE_LEN)),
+        ("NONCE_KEY_LEN", count(portcullis::dpop::NONCE_KEY_LEN)),
+        (
             "MAX_FORWARDED_ELEMENTS",
             count(portcullis::request::origin::MAX_FORWARDED_ELEMENTS),
         ),

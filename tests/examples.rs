@@ -401,6 +401,108 @@ async fn actix_resource_server_dpop() {
     dpop("actix_resource_server").await;
 }
 
+/// With `PORTCULLIS_DPOP_NONCE=true`, a proof without the server nonce gets 401
+/// `use_dpop_nonce` and the nonce in `DPoP-Nonce`; with it, 200. Two replicas sharing
+/// `PORTCULLIS_DPOP_NONCE_KEY` accept each other's nonces; one with another key does not.
+async fn dpop_nonces(name: &str) {
+    let (issuer, _server) = TestIssuer::serve().await.expect("issuer");
+    const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+    let replica = |key: &'static str| {
+        start(
+            name,
+            &issuer,
+            &[
+                ("PORTCULLIS_PUBLIC_URL", "https://api.example.com"),
+                ("PORTCULLIS_DPOP_NONCE", "true"),
+                ("PORTCULLIS_DPOP_NONCE_KEY", key),
+            ],
+        )
+    };
+    let (_a, base_a, log) = replica(KEY);
+    let (_b, base_b, _) = replica(KEY);
+    let (_c, base_c, _) = replica("ZGlmZmVyZW50IGtleSBkaWZmZXJlbnQga2V5IGRpZmY");
+    for base in [&base_a, &base_b, &base_c] {
+        started(name, base).await;
+    }
+    let client = reqwest::Client::new();
+    let key = DpopKey::generate(Algorithm::ES256).expect("key");
+    let token = issuer
+        .token()
+        .claim("cnf", serde_json::json!({"jkt": key.thumbprint()}))
+        .sign()
+        .expect("sign");
+    let call = |base: &str, nonce: Option<&str>, id: &str| {
+        let mut proof = key
+            .proof("GET", "https://api.example.com/protected")
+            .access_token(&token);
+        if let Some(nonce) = nonce {
+            proof = proof.claim("nonce", nonce);
+        }
+        client
+            .get(format!("{base}/protected"))
+            .header("authorization", format!("DPoP {token}"))
+            .header("dpop", proof.sign().expect("proof"))
+            .header("x-request-id", id)
+            .send()
+    };
+    let first = call(&base_a, None, "nonce-missing").await.expect("request");
+    assert_eq!(first.status(), 401, "{name}");
+    let challenge = first.headers()["www-authenticate"].to_str().expect("ascii");
+    assert!(
+        challenge.contains("DPoP error=\"use_dpop_nonce\""),
+        "{name}: {challenge}"
+    );
+    let nonce = first.headers()["dpop-nonce"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let line = audit_line(&log, "nonce-missing", "request").await;
+    assert!(
+        line.contains("reason=\"dpop_nonce_missing\""),
+        "{name}: {line}"
+    );
+    let ok = call(&base_a, Some(&nonce), "nonce-ok")
+        .await
+        .expect("request");
+    assert_eq!(ok.status(), 200, "{name}");
+    let other_replica = call(&base_b, Some(&nonce), "nonce-b")
+        .await
+        .expect("request");
+    assert_eq!(
+        other_replica.status(),
+        200,
+        "{name}: a replica sharing the key"
+    );
+    let other_key = call(&base_c, Some(&nonce), "nonce-c")
+        .await
+        .expect("request");
+    assert_eq!(
+        other_key.status(),
+        401,
+        "{name}: a replica with another key"
+    );
+    assert!(other_key.headers().contains_key("dpop-nonce"), "{name}");
+    let forged = call(&base_a, Some("forged"), "nonce-forged")
+        .await
+        .expect("request");
+    assert_eq!(forged.status(), 401, "{name}");
+    let line = audit_line(&log, "nonce-forged", "request").await;
+    assert!(
+        line.contains("reason=\"dpop_nonce_invalid\""),
+        "{name}: {line}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axum_resource_server_dpop_nonces() {
+    dpop_nonces("axum_resource_server").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actix_resource_server_dpop_nonces() {
+    dpop_nonces("actix_resource_server").await;
+}
+
 /// Behind a trusted proxy, `htu` is checked against the URI its forwarding headers name; from
 /// any other peer the same headers are ignored (the loopback URI is then the effective one).
 async fn dpop_behind_a_proxy(name: &str) {
@@ -508,6 +610,7 @@ fn invalid_origin_configuration_is_one_clear_line() {
             ("PORTCULLIS_TRUSTED_PROXIES", "10.0.0.0/33"),
             ("PORTCULLIS_PUBLIC_URL", "ftp://api.example.com"),
             ("PORTCULLIS_DPOP", "sometimes"),
+            ("PORTCULLIS_DPOP_NONCE", "yes"),
         ] {
             let out = Command::new(example(name))
                 .env("PORTCULLIS_ISSUER", "https://login.example.com/")

@@ -553,3 +553,111 @@ mod audit {
             .collect()
     }
 }
+
+/// Server nonces reach the client through both adapters alike: on the 401 `use_dpop_nonce`, and
+/// on a success whose nonce is due for renewal (core's `RequestState::response_headers`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dpop_nonces_reach_the_response_in_both_adapters() {
+    use portcullis::clock::ManualClock;
+    use portcullis::dpop::{DpopNonces, DpopPolicy, NonceKey};
+    use portcullis::testing::DpopKey;
+
+    let clock = ManualClock::new(1_800_000_000);
+    let issuer = TestIssuer::new().expect("issuer").with_clock(clock.clone());
+    let key = DpopKey::generate(portcullis::Algorithm::EdDSA)
+        .expect("key")
+        .with_clock(clock.clone());
+    let token = issuer
+        .token()
+        .claim("cnf", serde_json::json!({"jkt": key.thumbprint()}))
+        .sign()
+        .expect("sign");
+    let verifier = issuer
+        .verifier()
+        .expect("verifier")
+        .build()
+        .expect("config");
+    let policy = DpopPolicy::default().nonces(DpopNonces::new(
+        NonceKey::new(1, &[3; 32]).expect("nonce key"),
+    ));
+
+    let axum = {
+        use axum::Router;
+        use axum::routing::get;
+        use portcullis::axum::AuthLayer;
+        let app = Router::new()
+            .route("/me", get(|| async { "ok" }))
+            .layer(AuthLayer::new(verifier.clone()).dpop(policy.clone()));
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+        addr
+    };
+    let (tx, rx) = mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        use actix_web::{App, HttpServer, web};
+        use portcullis::actix::Authenticate;
+        actix_web::rt::System::new().block_on(async move {
+            let server = HttpServer::new(move || {
+                App::new()
+                    .wrap(Authenticate::new(verifier.clone()).dpop(policy.clone()))
+                    .route("/me", web::get().to(|| async { "ok" }))
+            })
+            .workers(1)
+            .disable_signals()
+            .bind(("127.0.0.1", 0))
+            .expect("bind");
+            let addr = server.addrs()[0];
+            let server = server.run();
+            tx.send((addr, server.handle())).expect("send");
+            server.await.expect("actix server");
+        });
+    });
+    let (actix, handle) = rx.recv().expect("actix started");
+
+    let client = reqwest::Client::new();
+    let call = |addr: SocketAddr, nonce: Option<String>| {
+        let mut proof = key
+            .proof("GET", &format!("http://{addr}/me"))
+            .access_token(&token);
+        if let Some(nonce) = nonce {
+            proof = proof.claim("nonce", nonce);
+        }
+        let proof = proof.sign().expect("proof");
+        let request = client
+            .get(format!("http://{addr}/me"))
+            .header("authorization", format!("DPoP {token}"))
+            .header("dpop", proof);
+        async move {
+            let response = request.send().await.expect("request");
+            let nonce = response
+                .headers()
+                .get("dpop-nonce")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            (response.status().as_u16(), nonce)
+        }
+    };
+    let mut seen = Vec::new();
+    for addr in [axum, actix] {
+        let (status, nonce) = call(addr, None).await;
+        assert_eq!(status, 401);
+        let nonce = nonce.expect("use_dpop_nonce carries the nonce");
+        let (status, renewed) = call(addr, Some(nonce.clone())).await;
+        assert_eq!((status, renewed), (200, None), "a current nonce");
+        seen.push(nonce);
+    }
+    // Both adapters share one policy: the nonce of this period is the same.
+    assert_eq!(seen[0], seen[1]);
+    clock.advance(60);
+    for addr in [axum, actix] {
+        let (status, renewed) = call(addr, Some(seen[0].clone())).await;
+        assert_eq!(status, 200);
+        let renewed = renewed.expect("a success renews an old nonce");
+        assert_ne!(renewed, seen[0]);
+    }
+    handle.stop(false).await;
+    thread.join().expect("actix thread");
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use portcullis::authenticator::Authenticator;
 use portcullis::authz::{Requirement, any_of, permission, scope};
-use portcullis::dpop::{DpopMode, DpopPolicy};
+use portcullis::dpop::{DpopMode, DpopNonces, DpopPolicy, NonceKey};
 use portcullis::keys::RemoteJwks;
 use portcullis::principal::{AuthMethod, Principal};
 use portcullis::request::{PublicUrl, TrustedProxies};
@@ -69,7 +69,8 @@ fn required(variable: &str) -> String {
 
 /// Reads `PORTCULLIS_ISSUER`, `PORTCULLIS_AUDIENCE`, `PORTCULLIS_JWKS_URL`,
 /// `PORTCULLIS_ALGORITHMS`, `PORTCULLIS_REQUIRE_AT_JWT`, `PORTCULLIS_PUBLIC_URL`,
-/// `PORTCULLIS_TRUSTED_PROXIES`, `PORTCULLIS_DPOP` and `PORT`. Call inside the runtime.
+/// `PORTCULLIS_TRUSTED_PROXIES`, `PORTCULLIS_DPOP`, `PORTCULLIS_DPOP_NONCE`,
+/// `PORTCULLIS_DPOP_NONCE_KEY` and `PORT`. Call inside the runtime.
 pub(crate) async fn from_env() -> Config {
     let issuer = required("PORTCULLIS_ISSUER");
     let audience = required("PORTCULLIS_AUDIENCE");
@@ -130,7 +131,21 @@ pub(crate) async fn from_env() -> Config {
         Some("required") => DpopMode::Required,
         Some(_) => fail("PORTCULLIS_DPOP", "must be off, allowed or required"),
     };
-    authenticator = authenticator.dpop(DpopPolicy::default().mode(dpop));
+    let mut policy = DpopPolicy::default().mode(dpop);
+    match optional("PORTCULLIS_DPOP_NONCE").as_deref() {
+        Some("true") => {
+            // Replicas share the key to accept each other's nonces; one replica may generate it.
+            let key = match optional("PORTCULLIS_DPOP_NONCE_KEY") {
+                Some(secret) => NonceKey::from_base64url(1, &secret),
+                None => NonceKey::generate(1),
+            }
+            .unwrap_or_else(|e| fail("PORTCULLIS_DPOP_NONCE_KEY", &e.to_string()));
+            policy = policy.nonces(DpopNonces::new(key));
+        }
+        None | Some("false") => {}
+        Some(_) => fail("PORTCULLIS_DPOP_NONCE", "must be true or false"),
+    }
+    authenticator = authenticator.dpop(policy);
     // Fail at start-up, not on the first request, if the issuer's keys cannot be fetched.
     if let Err(e) = tokio::time::timeout(Duration::from_secs(15), keys.warm_up())
         .await

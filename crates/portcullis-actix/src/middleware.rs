@@ -5,6 +5,7 @@ use std::rc::Rc;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::StatusCode;
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::{Error, HttpMessage, HttpResponse};
 use portcullis_core::authenticator::Authenticator;
 use portcullis_core::render::Rejection;
@@ -15,18 +16,22 @@ use crate::view::{HeaderView, view};
 /// A core [`Rejection`] as an actix response.
 pub(crate) fn to_response(rejection: Rejection) -> HttpResponse {
     let status = StatusCode::from_u16(rejection.status).unwrap_or(StatusCode::UNAUTHORIZED);
-    let mut response = HttpResponse::build(status);
-    // A custom renderer's header that is not a valid HTTP header is dropped, as in the axum
-    // adapter (actix would otherwise turn the whole answer into a 500).
-    for (name, value) in rejection.headers {
+    let mut response = HttpResponse::build(status).body(rejection.body);
+    append_headers(response.headers_mut(), rejection.headers);
+    response
+}
+
+/// Appends core's headers; one that is not a valid HTTP header (a custom renderer's) is
+/// dropped, as in the axum adapter (actix would otherwise turn the whole answer into a 500).
+fn append_headers(map: &mut HeaderMap, headers: Vec<(&'static str, String)>) {
+    for (name, value) in headers {
         if let (Ok(name), Ok(value)) = (
-            actix_web::http::header::HeaderName::from_bytes(name.as_bytes()),
-            actix_web::http::header::HeaderValue::from_str(&value),
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
         ) {
-            response.append_header((name, value));
+            map.append(name, value);
         }
     }
-    response.body(rejection.body)
 }
 
 /// Authenticates every request with a [`Verifier`](portcullis_core::Verifier): a thin wrapper over core's
@@ -96,19 +101,20 @@ where
                     .authenticate(&view(http, &headers, certificates))
                     .await
             };
-            match decided {
+            let extra = match decided {
                 Ok(state) => {
+                    let extra = state.response_headers().to_vec();
                     request.extensions_mut().insert(state);
+                    extra
                 }
                 Err(rejection) => {
                     let response = to_response(rejection);
                     return Ok(request.into_response(response).map_into_right_body());
                 }
-            }
-            service
-                .call(request)
-                .await
-                .map(ServiceResponse::map_into_left_body)
+            };
+            let mut response = service.call(request).await?;
+            append_headers(response.headers_mut(), extra);
+            Ok(response.map_into_left_body())
         })
     }
 }

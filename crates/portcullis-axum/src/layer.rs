@@ -10,7 +10,7 @@ use portcullis_core::authenticator::Authenticator;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::render::to_response;
+use crate::render::{append_headers, to_response};
 use crate::view::{HeaderView, view};
 
 /// Authenticates every request with a [`Verifier`](portcullis_core::Verifier): a thin wrapper over core's
@@ -80,16 +80,19 @@ where
                 let headers = HeaderView(&parts.headers);
                 authenticator.authenticate(&view(&parts, &headers)).await
             };
-            match decided {
+            let extra = match decided {
                 Ok(state) => {
+                    let extra = state.response_headers().to_vec();
                     parts.extensions.insert(state);
+                    extra
                 }
                 Err(rejection) => {
                     let response = to_response(rejection);
                     return Ok(response.map(|bytes| Either::Right(Full::new(bytes))));
                 }
-            }
-            let response = inner.call(Request::from_parts(parts, body)).await?;
+            };
+            let mut response = inner.call(Request::from_parts(parts, body)).await?;
+            append_headers(response.headers_mut(), extra);
             Ok(response.map(Either::Left))
         })
     }

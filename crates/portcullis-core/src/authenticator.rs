@@ -160,21 +160,23 @@ impl Authenticator {
             Ok(Some(credential)) => match credential.scheme {
                 Scheme::Dpop => {
                     request.dpop = true;
-                    self.proven(view, credential.token, &request).await
+                    self.proven(view, credential.token, &request)
+                        .await
+                        .map(|(principal, renew)| (Some(principal), renew))
                 }
                 _ => match config
                     .verifier
                     .authenticate_request(credential.token, &request, config.dpop.current_mode())
                     .await
                 {
-                    Ok(verified) => Ok(Some(Principal::from_token(verified))),
+                    Ok(verified) => Ok((Some(Principal::from_token(verified)), false)),
                     Err(error) => Err(error),
                 },
             },
             Ok(None) if config.optional => {
                 audit::request("anonymous", None, &request);
                 count(Outcome::Anonymous, None);
-                Ok(None)
+                Ok((None, false))
             }
             Ok(None) => {
                 let error = AuthError::MissingCredential;
@@ -187,31 +189,48 @@ impl Authenticator {
             }
         };
         match decided {
-            Ok(principal) => {
+            Ok((principal, renew_nonce)) => {
                 if principal.is_some() {
                     count(Outcome::Accept, None);
                 }
-                Ok(RequestState::new(
-                    principal,
-                    request,
-                    Arc::clone(&config.rendering),
-                ))
+                let state = RequestState::new(principal, request, Arc::clone(&config.rendering));
+                Ok(match renew_nonce.then(|| self.current_nonce()).flatten() {
+                    Some(nonce) => state.with_response_header(DPOP_NONCE, nonce.to_string()),
+                    None => state,
+                })
             }
             Err(error) => {
                 count(Outcome::Reject, Some(error.reason()));
-                Err(config.rendering.reject(&error, &request))
+                let mut rejection = config.rendering.reject(&error, &request);
+                // Every 401 carries the nonce, so a client's first proof can already hold it.
+                if rejection.status == 401
+                    && let Some(nonce) = self.current_nonce()
+                {
+                    rejection.headers.push((DPOP_NONCE, nonce.to_string()));
+                }
+                Err(rejection)
             }
         }
     }
 
+    /// The server nonce of this moment, when nonces are on and DPoP is not disabled.
+    fn current_nonce(&self) -> Option<Arc<str>> {
+        let dpop = &self.inner.dpop;
+        if dpop.current_mode() == DpopMode::Disabled {
+            return None;
+        }
+        dpop.current_nonce(self.inner.verifier.now())
+    }
+
     /// A DPoP request (RFC 9449 §4.3, §7.1): the proof, then the token bound to its key, then,
-    /// last, the replay check; one audit event for the whole decision.
+    /// last, the replay check; one audit event for the whole decision. The flag says whether
+    /// the response should carry a fresh nonce.
     async fn proven(
         &self,
         view: &RequestView<'_>,
         token: &str,
         request: &RequestContext,
-    ) -> Result<Option<Principal>, AuthError> {
+    ) -> Result<(Principal, bool), AuthError> {
         let config = &*self.inner;
         let proof = single(view.headers(), "dpop").and_then(|p| std::str::from_utf8(p).ok());
         let checked = match proof {
@@ -222,7 +241,6 @@ impl Authenticator {
                 config
                     .dpop
                     .check(proof, view.method(), &htu, token, config.verifier.now())
-                    .map_err(AuthError::InvalidDpopProof)
             }),
             None => Err(AuthError::InvalidDpopProof(Reason::BadDpopProof("count"))),
         };
@@ -249,9 +267,15 @@ impl Authenticator {
             Err(error) => Err(error),
         };
         let verified = config.verifier.record(decided, token, Some(request))?;
-        Ok(Some(Principal::from_dpop(verified, checked.jkt)))
+        Ok((
+            Principal::from_dpop(verified, checked.jkt),
+            checked.renew_nonce,
+        ))
     }
 }
+
+/// The response header carrying a server nonce (RFC 9449 §8.1), lowercase as `Rejection` wants.
+const DPOP_NONCE: &str = "dpop-nonce";
 
 /// Offers Bearer unless DPoP is required, and DPoP with its `algs` unless disabled.
 fn offer_schemes(challenge: &mut ChallengeOptions, dpop: &DpopPolicy) {

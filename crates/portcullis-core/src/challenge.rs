@@ -8,6 +8,7 @@
 //! | insufficient scope | 403 | `Bearer realm="...", error="insufficient_scope", scope="..."` |
 //! | keys unavailable | 503 | none; `Retry-After: <seconds>` |
 //! | bad DPoP proof | 401 | `DPoP error="invalid_dpop_proof", algs="..."` (RFC 9449 §7.1) |
+//! | proof without the server nonce | 401 | `DPoP error="use_dpop_nonce", algs="..."`, plus `DPoP-Nonce` (§9) |
 //!
 //! Where DPoP is allowed, every challenge also offers `DPoP algs="..."` after `Bearer`, in one
 //! `WWW-Authenticate` value (RFC 9110 §11.6.1); where it is required, only DPoP is offered. The
@@ -93,6 +94,10 @@ impl Challenge {
             AuthError::InvalidDpopProof(_) => {
                 (Some("invalid_dpop_proof"), Some("invalid DPoP proof"))
             }
+            AuthError::UseDpopNonce(_) => (
+                Some("use_dpop_nonce"),
+                Some("Resource server requires nonce in DPoP proof"),
+            ),
             AuthError::InsufficientScope { .. } => {
                 (Some("insufficient_scope"), Some("insufficient scope"))
             }
@@ -123,7 +128,12 @@ impl Challenge {
         };
         let bearer = !options.no_bearer;
         let dpop_errors = options.dpop_algs.is_some()
-            && (dpop || !bearer || matches!(error, AuthError::InvalidDpopProof(_)));
+            && (dpop
+                || !bearer
+                || matches!(
+                    error,
+                    AuthError::InvalidDpopProof(_) | AuthError::UseDpopNonce(_)
+                ));
         let params = |with_error: bool| {
             let mut params = Vec::new();
             if let Some(realm) = &options.realm {

@@ -93,6 +93,13 @@ pub enum Reason {
     DpopRequired,
     /// A DPoP proof with a token whose issuer does not do DPoP.
     DpopNotAllowed,
+    /// Server nonces are on and the DPoP proof has no `nonce`.
+    DpopNonceMissing,
+    /// The proof's `nonce` was not minted by a key this server holds (or is malformed, or
+    /// dated ahead of this server's clock).
+    DpopNonceInvalid,
+    /// The proof's `nonce` is older than the nonce lifetime.
+    DpopNonceExpired,
 }
 
 impl Reason {
@@ -135,6 +142,9 @@ impl Reason {
             Reason::ReplayStoreUnavailable => "replay_store_unavailable",
             Reason::DpopRequired => "dpop_required",
             Reason::DpopNotAllowed => "dpop_not_allowed",
+            Reason::DpopNonceMissing => "dpop_nonce_missing",
+            Reason::DpopNonceInvalid => "dpop_nonce_invalid",
+            Reason::DpopNonceExpired => "dpop_nonce_expired",
         }
     }
 
@@ -177,6 +187,10 @@ pub enum AuthError {
     /// `error="invalid_dpop_proof"` (RFC 9449 §7.1).
     #[error("invalid DPoP proof: {0}")]
     InvalidDpopProof(Reason),
+    /// The DPoP proof is good but lacks the server's current nonce: 401 with
+    /// `error="use_dpop_nonce"` and the nonce in `DPoP-Nonce` (RFC 9449 §9).
+    #[error("use DPoP nonce: {0}")]
+    UseDpopNonce(Reason),
     /// The token is valid but lacks what the route requires: 403.
     #[error("insufficient scope")]
     InsufficientScope {
@@ -200,7 +214,8 @@ impl AuthError {
             AuthError::MissingCredential => Reason::MissingCredential,
             AuthError::InvalidRequest(r)
             | AuthError::InvalidToken(r)
-            | AuthError::InvalidDpopProof(r) => *r,
+            | AuthError::InvalidDpopProof(r)
+            | AuthError::UseDpopNonce(r) => *r,
             AuthError::InsufficientScope { .. } => Reason::InsufficientScope,
             AuthError::Unavailable { reason, .. } => *reason,
         }
@@ -211,7 +226,8 @@ impl AuthError {
         match self {
             AuthError::MissingCredential
             | AuthError::InvalidToken(_)
-            | AuthError::InvalidDpopProof(_) => 401,
+            | AuthError::InvalidDpopProof(_)
+            | AuthError::UseDpopNonce(_) => 401,
             AuthError::InvalidRequest(_) => 400,
             AuthError::InsufficientScope { .. } => 403,
             AuthError::Unavailable { .. } => 503,

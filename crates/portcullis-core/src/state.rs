@@ -29,6 +29,7 @@ pub struct RequestState {
     principal: Option<Principal>,
     request: RequestContext,
     rendering: Arc<Rendering>,
+    response_headers: Vec<(&'static str, String)>,
 }
 
 impl fmt::Debug for RequestState {
@@ -89,7 +90,19 @@ impl RequestState {
             principal,
             request,
             rendering,
+            response_headers: Vec::new(),
         }
+    }
+
+    pub(crate) fn with_response_header(mut self, name: &'static str, value: String) -> Self {
+        self.response_headers.push((name, value));
+        self
+    }
+
+    /// Headers the adapter adds to the response of an accepted request (lowercase names): a
+    /// fresh `dpop-nonce` when the client's server nonce is due for renewal (RFC 9449 §8.2).
+    pub fn response_headers(&self) -> &[(&'static str, String)] {
+        &self.response_headers
     }
 
     /// The authenticated caller; `None` when an optional authenticator let an anonymous request

@@ -15,7 +15,8 @@ use portcullis_core::authenticator::Authenticator;
 use portcullis_core::challenge::ChallengeOptions;
 use portcullis_core::clock::ManualClock;
 use portcullis_core::dpop::{
-    DpopMode, DpopPolicy, MemoryReplayStore, ReplayFuture, ReplayKey, ReplayStore, ReplayStoreError,
+    DpopMode, DpopNonces, DpopPolicy, MemoryReplayStore, NonceKey, ReplayFuture, ReplayKey,
+    ReplayStore, ReplayStoreError,
 };
 use portcullis_core::principal::{AuthMethod, Binding};
 use portcullis_core::render::Rejection;
@@ -737,5 +738,145 @@ fn an_issuer_mode_overrides_a_required_default() {
     assert_eq!(
         outcome(decide(&auth, bearer(f.issuer.token().sign().unwrap()))),
         "401 dpop_required"
+    );
+}
+
+fn nonces(id: u8, secret: u8) -> DpopNonces {
+    DpopNonces::new(NonceKey::new(id, &[secret; 32]).unwrap())
+}
+
+/// Server nonces (RFC 9449 §8-9): no nonce, a forged one, one of another type, and an expired
+/// one are each refused with the reason, `use_dpop_nonce` and the current nonce; a bad nonce
+/// burns no `jti`; a nonce from an earlier period is accepted and renewed on the success.
+#[test]
+fn server_nonces_are_required_renewed_and_expire() {
+    let f = Fixture::new();
+    let auth = f.authenticator(f.policy().nonces(nonces(1, 7)));
+    let Err(first) = decide(
+        &auth,
+        dpop(&f.token, &f.proof().claim("jti", "j-1").sign().unwrap()),
+    ) else {
+        panic!("a proof without a nonce is refused");
+    };
+    assert_eq!(first.status, 401);
+    let challenge = header(&first, "www-authenticate").unwrap();
+    assert!(
+        challenge.contains("DPoP error=\"use_dpop_nonce\""),
+        "{challenge}"
+    );
+    assert!(challenge.contains("dpop_nonce_missing"), "{challenge}");
+    let nonce = header(&first, "dpop-nonce").unwrap().to_owned();
+
+    for (value, reason) in [
+        (json!("forged"), "dpop_nonce_invalid"),
+        (json!(42), "bad_dpop_proof: nonce"),
+    ] {
+        let proof = f
+            .proof()
+            .claim("jti", "j-1")
+            .claim("nonce", value)
+            .sign()
+            .unwrap();
+        let got = outcome(decide(&auth, dpop(&f.token, &proof)));
+        assert!(got.starts_with("401") && got.contains(reason), "{got}");
+    }
+    // None of the refusals above recorded `j-1`.
+    let proof = f
+        .proof()
+        .claim("jti", "j-1")
+        .claim("nonce", nonce.as_str())
+        .sign()
+        .unwrap();
+    let state = decide(&auth, dpop(&f.token, &proof)).unwrap();
+    assert!(
+        state.response_headers().is_empty(),
+        "a current nonce is not renewed"
+    );
+
+    // One period (half the 120 s lifetime) later: accepted, and the answer carries a new one.
+    f.clock.advance(60);
+    let proof = f
+        .proof()
+        .claim("jti", "j-2")
+        .claim("nonce", nonce.as_str())
+        .sign()
+        .unwrap();
+    let state = decide(&auth, dpop(&f.token, &proof)).unwrap();
+    let [("dpop-nonce", renewed)] = state.response_headers() else {
+        panic!("no renewal: {:?}", state.response_headers());
+    };
+    assert_ne!(renewed, &nonce);
+
+    f.clock.advance(61);
+    let proof = f
+        .proof()
+        .claim("jti", "j-3")
+        .claim("nonce", nonce.as_str())
+        .sign()
+        .unwrap();
+    let got = outcome(decide(&auth, dpop(&f.token, &proof)));
+    assert_eq!(got, "401 dpop_nonce_expired");
+    let proof = f
+        .proof()
+        .claim("jti", "j-3")
+        .claim("nonce", renewed.as_str())
+        .sign()
+        .unwrap();
+    assert_eq!(outcome(decide(&auth, dpop(&f.token, &proof))), "ok");
+}
+
+/// The nonce comes on every 401 (so a Bearer caller refused under `Required` can send its first
+/// proof with it), never on 400 or 503, and not at all while nonces are off.
+#[test]
+fn every_401_carries_the_nonce_when_nonces_are_on() {
+    let f = Fixture::new();
+    let with = f.authenticator(f.policy().mode(DpopMode::Required).nonces(nonces(1, 7)));
+    let bearer = vec![("authorization", format!("Bearer {}", f.token))];
+    let Err(refused) = decide(&with, bearer.clone()) else {
+        panic!("bearer refused under Required");
+    };
+    assert!(header(&refused, "dpop-nonce").is_some());
+    let Err(missing) = decide(&with, Vec::new()) else {
+        panic!("no credential");
+    };
+    assert!(header(&missing, "dpop-nonce").is_some());
+    let two = vec![
+        ("authorization", format!("Bearer {}", f.token)),
+        ("authorization", format!("Bearer {}", f.token)),
+    ];
+    let Err(malformed) = decide(&with, two) else {
+        panic!("two credentials");
+    };
+    assert_eq!(malformed.status, 400);
+    assert!(header(&malformed, "dpop-nonce").is_none());
+    let without = f.authenticator(f.policy().mode(DpopMode::Required));
+    let Err(refused) = decide(&without, bearer) else {
+        panic!("bearer refused under Required");
+    };
+    assert!(header(&refused, "dpop-nonce").is_none());
+}
+
+/// During a key rotation, nonces of the previous key are still accepted and renewed at once to
+/// the new key's.
+#[test]
+fn a_rotated_nonce_key_keeps_old_nonces_valid() {
+    let f = Fixture::new();
+    let old = f.authenticator(f.policy().nonces(nonces(1, 7)));
+    let Err(first) = decide(&old, dpop(&f.token, &f.proof().sign().unwrap())) else {
+        panic!("nonce needed");
+    };
+    let old_nonce = header(&first, "dpop-nonce").unwrap().to_owned();
+    let rotated = nonces(2, 9)
+        .also_accept(NonceKey::new(1, &[7; 32]).unwrap())
+        .unwrap();
+    let new = f.authenticator(f.policy().nonces(rotated));
+    let proof = f.proof().claim("nonce", old_nonce.as_str()).sign().unwrap();
+    let state = decide(&new, dpop(&f.token, &proof)).unwrap();
+    assert_eq!(state.response_headers().len(), 1, "renewed to the new key");
+    let dropped = f.authenticator(f.policy().nonces(nonces(2, 9)));
+    let proof = f.proof().claim("nonce", old_nonce.as_str()).sign().unwrap();
+    assert_eq!(
+        outcome(decide(&dropped, dpop(&f.token, &proof))),
+        "401 dpop_nonce_invalid"
     );
 }

@@ -162,3 +162,47 @@ pub(super) fn sha256(data: &[u8]) -> [u8; 32] {
     out.copy_from_slice(digest.as_ref());
     out
 }
+
+/// AES-256-GCM under one key; the IV is random and travels in front of the ciphertext.
+pub(super) struct SealingKey(aws_lc_rs::aead::LessSafeKey);
+
+impl SealingKey {
+    pub(super) fn new(secret: &[u8; 32]) -> Option<Self> {
+        aws_lc_rs::aead::UnboundKey::new(&aws_lc_rs::aead::AES_256_GCM, secret)
+            .ok()
+            .map(|key| Self(aws_lc_rs::aead::LessSafeKey::new(key)))
+    }
+
+    pub(super) fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Option<Vec<u8>> {
+        let mut iv = [0; super::IV_LEN];
+        fill_random(&mut iv)?;
+        let mut out = plaintext.to_vec();
+        self.0
+            .seal_in_place_append_tag(
+                aws_lc_rs::aead::Nonce::assume_unique_for_key(iv),
+                aws_lc_rs::aead::Aad::from(aad),
+                &mut out,
+            )
+            .ok()?;
+        let mut sealed = iv.to_vec();
+        sealed.append(&mut out);
+        Some(sealed)
+    }
+
+    pub(super) fn open(&self, aad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
+        let (iv, body) = sealed.split_at_checked(super::IV_LEN)?;
+        let iv = aws_lc_rs::aead::Nonce::try_assume_unique_for_key(iv).ok()?;
+        let mut body = body.to_vec();
+        let plain = self
+            .0
+            .open_in_place(iv, aws_lc_rs::aead::Aad::from(aad), &mut body)
+            .ok()?;
+        Some(plain.to_vec())
+    }
+}
+
+/// Fills `out` from the system's CSPRNG.
+pub(super) fn fill_random(out: &mut [u8]) -> Option<()> {
+    use aws_lc_rs::rand::SecureRandom as _;
+    aws_lc_rs::rand::SystemRandom::new().fill(out).ok()
+}

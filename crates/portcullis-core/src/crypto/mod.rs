@@ -124,6 +124,40 @@ impl SigningKey {
     }
 }
 
+/// The AES-GCM IV length (96 bits, the size GCM is specified for).
+const IV_LEN: usize = 12;
+
+/// An AES-256-GCM key that seals small values (DPoP server nonces) under a random IV.
+pub(crate) struct SealingKey(backend::SealingKey);
+
+impl SealingKey {
+    pub(crate) fn new(secret: &[u8; 32]) -> Option<Self> {
+        backend::SealingKey::new(secret).map(Self)
+    }
+
+    /// `iv || ciphertext || tag`, authenticating `aad` too; `None` only if the system has no
+    /// randomness.
+    pub(crate) fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Option<Vec<u8>> {
+        self.0.seal(aad, plaintext)
+    }
+
+    /// The plaintext, or `None` when `sealed` was not sealed by this key with this `aad`.
+    pub(crate) fn open(&self, aad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
+        self.0.open(aad, sealed)
+    }
+}
+
+impl fmt::Debug for SealingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SealingKey(<redacted>)")
+    }
+}
+
+/// Fills `out` from the operating system's CSPRNG; `None` when it has none.
+pub(crate) fn fill_random(out: &mut [u8]) -> Option<()> {
+    backend::fill_random(out)
+}
+
 /// SHA-256 of `data` (DPoP's `ath` and RFC 7638 key thumbprints).
 pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
     backend::sha256(data)

@@ -192,3 +192,44 @@ impl PrivateKey {
 pub(super) fn sha256(data: &[u8]) -> [u8; 32] {
     Sha256::digest(data).into()
 }
+
+/// AES-256-GCM under one key; the IV is random and travels in front of the ciphertext.
+pub(super) struct SealingKey(aes_gcm::Aes256Gcm);
+
+impl SealingKey {
+    pub(super) fn new(secret: &[u8; 32]) -> Option<Self> {
+        use aes_gcm::KeyInit as _;
+        aes_gcm::Aes256Gcm::new_from_slice(secret).ok().map(Self)
+    }
+
+    pub(super) fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Option<Vec<u8>> {
+        use aes_gcm::aead::{Aead as _, Payload};
+        let mut iv = [0; super::IV_LEN];
+        fill_random(&mut iv)?;
+        let mut body = self
+            .0
+            .encrypt(
+                &iv.into(),
+                Payload {
+                    msg: plaintext,
+                    aad,
+                },
+            )
+            .ok()?;
+        let mut sealed = iv.to_vec();
+        sealed.append(&mut body);
+        Some(sealed)
+    }
+
+    pub(super) fn open(&self, aad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
+        use aes_gcm::aead::{Aead as _, Payload};
+        let (iv, body) = sealed.split_at_checked(super::IV_LEN)?;
+        let iv: [u8; super::IV_LEN] = iv.try_into().ok()?;
+        self.0.decrypt(&iv.into(), Payload { msg: body, aad }).ok()
+    }
+}
+
+/// Fills `out` from the system's CSPRNG.
+pub(super) fn fill_random(out: &mut [u8]) -> Option<()> {
+    getrandom::fill(out).ok()
+}

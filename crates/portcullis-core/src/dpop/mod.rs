@@ -20,6 +20,7 @@
 //! A token bound with `cnf` is never accepted as a bearer token (RFC 9449 §7.2).
 
 pub mod htu;
+pub mod nonce;
 pub mod proof;
 pub mod replay;
 mod thumbprint;
@@ -29,6 +30,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use htu::MAX_HTU_LEN;
+pub use nonce::{
+    DEFAULT_NONCE_LIFETIME, DpopNonces, MAX_NONCE_LEN, MAX_NONCE_LIFETIME, MIN_NONCE_LIFETIME,
+    NONCE_KEY_LEN, NonceKey,
+};
 pub use proof::{MAX_JTI_LEN, MAX_PROOF_LEN};
 pub use replay::{
     DEFAULT_REPLAY_CAPACITY, Insert, MemoryReplayStore, ReplayFuture, ReplayKey, ReplayStore,
@@ -37,6 +42,7 @@ pub use replay::{
 
 use crate::error::{AuthError, ConfigError, Reason};
 use crate::token::{Algorithm, AlgorithmSet};
+use nonce::NonceCheck;
 use proof::{CheckedProof, Expected};
 
 /// How long a proof is accepted after its `iat` (60 s): RFC 9449 §11.1 asks for a short window;
@@ -88,6 +94,7 @@ pub enum DpopMode {
 /// | [`max_age`](Self::max_age) | [`DEFAULT_PROOF_MAX_AGE`] (60 s, at most [`MAX_PROOF_MAX_AGE`]) |
 /// | [`leeway`](Self::leeway) | [`DEFAULT_PROOF_LEEWAY`] (10 s, at most [`MAX_PROOF_LEEWAY`]) |
 /// | [`replay_store`](Self::replay_store) | a [`MemoryReplayStore`] of [`DEFAULT_REPLAY_CAPACITY`] entries: one process only |
+/// | [`nonces`](Self::nonces) | off ([`DpopNonces`]: stateless server nonces, RFC 9449 §8-9) |
 ///
 /// ```
 /// use std::time::Duration;
@@ -106,6 +113,7 @@ pub struct DpopPolicy {
     max_age: Duration,
     leeway: Duration,
     store: Arc<dyn ReplayStore>,
+    nonces: Option<DpopNonces>,
 }
 
 impl fmt::Debug for DpopPolicy {
@@ -116,6 +124,7 @@ impl fmt::Debug for DpopPolicy {
             .field("max_age", &self.max_age)
             .field("leeway", &self.leeway)
             .field("store", &self.store)
+            .field("nonces", &self.nonces)
             .finish()
     }
 }
@@ -128,6 +137,7 @@ impl Default for DpopPolicy {
             max_age: DEFAULT_PROOF_MAX_AGE,
             leeway: DEFAULT_PROOF_LEEWAY,
             store: Arc::new(MemoryReplayStore::new()),
+            nonces: None,
         }
     }
 }
@@ -187,6 +197,19 @@ impl DpopPolicy {
         self
     }
 
+    /// Requires every proof to carry a server nonce (RFC 9449 §8-9): a proof without the
+    /// current one is answered `use_dpop_nonce` with a fresh nonce in `DPoP-Nonce`. Replicas
+    /// must share the nonce keys.
+    pub fn nonces(mut self, nonces: DpopNonces) -> Self {
+        self.nonces = Some(nonces);
+        self
+    }
+
+    /// The current server nonce, when nonces are on: what `DPoP-Nonce` carries.
+    pub(crate) fn current_nonce(&self, now: u64) -> Option<Arc<str>> {
+        self.nonces.as_ref().and_then(|n| n.current(now))
+    }
+
     /// The mode.
     pub fn current_mode(&self) -> DpopMode {
         self.mode
@@ -214,8 +237,8 @@ impl DpopPolicy {
         htu: &str,
         access_token: &str,
         now: u64,
-    ) -> Result<CheckedProof, Reason> {
-        proof::check(
+    ) -> Result<CheckedProof, AuthError> {
+        let mut checked = proof::check(
             proof,
             &Expected {
                 method,
@@ -227,6 +250,19 @@ impl DpopPolicy {
                 algorithms: self.algorithms,
             },
         )
+        .map_err(AuthError::InvalidDpopProof)?;
+        // After every other rule: a proof that is wrong anyway is told so, not sent for a nonce.
+        if let Some(nonces) = &self.nonces {
+            let nonce = checked
+                .nonce
+                .as_deref()
+                .ok_or(AuthError::UseDpopNonce(Reason::DpopNonceMissing))?;
+            checked.renew_nonce = nonces
+                .check(nonce, now, self.leeway.as_secs())
+                .map_err(AuthError::UseDpopNonce)?
+                == NonceCheck::Renew;
+        }
+        Ok(checked)
     }
 
     /// The replay check, last: records the proof or refuses the request.

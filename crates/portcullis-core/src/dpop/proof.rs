@@ -33,6 +33,10 @@ pub(crate) struct CheckedProof {
     /// The RFC 7638 thumbprint of the proof key: what `cnf.jkt` must name.
     pub(crate) jkt: String,
     pub(crate) jti: String,
+    /// The `nonce` claim, checked by the policy when server nonces are on.
+    pub(crate) nonce: Option<String>,
+    /// Whether the response should carry a fresh `DPoP-Nonce`.
+    pub(crate) renew_nonce: bool,
 }
 
 /// What a proof is checked against.
@@ -79,9 +83,16 @@ pub(crate) fn check(proof: &str, expected: &Expected<'_>) -> Result<CheckedProof
         .and_then(|bytes| parse_object(&bytes).ok())
         .ok_or(bad("claims"))?;
     let jti = claims_match(&claims, expected)?;
+    let nonce = match claims.get("nonce") {
+        None => None,
+        Some(Value::String(nonce)) => Some(nonce.clone()),
+        Some(_) => return Err(bad("nonce")),
+    };
     Ok(CheckedProof {
         jkt,
         jti: jti.to_owned(),
+        nonce,
+        renew_nonce: false,
     })
 }
 

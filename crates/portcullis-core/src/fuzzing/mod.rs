@@ -326,7 +326,7 @@ const DPOP_HTU: &str = "https://api.fuzz/resource";
 /// and is refused for any other method, URI or access token.
 pub fn dpop_proof(data: &[u8]) {
     use crate::dpop::{DpopPolicy, MAX_JTI_LEN};
-    use crate::error::Reason;
+    use crate::error::{AuthError, Reason};
     let Some((shape, rest)) = data.split_first() else {
         return;
     };
@@ -347,9 +347,9 @@ pub fn dpop_proof(data: &[u8]) {
             assert!(check("GET", "http://api.fuzz/resource", DPOP_TOKEN).is_err());
             assert!(check("GET", DPOP_HTU, "another-token").is_err());
         }
-        Err(reason) => assert!(
-            matches!(reason, Reason::BadDpopProof(_)),
-            "not a proof rule: {reason}"
+        Err(error) => assert!(
+            matches!(error, AuthError::InvalidDpopProof(Reason::BadDpopProof(_))),
+            "not a proof rule: {error}"
         ),
     }
 }
@@ -376,6 +376,51 @@ fn signed_proof(claims: &str) -> String {
     );
     let signature = URL_SAFE_NO_PAD.encode(key.sign(input.as_bytes()).as_ref());
     format!("{input}.{signature}")
+}
+
+/// A DPoP server nonce checked. Invariants: arbitrary text is refused as invalid (never
+/// accepted, never a panic); a nonce minted here opens as current, and any one-byte change to
+/// it (other than in the base64url padding bits) is refused.
+pub fn dpop_nonce(data: &[u8]) {
+    use crate::dpop::{DpopNonces, NonceKey};
+    use crate::error::Reason;
+    static NONCES: OnceLock<Option<DpopNonces>> = OnceLock::new();
+    let Some(nonces) = NONCES.get_or_init(|| NonceKey::new(1, &[7; 32]).ok().map(DpopNonces::new))
+    else {
+        return;
+    };
+    let text = String::from_utf8_lossy(data);
+    assert_eq!(
+        nonces.check(&text, NOW, 5),
+        Err(Reason::DpopNonceInvalid),
+        "accepted arbitrary text"
+    );
+    let Some(nonce) = nonces.current(NOW) else {
+        return;
+    };
+    assert_eq!(
+        nonces.check(&nonce, NOW, 5),
+        Ok(crate::dpop::nonce::NonceCheck::Current)
+    );
+    let mut bytes = nonce.as_bytes().to_vec();
+    let (Some(&at), Some(&flip)) = (data.first(), data.get(1)) else {
+        return;
+    };
+    // The last character carries padding bits; every other one is significant.
+    let index = usize::from(at) % (bytes.len() - 1);
+    if let Some(b) = bytes.get_mut(index) {
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let replacement = alphabet.get(usize::from(flip) % alphabet.len()).copied();
+        match replacement {
+            Some(r) if r != *b => *b = r,
+            _ => return,
+        }
+    }
+    let altered = String::from_utf8_lossy(&bytes);
+    assert!(
+        nonces.check(&altered, NOW, 5).is_err(),
+        "altered nonce accepted"
+    );
 }
 
 /// An `htu` normalised. Invariants: the normal form is an `http`/`https` URI without query or
