@@ -36,3 +36,8 @@ pub mod axum {
 #[cfg(all(doctest, feature = "axum", feature = "actix"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// `docs/dpop.md`'s code blocks, compiled as doc tests.
+#[cfg(all(doctest, feature = "axum", feature = "client"))]
+#[doc = include_str!("../docs/dpop.md")]
+pub struct DpopDoctests;

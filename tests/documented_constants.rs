@@ -161,8 +161,14 @@ fn constants() -> Vec<(&'static str, Value)> {
             "DEFAULT_NONCE_LIFETIME",
             Time(portcullis::dpop::DEFAULT_NONCE_LIFETIME),
         ),
-        ("MIN_NONCE_LIFETIME", Time(portcullis::dpop::MIN_NONCE_LIFETIME)),
-        ("MAX_NONCE_LIFETIME", Time(portcullis::dpop::MAX_NONCE_LIFETIME)),
+        (
+            "MIN_NONCE_LIFETIME",
+            Time(portcullis::dpop::MIN_NONCE_LIFETIME),
+        ),
+        (
+            "MAX_NONCE_LIFETIME",
+            Time(portcullis::dpop::MAX_NONCE_LIFETIME),
+        ),
         ("MAX_NONCE_LEN", count(portcullis::dpop::MAX_NONCE_LEN)),
         ("NONCE_KEY_LEN", count(portcullis::dpop::NONCE_KEY_LEN)),
         (
@@ -180,6 +186,8 @@ fn constants() -> Vec<(&'static str, Value)> {
         ),
         ("RETRY_AFTER_FAILURE", Time(client::RETRY_AFTER_FAILURE)),
         ("DEFAULT_POLL_INTERVAL", Time(client::DEFAULT_POLL_INTERVAL)),
+        ("MAX_REMEMBERED_NONCES", count(client::MAX_REMEMBERED_NONCES)),
+        ("MAX_CLIENT_NONCE_LEN", count(client::MAX_CLIENT_NONCE_LEN)),
         (
             "DEFAULT_INTROSPECTION_TTL",
             Time(client::DEFAULT_INTROSPECTION_TTL),

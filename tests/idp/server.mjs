@@ -3,6 +3,7 @@
 // `node tests/idp/server.mjs`, reads the one JSON line it prints on stdout (issuer, clients'
 // secrets and the private_key_jwt client's private key), and kills it by its handle.
 //
+// DPoP-bound tokens are issued to any client that sends a proof (see IDP_DPOP_NONCE).
 // Resources (RFC 8707): JWT_API gets RFC 9068 JWT access tokens, OPAQUE_API opaque ones (which
 // is also what introspection is tested with: oidc-provider does not introspect its own JWTs).
 // Token requests are counted at GET /_test/counters, per client for HTTP Basic client
@@ -18,6 +19,9 @@ const OPAQUE_API = 'https://opaque.portcullis.test';
 const ACCESS_TTL = Number(process.env.IDP_ACCESS_TTL ?? 300);
 // Holds every token request this long (ms), so tests can make requests overlap for certain.
 const TOKEN_DELAY = Number(process.env.IDP_TOKEN_DELAY_MS ?? 0);
+// DPoP (RFC 9449) is on for every client; IDP_DPOP_NONCE=1 makes the token endpoint require
+// server nonces, so clients must handle `use_dpop_nonce`.
+const DPOP_NONCE = process.env.IDP_DPOP_NONCE === '1';
 
 const server = http.createServer();
 await new Promise((resolve) => { server.listen(0, '127.0.0.1', resolve); });
@@ -132,6 +136,11 @@ const provider = new Provider(issuer, {
       allowedPolicy: async (ctx, client) => client.clientId === 'resource-server',
     },
     revocation: { enabled: true },
+    dPoP: {
+      enabled: true,
+      nonceSecret: crypto.randomBytes(32),
+      requireNonce: () => DPOP_NONCE,
+    },
     resourceIndicators: {
       enabled: true,
       defaultResource: async (_ctx, _client, oneOf) => oneOf,

@@ -1272,3 +1272,112 @@ async fn a_dpop_bound_opaque_token_needs_its_proof() {
         .expect_err("bound token as Bearer");
     assert_eq!(refused.status, 401);
 }
+
+/// A token issued as DPoP-bound to `key`'s thumbprint, by the test kit's issuer.
+fn bound_token(issuer: &TestIssuer, key: &portcullis_core::client::DpopKey) -> String {
+    issuer
+        .token()
+        .claim("cnf", json!({"jkt": key.thumbprint()}))
+        .sign()
+        .expect("sign")
+}
+
+/// The client's proofs pass portcullis' own resource-server checks, for each algorithm, with a
+/// generated key and one loaded from PKCS#8 (PEM and DER), on whichever backend signs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_dpop_proofs_pass_the_resource_server_checks() {
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair};
+    use base64::Engine as _;
+    use portcullis_core::authenticator::Authenticator;
+    use portcullis_core::client::DpopKey;
+    use portcullis_core::principal::Binding;
+    use portcullis_core::request::RequestView;
+    use portcullis_core::testing::HeaderList;
+
+    let issuer = TestIssuer::new().expect("issuer");
+    let auth = Authenticator::new(
+        issuer
+            .verifier()
+            .expect("verifier")
+            .build()
+            .expect("config"),
+    );
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let p256 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).expect("p256");
+    let ed = Ed25519KeyPair::generate_pkcs8(&rng).expect("ed25519");
+    let pem = |der: &[u8]| {
+        format!(
+            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+            base64::engine::general_purpose::STANDARD.encode(der)
+        )
+    };
+    let keys = [
+        DpopKey::generate(Algorithm::ES256).expect("generate"),
+        DpopKey::generate(Algorithm::EdDSA).expect("generate"),
+        DpopKey::from_pkcs8_der(p256.as_ref(), Algorithm::ES256).expect("der"),
+        DpopKey::from_pkcs8_pem(&pem(ed.as_ref()), Algorithm::EdDSA).expect("pem"),
+    ];
+    assert!(DpopKey::from_pkcs8_der(p256.as_ref(), Algorithm::EdDSA).is_err());
+    for key in keys {
+        let token = bound_token(&issuer, &key);
+        let proof = key
+            .proof(
+                "POST",
+                "https://api.example.com/orders?id=7#x",
+                Some(&token),
+            )
+            .expect("proof");
+        let headers = HeaderList(vec![
+            ("authorization", format!("DPoP {token}")),
+            ("dpop", proof),
+        ]);
+        let view = RequestView::new("POST", "/orders", &headers)
+            .authority(Some("api.example.com"))
+            .secure(true);
+        let state = auth.authenticate(&view).await.expect("accepted");
+        let principal = state.principal().expect("principal");
+        assert_eq!(
+            principal.binding(),
+            &Binding::DpopKey {
+                jkt: key.thumbprint().to_owned()
+            },
+            "{key:?}"
+        );
+        // The same proof for another method is refused.
+        let view = RequestView::new("GET", "/orders", &headers)
+            .authority(Some("api.example.com"))
+            .secure(true);
+        assert!(auth.authenticate(&view).await.is_err(), "{key:?}");
+    }
+}
+
+/// A client that proves a key must get `token_type: DPoP` back: a bearer token (the server
+/// ignored the proof) is refused, and so is a DPoP token without a key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_type_must_match_what_was_asked() {
+    use portcullis_core::client::DpopKey;
+    let key = DpopKey::generate(Algorithm::ES256).expect("key");
+    let with_key = |url: String| {
+        ClientCredentials::builder("svc")
+            .auth(ClientAuth::SecretPost("s".to_owned().into()))
+            .token_url(url)
+            .dpop(key.clone())
+            .build()
+            .expect("config")
+    };
+    let (bearer_url, _) = token_endpoint(json!({"token_type": "Bearer", "expires_in": 60})).await;
+    let error = with_key(bearer_url).access_token().await.unwrap_err();
+    assert!(
+        error.to_string().contains("Bearer token to a DPoP request"),
+        "{error}"
+    );
+    let (dpop_url, _) = token_endpoint(json!({"token_type": "DPoP", "expires_in": 60})).await;
+    assert!(
+        with_key(dpop_url.clone())
+            .access_token()
+            .await
+            .unwrap()
+            .is_dpop()
+    );
+    assert!(svc_client(dpop_url).access_token().await.is_err());
+}

@@ -122,6 +122,21 @@ impl ClientAuth {
     }
 }
 
+/// The DER inside a PKCS#8 PEM private key (`-----BEGIN PRIVATE KEY-----`).
+pub(crate) fn pkcs8_pem(pem: &str) -> Result<Vec<u8>, &'static str> {
+    let body: String = pem
+        .trim()
+        .strip_prefix("-----BEGIN PRIVATE KEY-----")
+        .and_then(|rest| rest.strip_suffix("-----END PRIVATE KEY-----"))
+        .ok_or("not a PKCS#8 PEM key (convert with `openssl pkcs8 -topk8 -nocrypt`)")?
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    STANDARD
+        .decode(body)
+        .map_err(|_| "the PEM body is not base64")
+}
+
 /// The private key a `private_key_jwt` client signs its assertions with.
 pub struct AssertionKey {
     key: Box<SigningKey>,
@@ -146,19 +161,7 @@ impl AssertionKey {
             name: "assertion key",
             why,
         };
-        let body: String = pem
-            .trim()
-            .strip_prefix("-----BEGIN PRIVATE KEY-----")
-            .and_then(|rest| rest.strip_suffix("-----END PRIVATE KEY-----"))
-            .ok_or(invalid(
-                "not a PKCS#8 PEM key (convert with `openssl pkcs8 -topk8 -nocrypt`)",
-            ))?
-            .chars()
-            .filter(|c| !c.is_ascii_whitespace())
-            .collect();
-        let der = STANDARD
-            .decode(body)
-            .map_err(|_| invalid("the PEM body is not base64"))?;
+        let der = pkcs8_pem(pem).map_err(invalid)?;
         let key = Box::new(SigningKey::from_pkcs8_der(&der, alg).map_err(invalid)?);
         Ok(Self {
             key,

@@ -27,6 +27,7 @@ use subtle::ConstantTimeEq;
 use tokio::time::Instant;
 
 use super::auth::ClientAuth;
+use super::dpop::DpopKey;
 use super::endpoint::Endpoint;
 use super::flight::TokenFlight;
 use super::http::Http;
@@ -58,6 +59,12 @@ pub trait TokenSource: Send + Sync + 'static {
     /// The resource server refused `token` as invalid: never serve it again. The next
     /// [`token`](Self::token) call fetches a new one (one request, however many callers).
     fn invalidate(&self, token: &str);
+
+    /// The key DPoP-bound tokens from this source are bound to; the outbound middleware signs
+    /// each request's proof with it. `None` (the default) for a source of bearer tokens only.
+    fn dpop_key(&self) -> Option<&DpopKey> {
+        None
+    }
 }
 
 /// The future [`TokenSource::token`] returns.
@@ -156,6 +163,7 @@ struct Inner {
     fetcher: Fetcher,
     default: TokenRequest,
     refresh_ahead: Duration,
+    dpop: Option<DpopKey>,
     slots: Mutex<HashMap<TokenRequest, Arc<Slot>>>,
 }
 
@@ -177,6 +185,7 @@ impl fmt::Debug for ClientCredentials {
             .field("client_id", &self.inner.client_id)
             .field("auth", &self.inner.auth)
             .field("request", &self.inner.default)
+            .field("dpop", &self.inner.dpop)
             .finish_non_exhaustive()
     }
 }
@@ -200,6 +209,7 @@ pub struct ClientCredentialsBuilder {
     refresh_ahead: Duration,
     client: Option<reqwest::Client>,
     allow_http: bool,
+    dpop: Option<DpopKey>,
 }
 
 impl fmt::Debug for ClientCredentialsBuilder {
@@ -225,6 +235,7 @@ impl ClientCredentials {
             refresh_ahead: DEFAULT_REFRESH_AHEAD,
             client: None,
             allow_http: false,
+            dpop: None,
         }
     }
 
@@ -352,22 +363,35 @@ impl ClientCredentials {
             exchange = exchange.add_extra_param("audience", audience.clone());
         }
         let response = exchange
-            .request_async(&Http(&inner.fetcher))
+            .request_async(&Http::new(&inner.fetcher).dpop(inner.dpop.as_ref()))
             .await
             .map_err(token_error)?;
-        if *response.token_type() != BasicTokenType::Bearer {
-            return Err(TokenError::unavailable(
-                "the token endpoint issued a token that is not a Bearer token",
-            ));
-        }
+        let dpop = bound(response.token_type(), inner.dpop.is_some())?;
         Ok(AccessToken::new(
             SecretString::from(response.access_token().secret().to_owned()),
             response.expires_in(),
-        ))
+        )
+        .bound(dpop))
     }
 }
 
 /// An `oauth2` request error as a [`TokenError`]: the server's `error` code when it sent one.
+/// Whether an issued token is DPoP-bound, refusing what the client cannot use as asked: a
+/// bearer token when it proved a key (the server ignored DPoP, so the token is as stealable
+/// as any), a DPoP token without a key, or another type.
+pub(crate) fn bound(token_type: &BasicTokenType, dpop: bool) -> Result<bool, TokenError> {
+    match (token_type, dpop) {
+        (BasicTokenType::Bearer, false) => Ok(false),
+        (BasicTokenType::Extension(t), true) if t.eq_ignore_ascii_case("dpop") => Ok(true),
+        (BasicTokenType::Bearer, true) => Err(TokenError::unavailable(
+            "the token endpoint issued a Bearer token to a DPoP request (does it support DPoP?)",
+        )),
+        _ => Err(TokenError::unavailable(
+            "the token endpoint issued a token of another type than asked",
+        )),
+    }
+}
+
 pub(crate) fn token_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse>(
     error: RequestTokenError<RE, T>,
 ) -> TokenError {
@@ -395,6 +419,10 @@ pub(crate) fn token_error<RE: std::error::Error + 'static, T: oauth2::ErrorRespo
 impl TokenSource for ClientCredentials {
     fn token(&self) -> TokenSourceFuture<'_> {
         Box::pin(self.access_token())
+    }
+
+    fn dpop_key(&self) -> Option<&DpopKey> {
+        self.inner.dpop.as_ref()
     }
 
     fn invalidate(&self, token: &str) {
@@ -453,6 +481,15 @@ impl ClientCredentialsBuilder {
         self
     }
 
+    /// Asks for DPoP-bound tokens (RFC 9449 §5): every token request carries a proof by `key`
+    /// (retried once with the server's nonce on `use_dpop_nonce`), the token must come back
+    /// with `token_type: DPoP`, and the outbound middleware sends it with a proof per request.
+    /// Keep the key for as long as its tokens live ([`DpopKey::from_pkcs8_pem`]).
+    pub fn dpop(mut self, key: DpopKey) -> Self {
+        self.dpop = Some(key);
+        self
+    }
+
     /// Allows plain `http` token endpoints on any host. Client secrets then cross the network
     /// in clear; loopback hosts are always allowed.
     pub fn dangerous_allow_http(mut self) -> Self {
@@ -497,6 +534,7 @@ impl ClientCredentialsBuilder {
                 fetcher,
                 default: self.request,
                 refresh_ahead: self.refresh_ahead,
+                dpop: self.dpop,
                 slots: Mutex::new(HashMap::new()),
             }),
         })

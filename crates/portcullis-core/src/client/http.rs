@@ -1,10 +1,14 @@
 //! `oauth2`'s async HTTP-client trait over portcullis' own client ([`Fetcher`]), so every flow
 //! shares one reqwest, its timeouts, its body cap and its refusal to follow redirects (a
 //! redirected token request would send the client's credentials elsewhere).
+//!
+//! With a [`DpopKey`], every request carries a fresh `DPoP` proof, and an authorization server's
+//! `use_dpop_nonce` answer (RFC 9449 §8) is retried once with the nonce it sent.
 
 use std::future::Future;
 use std::pin::Pin;
 
+use super::dpop::DpopKey;
 use crate::fetch::Fetcher;
 
 /// A transport failure, as a short text without the body or any secret.
@@ -12,8 +16,65 @@ use crate::fetch::Fetcher;
 #[error("{0}")]
 pub(crate) struct HttpError(pub(crate) String);
 
-/// [`Fetcher`] as an `oauth2` HTTP client.
-pub(crate) struct Http<'a>(pub(crate) &'a Fetcher);
+/// [`Fetcher`] as an `oauth2` HTTP client, proving a DPoP key when it has one.
+pub(crate) struct Http<'a> {
+    fetcher: &'a Fetcher,
+    dpop: Option<&'a DpopKey>,
+}
+
+impl<'a> Http<'a> {
+    pub(crate) fn new(fetcher: &'a Fetcher) -> Self {
+        Self {
+            fetcher,
+            dpop: None,
+        }
+    }
+
+    pub(crate) fn dpop(mut self, key: Option<&'a DpopKey>) -> Self {
+        self.dpop = key;
+        self
+    }
+
+    /// Sends `request`, with a proof when there is a key; one retry on `use_dpop_nonce`.
+    pub(crate) async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, String> {
+        let Some(key) = self.dpop else {
+            return self.fetcher.send(request).await;
+        };
+        let (parts, body) = request.into_parts();
+        let url = parts.uri.to_string();
+        let attempt = |body: Vec<u8>| {
+            let mut request = http::Request::from_parts(parts.clone(), body);
+            let proof = key
+                .proof(parts.method.as_str(), &url, None)
+                .map_err(|e| e.to_string())?;
+            let value = http::HeaderValue::from_str(&proof).map_err(|_| "invalid DPoP proof")?;
+            request.headers_mut().insert("dpop", value);
+            Ok::<_, String>(self.fetcher.send(request))
+        };
+        let response = attempt(body.clone())?.await?;
+        let renewed = response
+            .headers()
+            .get("dpop-nonce")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|nonce| key.remember_nonce(&url, nonce));
+        if renewed
+            && response.status() == http::StatusCode::BAD_REQUEST
+            && asks_for_nonce(&response)
+        {
+            return attempt(body)?.await;
+        }
+        Ok(response)
+    }
+}
+
+/// An authorization server's `{"error": "use_dpop_nonce"}` (RFC 9449 §8).
+fn asks_for_nonce(response: &http::Response<Vec<u8>>) -> bool {
+    crate::oauth_response::error_answer(response.body())
+        .is_some_and(|(code, _)| code == "use_dpop_nonce")
+}
 
 impl<'c> oauth2::AsyncHttpClient<'c> for Http<'_> {
     type Error = HttpError;
@@ -21,6 +82,6 @@ impl<'c> oauth2::AsyncHttpClient<'c> for Http<'_> {
         Pin<Box<dyn Future<Output = Result<oauth2::HttpResponse, HttpError>> + Send + Sync + 'c>>;
 
     fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
-        Box::pin(async move { self.0.send(request).await.map_err(HttpError) })
+        Box::pin(async move { self.send(request).await.map_err(HttpError) })
     }
 }

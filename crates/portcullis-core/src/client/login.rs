@@ -109,7 +109,7 @@ impl LoginBuilder {
                 why: "not a URL",
             })
         })?;
-        let metadata = Metadata::discover_async(issuer_url, &Http(&fetcher))
+        let metadata = Metadata::discover_async(issuer_url, &Http::new(&fetcher))
             .await
             .map_err(|e| TokenError::unavailable(printable(&format!("discovery: {e}"), 160)))?;
         Ok(Login {
@@ -280,7 +280,7 @@ impl Login {
         }
         let sent = Instant::now();
         let response = exchange
-            .request_async(&Http(&self.inner.fetcher))
+            .request_async(&Http::new(&self.inner.fetcher))
             .await
             .map_err(super::credentials::token_error)?;
         let id_token = response

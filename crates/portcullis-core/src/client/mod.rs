@@ -26,6 +26,7 @@
 mod auth;
 mod credentials;
 mod device;
+mod dpop;
 mod endpoint;
 mod exchange;
 mod flight;
@@ -42,6 +43,7 @@ pub use credentials::{
     TokenRequest, TokenSource, TokenSourceFuture,
 };
 pub use device::{DEFAULT_POLL_INTERVAL, DeviceAuthorization, DeviceFlow};
+pub use dpop::{DpopKey, MAX_CLIENT_NONCE_LEN, MAX_REMEMBERED_NONCES};
 pub use exchange::{Subject, TokenExchange, TokenType};
 pub use flight::RETRY_AFTER_FAILURE;
 pub use introspection::{
@@ -64,11 +66,28 @@ use crate::error::ConfigError;
 pub struct AccessToken {
     secret: SecretString,
     expires_in: Option<Duration>,
+    dpop: bool,
 }
 
 impl AccessToken {
     pub(crate) fn new(secret: SecretString, expires_in: Option<Duration>) -> Self {
-        Self { secret, expires_in }
+        Self {
+            secret,
+            expires_in,
+            dpop: false,
+        }
+    }
+
+    /// Marks the token as DPoP-bound (`token_type: DPoP`).
+    pub(crate) fn bound(mut self, dpop: bool) -> Self {
+        self.dpop = dpop;
+        self
+    }
+
+    /// Whether the token is DPoP-bound (`token_type: DPoP`): it goes in `Authorization: DPoP`
+    /// with a proof by the key it was issued to, never as a bearer token.
+    pub fn is_dpop(&self) -> bool {
+        self.dpop
     }
 
     /// The token, to put in an `Authorization: Bearer` header.
@@ -87,6 +106,7 @@ impl fmt::Debug for AccessToken {
         f.debug_struct("AccessToken")
             .field("secret", &"<redacted>")
             .field("expires_in", &self.expires_in)
+            .field("dpop", &self.dpop)
             .finish()
     }
 }

@@ -1,8 +1,13 @@
 //! Attaching tokens to outbound requests: a reqwest-middleware [`BearerMiddleware`] and a tower
-//! [`BearerLayer`]. Both set `Authorization: Bearer` from a [`TokenSource`] and, when the
-//! resource server answers `401` with `error="invalid_token"` (the token was revoked or its key
-//! rotated before it expired), invalidate that token, fetch a new one and retry once. A second
-//! `401` is returned as it is: retrying further would only hammer both servers.
+//! [`BearerLayer`]. Both set `Authorization` from a [`TokenSource`]: `Bearer <token>`, or, for a
+//! DPoP-bound token, `DPoP <token>` with a fresh proof per request (with `ath`) signed by the
+//! source's [`DpopKey`]. They retry once:
+//! - on a `401` with `error="invalid_token"` (the token was revoked or its key rotated before
+//!   it expired): that token is invalidated and a new one fetched;
+//! - on a `401` with `error="use_dpop_nonce"` and a new `DPoP-Nonce` (RFC 9449 §9): the proof
+//!   is signed again with that nonce, which the key keeps for the next requests to that server.
+//!
+//! A second refusal is returned as it is: retrying further would only hammer both servers.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -15,23 +20,87 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::credentials::TokenSource;
+use super::dpop::DpopKey;
 use super::{AccessToken, TokenError};
 
-/// Whether a response says the presented token itself was refused (RFC 6750 §3.1).
-fn token_refused(status: StatusCode, headers: &HeaderMap) -> bool {
-    status == StatusCode::UNAUTHORIZED
-        && headers
+/// Why a response is worth one more try.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    /// The token itself was refused (RFC 6750 §3.1): fetch another.
+    NewToken,
+    /// The resource server wants a proof with its new nonce.
+    Nonce,
+}
+
+/// Reads a response: keeps a `DPoP-Nonce`, and says whether to retry.
+fn retry(
+    status: StatusCode,
+    headers: &HeaderMap,
+    key: Option<&DpopKey>,
+    url: &str,
+) -> Option<Retry> {
+    let renewed = key.is_some_and(|key| {
+        headers
+            .get("dpop-nonce")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|nonce| key.remember_nonce(url, nonce))
+    });
+    if status != StatusCode::UNAUTHORIZED {
+        return None;
+    }
+    let says = |error: &str| {
+        headers
             .get_all(WWW_AUTHENTICATE)
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .any(|v| v.contains("error=\"invalid_token\""))
+            .any(|v| v.contains(&format!("error=\"{error}\"")))
+    };
+    if renewed && says("use_dpop_nonce") {
+        Some(Retry::Nonce)
+    } else if says("invalid_token") {
+        Some(Retry::NewToken)
+    } else {
+        None
+    }
 }
 
-fn bearer(token: &AccessToken) -> Result<HeaderValue, TokenError> {
-    let mut value = HeaderValue::from_str(&format!("Bearer {}", token.secret()))
+fn sensitive(value: String) -> Result<HeaderValue, TokenError> {
+    let mut value = HeaderValue::from_str(&value)
         .map_err(|_| TokenError::unavailable("the token is not a valid header value"))?;
     value.set_sensitive(true);
     Ok(value)
+}
+
+/// Sets `Authorization` (and `DPoP`, for a bound token) on a request to `url`.
+fn authorize(
+    headers: &mut HeaderMap,
+    token: &AccessToken,
+    key: Option<&DpopKey>,
+    method: &str,
+    url: &str,
+) -> Result<(), TokenError> {
+    if !token.is_dpop() {
+        headers.insert(
+            AUTHORIZATION,
+            sensitive(format!("Bearer {}", token.secret()))?,
+        );
+        return Ok(());
+    }
+    let key = key.ok_or_else(|| {
+        TokenError::unavailable("a DPoP-bound token from a source without a DPoP key")
+    })?;
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(TokenError::unavailable(
+            "a DPoP proof needs the request's absolute URI",
+        ));
+    }
+    let proof = key.proof(method, url, Some(token.secret()))?;
+    headers.insert(
+        AUTHORIZATION,
+        sensitive(format!("DPoP {}", token.secret()))?,
+    );
+    headers.insert("dpop", sensitive(proof)?);
+    Ok(())
 }
 
 /// reqwest-middleware middleware that authenticates every request with a [`TokenSource`].
@@ -65,24 +134,26 @@ impl reqwest_middleware::Middleware for BearerMiddleware {
         extensions: &mut http::Extensions,
         next: reqwest_middleware::Next<'_>,
     ) -> reqwest_middleware::Result<reqwest::Response> {
-        let token = self.source.token().await.map_err(anyhow_error)?;
-        request
-            .headers_mut()
-            .insert(AUTHORIZATION, bearer(&token).map_err(anyhow_error)?);
-        let retry = request.try_clone();
+        let source = &*self.source;
+        let key = source.dpop_key();
+        let (method, url) = (request.method().to_string(), request.url().to_string());
+        let token = source.token().await.map_err(anyhow_error)?;
+        authorize(request.headers_mut(), &token, key, &method, &url).map_err(anyhow_error)?;
+        let again = request.try_clone();
         let response = next.clone().run(request, extensions).await?;
-        let Some(mut retry) = retry else {
+        let Some(mut again) = again else {
             return Ok(response);
         };
-        if !token_refused(response.status(), response.headers()) {
-            return Ok(response);
-        }
-        self.source.invalidate(token.secret());
-        let token = self.source.token().await.map_err(anyhow_error)?;
-        retry
-            .headers_mut()
-            .insert(AUTHORIZATION, bearer(&token).map_err(anyhow_error)?);
-        next.run(retry, extensions).await
+        let token = match retry(response.status(), response.headers(), key, &url) {
+            None => return Ok(response),
+            Some(Retry::Nonce) => token,
+            Some(Retry::NewToken) => {
+                source.invalidate(token.secret());
+                source.token().await.map_err(anyhow_error)?
+            }
+        };
+        authorize(again.headers_mut(), &token, key, &method, &url).map_err(anyhow_error)?;
+        next.run(again, extensions).await
     }
 }
 
@@ -163,21 +234,25 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let source = Arc::clone(&self.source);
         Box::pin(async move {
+            let key = source.dpop_key();
+            let (method, url) = (request.method().to_string(), request.uri().to_string());
             let token = source.token().await?;
-            request.headers_mut().insert(AUTHORIZATION, bearer(&token)?);
-            let retry = request.clone();
+            authorize(request.headers_mut(), &token, key, &method, &url)?;
+            let mut again = request.clone();
             let response = inner.call(request).await.map_err(Into::into)?;
-            if !token_refused(response.status(), response.headers()) {
-                return Ok(response);
-            }
-            source.invalidate(token.secret());
-            let token = source.token().await?;
-            let mut retry = retry;
-            retry.headers_mut().insert(AUTHORIZATION, bearer(&token)?);
+            let token = match retry(response.status(), response.headers(), key, &url) {
+                None => return Ok(response),
+                Some(Retry::Nonce) => token,
+                Some(Retry::NewToken) => {
+                    source.invalidate(token.secret());
+                    source.token().await?
+                }
+            };
+            authorize(again.headers_mut(), &token, key, &method, &url)?;
             std::future::poll_fn(|cx| inner.poll_ready(cx))
                 .await
                 .map_err(Into::into)?;
-            inner.call(retry).await.map_err(Into::into)
+            inner.call(again).await.map_err(Into::into)
         })
     }
 }

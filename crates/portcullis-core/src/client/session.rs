@@ -156,7 +156,7 @@ impl UserTokens {
         }
         let sent = Instant::now();
         let response = request
-            .request_async(&Http(inner.provider.fetcher()))
+            .request_async(&Http::new(inner.provider.fetcher()))
             .await
             .map_err(super::credentials::token_error)?;
         let access = AccessToken::new(

@@ -114,6 +114,7 @@ impl HmacKey {
 pub(super) enum PrivateKey {
     Rsa(signature::RsaKeyPair),
     P256(signature::EcdsaKeyPair),
+    Ed25519(signature::Ed25519KeyPair),
 }
 
 #[cfg(feature = "client")]
@@ -134,7 +135,35 @@ impl PrivateKey {
             )
             .map(Self::P256)
             .map_err(|_| "not a PKCS#8 P-256 private key"),
-            _ => Err("only RS256 and ES256 assertion keys are supported"),
+            Algorithm::EdDSA => signature::Ed25519KeyPair::from_pkcs8(der)
+                .map(Self::Ed25519)
+                .map_err(|_| "not a PKCS#8 Ed25519 private key"),
+            _ => Err("only RS256, ES256 and EdDSA private keys are supported"),
+        }
+    }
+
+    pub(super) fn generate(alg: Algorithm) -> Result<Self, &'static str> {
+        match alg {
+            Algorithm::ES256 => {
+                signature::EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING)
+                    .map(Self::P256)
+                    .map_err(|_| "P-256 key generation failed")
+            }
+            Algorithm::EdDSA => signature::Ed25519KeyPair::generate()
+                .map(Self::Ed25519)
+                .map_err(|_| "Ed25519 key generation failed"),
+            _ => Err("only ES256 and EdDSA keys are generated"),
+        }
+    }
+
+    pub(super) fn public_key(&self) -> super::PublicKeyBytes {
+        use signature::KeyPair as _;
+        match self {
+            Self::Rsa(_) => super::PublicKeyBytes::Rsa,
+            Self::P256(key) => super::PublicKeyBytes::P256(key.public_key().as_ref().to_vec()),
+            Self::Ed25519(key) => {
+                super::PublicKeyBytes::Ed25519(key.public_key().as_ref().to_vec())
+            }
         }
     }
 
@@ -151,6 +180,7 @@ impl PrivateKey {
                 .sign(&rng, message)
                 .map(|s| s.as_ref().to_vec())
                 .map_err(|_| "ECDSA signing failed"),
+            Self::Ed25519(key) => Ok(key.sign(message).as_ref().to_vec()),
         }
     }
 }

@@ -105,10 +105,22 @@ impl fmt::Debug for HmacKey {
     }
 }
 
-/// A private key for the client's own signatures (`private_key_jwt` assertions): RS256 or ES256.
+/// A private key for the client's own signatures (`private_key_jwt` assertions, DPoP proofs):
+/// RS256, ES256 or EdDSA.
 #[cfg(feature = "client")]
 pub(crate) struct SigningKey {
     key: backend::PrivateKey,
+}
+
+/// The public half of a [`SigningKey`], as a JWK needs it.
+#[cfg(feature = "client")]
+pub(crate) enum PublicKeyBytes {
+    /// Not exported: RSA keys sign assertions only, whose public key is registered elsewhere.
+    Rsa,
+    /// The uncompressed SEC1 point `04 || x || y`.
+    P256(Vec<u8>),
+    /// The 32-byte public key.
+    Ed25519(Vec<u8>),
 }
 
 #[cfg(feature = "client")]
@@ -116,6 +128,15 @@ impl SigningKey {
     /// Parses a PKCS#8 DER private key for `alg`.
     pub(crate) fn from_pkcs8_der(der: &[u8], alg: Algorithm) -> Result<Self, &'static str> {
         backend::PrivateKey::from_pkcs8_der(der, alg).map(|key| Self { key })
+    }
+
+    /// A new random key for `alg` (ES256 or EdDSA).
+    pub(crate) fn generate(alg: Algorithm) -> Result<Self, &'static str> {
+        backend::PrivateKey::generate(alg).map(|key| Self { key })
+    }
+
+    pub(crate) fn public_key(&self) -> PublicKeyBytes {
+        self.key.public_key()
     }
 
     /// The JWS signature of `message` (for ES256, the fixed-length `r || s` form).

@@ -151,6 +151,7 @@ impl HmacKey {
 pub(super) enum PrivateKey {
     Rsa(rsa::RsaPrivateKey),
     P256(p256::ecdsa::SigningKey),
+    Ed25519(ed25519_dalek::SigningKey),
 }
 
 #[cfg(feature = "client")]
@@ -170,7 +171,47 @@ impl PrivateKey {
             Algorithm::ES256 => p256::ecdsa::SigningKey::from_pkcs8_der(der)
                 .map(Self::P256)
                 .map_err(|_| "not a PKCS#8 P-256 private key"),
-            _ => Err("only RS256 and ES256 assertion keys are supported"),
+            Algorithm::EdDSA => ed25519_dalek::SigningKey::from_pkcs8_der(der)
+                .map(Self::Ed25519)
+                .map_err(|_| "not a PKCS#8 Ed25519 private key"),
+            _ => Err("only RS256, ES256 and EdDSA private keys are supported"),
+        }
+    }
+
+    pub(super) fn generate(alg: Algorithm) -> Result<Self, &'static str> {
+        // A random P-256 scalar is out of range with probability ~2^-32: a few tries suffice.
+        const TRIES: usize = 8;
+        let mut seed = [0u8; 32];
+        match alg {
+            Algorithm::ES256 => {
+                for _ in 0..TRIES {
+                    fill_random(&mut seed).ok_or("no randomness")?;
+                    if let Ok(key) = p256::ecdsa::SigningKey::from_bytes(&seed.into()) {
+                        return Ok(Self::P256(key));
+                    }
+                }
+                Err("P-256 key generation failed")
+            }
+            Algorithm::EdDSA => {
+                fill_random(&mut seed).ok_or("no randomness")?;
+                Ok(Self::Ed25519(ed25519_dalek::SigningKey::from_bytes(&seed)))
+            }
+            _ => Err("only ES256 and EdDSA keys are generated"),
+        }
+    }
+
+    pub(super) fn public_key(&self) -> super::PublicKeyBytes {
+        match self {
+            Self::Rsa(_) => super::PublicKeyBytes::Rsa,
+            Self::P256(key) => super::PublicKeyBytes::P256(
+                key.verifying_key()
+                    .to_encoded_point(false)
+                    .as_bytes()
+                    .to_vec(),
+            ),
+            Self::Ed25519(key) => {
+                super::PublicKeyBytes::Ed25519(key.verifying_key().to_bytes().to_vec())
+            }
         }
     }
 
@@ -183,6 +224,10 @@ impl PrivateKey {
                 use p256::ecdsa::signature::Signer as _;
                 let signature: p256::ecdsa::Signature = key.sign(message);
                 Ok(signature.to_bytes().to_vec())
+            }
+            Self::Ed25519(key) => {
+                use ed25519_dalek::Signer as _;
+                Ok(key.sign(message).to_bytes().to_vec())
             }
         }
     }

@@ -23,7 +23,7 @@ pub mod htu;
 pub mod nonce;
 pub mod proof;
 pub mod replay;
-mod thumbprint;
+pub(crate) mod thumbprint;
 
 use std::fmt;
 use std::sync::Arc;
