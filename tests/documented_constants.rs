@@ -186,7 +186,10 @@ fn constants() -> Vec<(&'static str, Value)> {
         ),
         ("RETRY_AFTER_FAILURE", Time(client::RETRY_AFTER_FAILURE)),
         ("DEFAULT_POLL_INTERVAL", Time(client::DEFAULT_POLL_INTERVAL)),
-        ("MAX_REMEMBERED_NONCES", count(client::MAX_REMEMBERED_NONCES)),
+        (
+            "MAX_REMEMBERED_NONCES",
+            count(client::MAX_REMEMBERED_NONCES),
+        ),
         ("MAX_CLIENT_NONCE_LEN", count(client::MAX_CLIENT_NONCE_LEN)),
         (
             "DEFAULT_INTROSPECTION_TTL",

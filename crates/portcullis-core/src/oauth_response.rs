@@ -35,13 +35,19 @@ impl std::fmt::Debug for TokenAnswer {
     }
 }
 
-/// Reads a token response: a non-empty `access_token` whose `token_type` is `Bearer` (any
-/// case; a DPoP or N_A token is not something this client can present as a bearer token).
-pub(crate) fn token_answer(body: &[u8]) -> Result<TokenAnswer, &'static str> {
+/// Reads a token response: a non-empty `access_token` whose `token_type` is `Bearer`, or `DPoP`
+/// when the request proved a key (`dpop`), in any case. Anything else (N_A, a bearer token
+/// answered to a DPoP request) is not a token this client can present as asked.
+pub(crate) fn token_answer(body: &[u8], dpop: bool) -> Result<TokenAnswer, &'static str> {
     let answer = json::parse_object(body).map_err(|_| "the token response is not a JSON object")?;
     let text = |name: &str| answer.get(name).and_then(Value::as_str).map(str::to_owned);
-    if !text("token_type").is_some_and(|t| t.eq_ignore_ascii_case("bearer")) {
-        return Err("the token endpoint issued a token that is not a Bearer token");
+    let expected = if dpop { "dpop" } else { "bearer" };
+    if !text("token_type").is_some_and(|t| t.eq_ignore_ascii_case(expected)) {
+        return Err(if dpop {
+            "the token endpoint issued a token that is not DPoP-bound to a DPoP request"
+        } else {
+            "the token endpoint issued a token that is not a Bearer token"
+        });
     }
     let access_token = text("access_token")
         .filter(|t| !t.is_empty())
@@ -121,8 +127,14 @@ mod tests {
 
     #[test]
     fn token_answers() {
-        let ok = token_answer(br#"{"access_token":"a","token_type":"bearer","expires_in":60}"#);
+        let ok = token_answer(
+            br#"{"access_token":"a","token_type":"bearer","expires_in":60}"#,
+            false,
+        );
         assert!(ok.is_ok_and(|a| a.access_token == "a" && a.expires_in == Some(60)));
+        // What a DPoP request must get back, and must not.
+        assert!(token_answer(br#"{"access_token":"a","token_type":"DPoP"}"#, true).is_ok());
+        assert!(token_answer(br#"{"access_token":"a","token_type":"Bearer"}"#, true).is_err());
         for bad in [
             &br#"{"access_token":"a","token_type":"DPoP"}"#[..],
             br#"{"access_token":"","token_type":"Bearer"}"#,
@@ -133,7 +145,7 @@ mod tests {
             b"[]",
         ] {
             assert!(
-                token_answer(bad).is_err(),
+                token_answer(bad, false).is_err(),
                 "{}",
                 String::from_utf8_lossy(bad)
             );

@@ -1381,3 +1381,91 @@ async fn the_token_type_must_match_what_was_asked() {
     );
     assert!(svc_client(dpop_url).access_token().await.is_err());
 }
+
+/// The `cnf.jkt` of a JWT access token.
+fn jkt_of(token: &str) -> Option<String> {
+    use base64::Engine as _;
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token.split('.').nth(1)?)
+            .ok()?,
+    )
+    .ok()?;
+    claims["cnf"]["jkt"].as_str().map(str::to_owned)
+}
+
+/// DPoP through the user flows against oidc-provider with nonces required: the authorization
+/// request names the key (`dpop_jkt`), the code exchange and the refresh prove it (each after
+/// the token endpoint's `use_dpop_nonce`), and every access token is bound to it; the session
+/// hands the key to the outbound middleware. The device flow's tokens are bound too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_refresh_and_the_device_flow_get_dpop_bound_tokens() {
+    use portcullis_core::client::DpopKey;
+    let Some(idp) = Idp::start_with(&[("IDP_DPOP_NONCE", "1")]) else {
+        return;
+    };
+    let key = DpopKey::generate(Algorithm::EdDSA).expect("key");
+    let login = Login::builder(&idp.issuer, "web-app", CALLBACK)
+        .dpop(key.clone())
+        .discover()
+        .await
+        .expect("discovery");
+    let (url, pending) = login.start(&user_request(&idp));
+    let query: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    assert_eq!(
+        query.get("dpop_jkt").map(String::as_str),
+        Some(key.thumbprint())
+    );
+    let callback = Browser::new("alice")
+        .visit(url.as_str(), CALLBACK)
+        .await
+        .expect("redirected to the callback");
+    let user = login
+        .finish(pending, callback.query().expect("query"))
+        .await
+        .expect("logged in with DPoP");
+    let access = user.tokens.access_token().await.expect("access token");
+    assert!(access.is_dpop());
+    assert_eq!(jkt_of(access.secret()).as_deref(), Some(key.thumbprint()));
+    assert_eq!(
+        user.tokens.dpop_key().map(DpopKey::thumbprint),
+        Some(key.thumbprint())
+    );
+    let refreshed = user.tokens.refresh().await.expect("a refresh with a proof");
+    assert!(refreshed.is_dpop());
+    assert_ne!(refreshed.secret(), access.secret());
+    assert_eq!(
+        jkt_of(refreshed.secret()).as_deref(),
+        Some(key.thumbprint())
+    );
+
+    // The device flow, approved by bob.
+    let flow = DeviceFlow::new(&idp.issuer, "device-app", ClientAuth::None)
+        .expect("config")
+        .dpop(key.clone());
+    let request = TokenRequest::new()
+        .scope("openid")
+        .scope("read:users")
+        .resource(&idp.jwt_api);
+    let authorization = flow.start(&request).await.expect("start");
+    let browser = Browser::new("bob");
+    let page = browser.page(&authorization.verification_uri).await;
+    let xsrf = between(&page, "name=\"xsrf\" value=\"", "\"").to_owned();
+    browser
+        .submit(
+            &authorization.verification_uri,
+            &[
+                ("xsrf", &xsrf),
+                ("user_code", &authorization.user_code),
+                ("confirm", "yes"),
+            ],
+            "http://never/",
+        )
+        .await;
+    let tokens = flow.poll(&authorization).await.expect("approved");
+    assert!(tokens.access_token().is_dpop());
+    assert_eq!(
+        jkt_of(tokens.access_token().secret()).as_deref(),
+        Some(key.thumbprint())
+    );
+}

@@ -15,6 +15,7 @@ use tokio::time::Instant;
 
 use super::auth::ClientAuth;
 use super::credentials::TokenRequest;
+use super::dpop::DpopKey;
 use super::endpoint::{Endpoint, Party};
 use super::{AccessToken, ErrorCode, TokenError, Tokens};
 use crate::error::ConfigError;
@@ -110,11 +111,18 @@ impl DeviceFlow {
         self
     }
 
+    /// Asks for DPoP-bound tokens (RFC 9449 §5): the token requests carry a proof by `key`,
+    /// and the access token must come back as `token_type: DPoP`.
+    pub fn dpop(mut self, key: DpopKey) -> Self {
+        self.party.dpop = Some(key);
+        self
+    }
+
     /// Starts the flow: the codes to show the user.
     pub async fn start(&self, request: &TokenRequest) -> Result<DeviceAuthorization, TokenError> {
         let body = self
             .party
-            .post(&self.device_endpoint, request.form())
+            .post(&self.device_endpoint, request.form(), false)
             .await?;
         let body = json::parse_object(&body)
             .map_err(|_| TokenError::unavailable("the device authorization answer is not JSON"))?;
@@ -182,20 +190,25 @@ impl DeviceFlow {
                 authorization.device_code.expose_secret().to_owned(),
             ),
         ];
-        Tokens::from_response(&self.party.post(&self.token_endpoint, form).await?)
+        let body = self.party.post(&self.token_endpoint, form, true).await?;
+        Tokens::from_response(&body, self.party.dpop.is_some())
     }
 }
 
 impl Tokens {
     /// Reads a successful token response (RFC 6749 §5.1): a Bearer `access_token`, and the
     /// optional `refresh_token`, `id_token` and `scope`.
-    pub(crate) fn from_response(body: &[u8]) -> Result<Self, TokenError> {
-        let answer = crate::oauth_response::token_answer(body).map_err(TokenError::unavailable)?;
+    /// The tokens of a token response; `dpop` when the request proved a key, so the access
+    /// token must be DPoP-bound.
+    pub(crate) fn from_response(body: &[u8], dpop: bool) -> Result<Self, TokenError> {
+        let answer =
+            crate::oauth_response::token_answer(body, dpop).map_err(TokenError::unavailable)?;
         Ok(Self {
             access_token: AccessToken::new(
                 SecretString::from(answer.access_token),
                 answer.expires_in.map(Duration::from_secs),
-            ),
+            )
+            .bound(dpop),
             refresh_token: answer.refresh_token.map(SecretString::from),
             id_token: answer.id_token.map(SecretString::from),
             scope: answer.scope,

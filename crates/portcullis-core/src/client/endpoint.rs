@@ -7,6 +7,8 @@ use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use reqwest::Url;
 
 use super::auth::ClientAuth;
+use super::dpop::DpopKey;
+use super::http::Http;
 use super::{ErrorCode, TokenError, printable};
 use crate::error::ConfigError;
 use crate::fetch::Fetcher;
@@ -62,7 +64,7 @@ impl Endpoint {
 
 /// POSTs a form (RFC 6749 §3.2 style) and returns the response under the fetcher's limits.
 pub(crate) async fn post_form(
-    fetcher: &Fetcher,
+    http: &Http<'_>,
     url: Url,
     form: &[(&str, String)],
     authorization: Option<HeaderValue>,
@@ -79,7 +81,7 @@ pub(crate) async fn post_form(
     let request = request
         .body(body.into_bytes())
         .map_err(|_| "invalid request".to_owned())?;
-    fetcher.send(request).await
+    http.send(request).await
 }
 
 /// `Ok` for 200; otherwise the RFC 6749 §5.2 error the body names, or `Unavailable`.
@@ -110,6 +112,8 @@ pub(crate) struct Party {
     pub(crate) client_id: String,
     pub(crate) auth: ClientAuth,
     pub(crate) fetcher: Fetcher,
+    /// The key token requests prove, for DPoP-bound tokens.
+    pub(crate) dpop: Option<DpopKey>,
 }
 
 impl std::fmt::Debug for Party {
@@ -128,22 +132,27 @@ impl Party {
             client_id,
             auth,
             fetcher: Fetcher::new(None, false, crate::fetch::Limits::default())?,
+            dpop: None,
         })
     }
 
     /// An authenticated form POST to `endpoint`: the body of a 200 answer, or the server's
     /// error as a [`TokenError`].
+    /// Posts `form` to `endpoint`, with a DPoP proof when `prove` and there is a key (token
+    /// requests; other endpoints take no proof).
     pub(crate) async fn post(
         &self,
         endpoint: &Endpoint,
         mut form: Vec<(&'static str, String)>,
+        prove: bool,
     ) -> Result<Vec<u8>, TokenError> {
         let url = endpoint
             .url(&self.fetcher)
             .await
             .map_err(TokenError::unavailable)?;
         let basic = self.auth.apply(&self.client_id, url.as_str(), &mut form)?;
-        let response = post_form(&self.fetcher, url, &form, basic)
+        let http = Http::new(&self.fetcher).dpop(self.dpop.as_ref().filter(|_| prove));
+        let response = post_form(&http, url, &form, basic)
             .await
             .map_err(TokenError::unavailable)?;
         error_response(&response)?;

@@ -120,7 +120,8 @@ impl TokenExchange {
             form.push(("actor_token_type", actor.kind.uri().to_owned()));
         }
         form.extend(request.form());
-        let tokens = Tokens::from_response(&self.party.post(&self.endpoint, form).await?)?;
+        let tokens =
+            Tokens::from_response(&self.party.post(&self.endpoint, form, false).await?, false)?;
         if tokens.issued_token_type() != Some(TokenType::AccessToken.uri()) {
             return Err(TokenError::unavailable(
                 "the exchange did not issue an access token (issued_token_type)",

@@ -22,6 +22,7 @@ use serde_json::Value;
 use super::TokenError;
 use super::auth::ClientAuth;
 use super::endpoint::{Endpoint, Party, post_form};
+use super::http::Http;
 use crate::error::{ConfigError, KeySourceError};
 use crate::fetch::{Fetcher, Limits};
 use crate::oauth_response::{Introspected, introspection_answer};
@@ -160,7 +161,7 @@ impl Introspection {
             .auth
             .apply(&inner.client_id, url.as_str(), &mut form)
             .map_err(|e| unavailable(e.to_string()))?;
-        let response = post_form(&inner.fetcher, url, &form, basic)
+        let response = post_form(&Http::new(&inner.fetcher), url, &form, basic)
             .await
             .map_err(unavailable)?;
         if response.status() != http::StatusCode::OK {
@@ -367,6 +368,6 @@ impl Revocation {
             ("token", token.to_owned()),
             ("token_type_hint", hint.into()),
         ];
-        self.party.post(&self.endpoint, form).await.map(drop)
+        self.party.post(&self.endpoint, form, false).await.map(drop)
     }
 }

@@ -24,7 +24,8 @@ use subtle::ConstantTimeEq;
 use tokio::time::Instant;
 
 use super::auth::ClientAuth;
-use super::credentials::TokenRequest;
+use super::credentials::{TokenRequest, bound};
+use super::dpop::DpopKey;
 use super::http::Http;
 use super::provider::{Metadata, Provider};
 use super::session::UserTokens;
@@ -68,6 +69,7 @@ pub struct LoginBuilder {
     redirect_uri: String,
     auth: ClientAuth,
     http: Option<reqwest::Client>,
+    dpop: Option<DpopKey>,
 }
 
 impl fmt::Debug for LoginBuilder {
@@ -90,6 +92,15 @@ impl LoginBuilder {
     /// Sends requests with this client (redirects must be disabled on it).
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
+        self
+    }
+
+    /// Asks for DPoP-bound tokens (RFC 9449): the authorization request names the key
+    /// (`dpop_jkt`), the code exchange and every refresh carry a proof by it, the access token
+    /// must come back as `token_type: DPoP`, and [`UserTokens`] hands the key to the outbound
+    /// middleware.
+    pub fn dpop(mut self, key: DpopKey) -> Self {
+        self.dpop = Some(key);
         self
     }
 
@@ -120,6 +131,7 @@ impl LoginBuilder {
                 auth: self.auth,
                 redirect,
                 fetcher,
+                dpop: self.dpop,
             }),
         })
     }
@@ -184,6 +196,7 @@ impl Login {
             redirect_uri: redirect_uri.to_owned(),
             auth: ClientAuth::None,
             http: None,
+            dpop: None,
         }
     }
 
@@ -210,6 +223,10 @@ impl Login {
         }
         for resource in request.resources() {
             authorize = authorize.add_extra_param("resource", resource.to_owned());
+        }
+        // Binds the code to the key (RFC 9449 §10): a stolen code is useless without it.
+        if let Some(key) = &self.inner.dpop {
+            authorize = authorize.add_extra_param("dpop_jkt", key.thumbprint().to_owned());
         }
         let (url, state, nonce) = authorize.url();
         (
@@ -280,9 +297,10 @@ impl Login {
         }
         let sent = Instant::now();
         let response = exchange
-            .request_async(&Http::new(&self.inner.fetcher))
+            .request_async(&self.inner.token_http())
             .await
             .map_err(super::credentials::token_error)?;
+        let dpop = bound(response.token_type(), self.inner.dpop.is_some())?;
         let id_token = response
             .id_token()
             .ok_or_else(|| LoginError::IdToken("the token response has no ID token".into()))?;
@@ -292,7 +310,8 @@ impl Login {
         let access = AccessToken::new(
             SecretString::from(response.access_token().secret().to_owned()),
             response.expires_in(),
-        );
+        )
+        .bound(dpop);
         let refresh = response
             .refresh_token()
             .map(|r| SecretString::from(r.secret().to_owned()));

@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use super::TokenError;
 use super::auth::ClientAuth;
+use super::dpop::DpopKey;
+use super::http::Http;
 use crate::fetch::Fetcher;
 
 /// The one discovery member `openidconnect`'s core metadata leaves out: whether the issuer puts
@@ -47,12 +49,15 @@ pub(super) struct Provider {
     pub(super) auth: ClientAuth,
     pub(super) redirect: RedirectUrl,
     pub(super) fetcher: Fetcher,
+    /// The key the user's tokens are bound to, when they are DPoP-bound.
+    pub(super) dpop: Option<DpopKey>,
 }
 
 impl Provider {
     /// The HTTP stack this client's requests go through.
-    pub(super) fn fetcher(&self) -> &Fetcher {
-        &self.fetcher
+    /// The HTTP client for token requests, proving the DPoP key when there is one.
+    pub(super) fn token_http(&self) -> Http<'_> {
+        Http::new(&self.fetcher).dpop(self.dpop.as_ref())
     }
 
     /// The `private_key_jwt` parameters of a token request, when that is how this client

@@ -15,9 +15,9 @@ use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 use tokio::time::Instant;
 
-use super::credentials::{DEFAULT_REFRESH_AHEAD, DEFAULT_UNKNOWN_LIFETIME, refresh_after};
+use super::credentials::{DEFAULT_REFRESH_AHEAD, DEFAULT_UNKNOWN_LIFETIME, bound, refresh_after};
+use super::dpop::DpopKey;
 use super::flight::TokenFlight;
-use super::http::Http;
 use super::provider::Provider;
 use super::{AccessToken, ErrorCode, TokenError, TokenSource, TokenSourceFuture};
 
@@ -156,13 +156,15 @@ impl UserTokens {
         }
         let sent = Instant::now();
         let response = request
-            .request_async(&Http::new(inner.provider.fetcher()))
+            .request_async(&inner.provider.token_http())
             .await
             .map_err(super::credentials::token_error)?;
+        let dpop = bound(response.token_type(), inner.provider.dpop.is_some())?;
         let access = AccessToken::new(
             SecretString::from(response.access_token().secret().to_owned()),
             response.expires_in(),
-        );
+        )
+        .bound(dpop);
         // Rotation: the new refresh token, or the old one when the server keeps it. Stored in
         // one swap with the access token, so no caller ever pairs the new access token with a
         // refresh token that is already spent.
@@ -180,6 +182,10 @@ impl UserTokens {
 impl TokenSource for UserTokens {
     fn token(&self) -> TokenSourceFuture<'_> {
         Box::pin(self.access_token())
+    }
+
+    fn dpop_key(&self) -> Option<&DpopKey> {
+        self.inner.provider.dpop.as_ref()
     }
 
     fn invalidate(&self, token: &str) {

@@ -265,7 +265,7 @@ pub fn credential(data: &[u8]) {
 /// what is accepted is what serde_json reads: the same `access_token`, a Bearer `token_type`.
 pub fn token_response(data: &[u8]) {
     let _ = crate::oauth_response::error_answer(data);
-    if let Ok(answer) = crate::oauth_response::token_answer(data) {
+    if let Ok(answer) = crate::oauth_response::token_answer(data, false) {
         let doc: Value = serde_json::from_slice(data)
             .unwrap_or_else(|e| panic!("accepted what serde_json refuses: {e}"));
         assert_eq!(
