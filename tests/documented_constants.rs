@@ -172,6 +172,10 @@ fn constants() -> Vec<(&'static str, Value)> {
         ("MAX_NONCE_LEN", count(portcullis::dpop::MAX_NONCE_LEN)),
         ("NONCE_KEY_LEN", count(portcullis::dpop::NONCE_KEY_LEN)),
         (
+            "PROOF_KEY_CACHE_BYTES",
+            Count(portcullis::dpop::PROOF_KEY_CACHE_BYTES),
+        ),
+        (
             "MAX_FORWARDED_ELEMENTS",
             count(portcullis::request::origin::MAX_FORWARDED_ELEMENTS),
         ),

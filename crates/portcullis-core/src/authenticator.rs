@@ -235,12 +235,11 @@ impl Authenticator {
         let proof = single(view.headers(), "dpop").and_then(|p| std::str::from_utf8(p).ok());
         let checked = match proof {
             Some(proof) => self.effective_uri(view).and_then(|uri| {
-                // The effective URI is already in normal form but for its path.
-                let htu = htu::normalize(&uri.to_string())
+                let htu = htu::Target::new(&uri)
                     .ok_or(AuthError::InvalidRequest(Reason::BadRequestUri))?;
                 config
                     .dpop
-                    .check(proof, view.method(), &htu, token, config.verifier.now())
+                    .check(proof, view.method(), &htu, config.verifier.now())
             }),
             None => Err(AuthError::InvalidDpopProof(Reason::BadDpopProof("count"))),
         };
@@ -263,12 +262,19 @@ impl Authenticator {
             )
             .await
         {
-            Ok(verified) => config.dpop.record(&checked).await.map(|()| verified),
+            Ok((verified, cache)) => match checked.check_ath(&verified.digest(token)) {
+                Ok(()) => config
+                    .dpop
+                    .record(&checked)
+                    .await
+                    .map(|()| (verified, cache)),
+                Err(reason) => Err(AuthError::InvalidDpopProof(reason)),
+            },
             Err(error) => Err(error),
         };
         let verified = config.verifier.record(decided, token, Some(request))?;
         Ok((
-            Principal::from_dpop(verified, checked.jkt),
+            Principal::from_dpop(verified, checked.jkt.to_string()),
             checked.renew_nonce,
         ))
     }

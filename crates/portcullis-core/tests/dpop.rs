@@ -880,3 +880,39 @@ fn a_rotated_nonce_key_keeps_old_nonces_valid() {
         "401 dpop_nonce_invalid"
     );
 }
+
+/// A proof key is parsed once per distinct header and reused; the reuse never skips the
+/// signature, and a policy derived from this one (sharing what it parsed) still applies its own
+/// algorithm list.
+#[test]
+fn a_reused_proof_key_still_needs_its_signature_and_the_allow_list() {
+    let f = Fixture::new();
+    let policy = f.policy();
+    let auth = f.authenticator(policy.clone());
+    assert_eq!(
+        outcome(decide(&auth, dpop(&f.token, &f.proof().sign().unwrap()))),
+        "ok"
+    );
+    // The same header, now known, with a forged signature.
+    let forged = f
+        .proof()
+        .raw_signature(base64_url(&[7; 64]))
+        .sign()
+        .unwrap();
+    assert_eq!(
+        outcome(decide(&auth, dpop(&f.token, &forged))),
+        "401 bad_dpop_proof: signature"
+    );
+    let narrowed = f.authenticator(policy.algorithms([Algorithm::EdDSA]).unwrap());
+    assert_eq!(
+        outcome(decide(
+            &narrowed,
+            dpop(&f.token, &f.proof().sign().unwrap())
+        )),
+        "401 bad_dpop_proof: alg"
+    );
+    assert_eq!(
+        outcome(decide(&auth, dpop(&f.token, &f.proof().sign().unwrap()))),
+        "ok"
+    );
+}

@@ -5,6 +5,10 @@
 //! `https://api.example.com/a/b/~user` are one URI, while anything that is not an absolute
 //! `http`/`https` URI without userinfo is no URI at all (and the proof is refused).
 
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use crate::request::EffectiveUri;
 use crate::request::origin::normalize_authority;
 
 /// The longest `htu` read (2 KiB): beyond any path a server routes, and it bounds the work an
@@ -20,10 +24,12 @@ pub fn normalize(uri: &str) -> Option<String> {
     }
     let uri = uri.split(['?', '#']).next().unwrap_or_default();
     let (scheme, rest) = uri.split_once("://")?;
-    let scheme = match scheme.to_ascii_lowercase().as_str() {
-        "https" => "https",
-        "http" => "http",
-        _ => return None,
+    let scheme = if scheme.eq_ignore_ascii_case("https") {
+        "https"
+    } else if scheme.eq_ignore_ascii_case("http") {
+        "http"
+    } else {
+        return None;
     };
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     // Userinfo has no place in an HTTP request target (RFC 9110 §4.2.4).
@@ -38,9 +44,49 @@ pub fn normalize(uri: &str) -> Option<String> {
     ))
 }
 
+/// The URI a request's proofs must name: the effective request URI, normalised only when a
+/// claim is spelled otherwise. A claim spelled exactly as the request was addressed (what
+/// clients send) is the same URI without normalising either side.
+pub(crate) struct Target {
+    text: String,
+    normal: OnceLock<Option<String>>,
+}
+
+impl Target {
+    /// The target of a request addressed to `uri`; `None` when it does not normalise (a path
+    /// with a broken percent-encoding, say).
+    pub(crate) fn new(uri: &EffectiveUri) -> Option<Self> {
+        let target = Self {
+            text: uri.to_string(),
+            normal: OnceLock::new(),
+        };
+        // An effective URI has a valid scheme and authority by construction, so only an overlong
+        // or percent-encoded path can keep it from normalising: only then is it checked now.
+        let plain = target.text.len() <= MAX_HTU_LEN
+            && target
+                .text
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && b != b'%');
+        (plain || target.normal().is_some()).then_some(target)
+    }
+
+    fn normal(&self) -> Option<&str> {
+        self.normal.get_or_init(|| normalize(&self.text)).as_deref()
+    }
+
+    /// Whether `claim` names this URI (RFC 9449 §4.3 step 9).
+    pub(crate) fn matches(&self, claim: &str) -> bool {
+        claim == self.text || normalize(claim).is_some_and(|c| Some(c.as_str()) == self.normal())
+    }
+}
+
 /// Upper-cases every percent-encoding and decodes those of unreserved characters (§6.2.2.1-2);
-/// a `%` not followed by two hex digits makes the URI invalid.
-fn decode_unreserved(path: &str) -> Option<String> {
+/// a `%` not followed by two hex digits makes the URI invalid. A path without `%` (nearly all
+/// of them) is returned as it is.
+fn decode_unreserved(path: &str) -> Option<Cow<'_, str>> {
+    if !path.contains('%') {
+        return Some(Cow::Borrowed(path));
+    }
     let bytes = path.as_bytes();
     let mut out = String::with_capacity(path.len() + 1);
     let mut i = 0;
@@ -62,7 +108,7 @@ fn decode_unreserved(path: &str) -> Option<String> {
         }
         i += 3;
     }
-    Some(out)
+    Some(Cow::Owned(out))
 }
 
 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
@@ -76,8 +122,12 @@ fn hex(b: u8) -> Option<u8> {
     }
 }
 
-/// RFC 3986 §5.2.4 on an absolute path (or the empty path, which becomes `/`, §6.2.3).
-fn remove_dot_segments(path: &str) -> String {
+/// RFC 3986 §5.2.4 on an absolute path (or the empty path, which becomes `/`, §6.2.3). A path
+/// where no segment starts with `.` has no dot segment and is returned as it is.
+fn remove_dot_segments(path: &str) -> Cow<'_, str> {
+    if path.starts_with('/') && !path.contains("/.") {
+        return Cow::Borrowed(path);
+    }
     let mut segments: Vec<&str> = Vec::new();
     let mut rest = path.strip_prefix('/').unwrap_or(path);
     loop {
@@ -104,7 +154,7 @@ fn remove_dot_segments(path: &str) -> String {
             None => break,
         }
     }
-    format!("/{}", segments.join("/"))
+    Cow::Owned(format!("/{}", segments.join("/")))
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ pub use nonce::{
     DEFAULT_NONCE_LIFETIME, DpopNonces, MAX_NONCE_LEN, MAX_NONCE_LIFETIME, MIN_NONCE_LIFETIME,
     NONCE_KEY_LEN, NonceKey,
 };
-pub use proof::{MAX_JTI_LEN, MAX_PROOF_LEN};
+pub use proof::{MAX_JTI_LEN, MAX_PROOF_LEN, PROOF_KEY_CACHE_BYTES};
 pub use replay::{
     DEFAULT_REPLAY_CAPACITY, Insert, MemoryReplayStore, ReplayFuture, ReplayKey, ReplayStore,
     ReplayStoreError,
@@ -43,7 +43,7 @@ pub use replay::{
 use crate::error::{AuthError, ConfigError, Reason};
 use crate::token::{Algorithm, AlgorithmSet};
 use nonce::NonceCheck;
-use proof::{CheckedProof, Expected};
+use proof::{CheckedProof, Expected, ProofKeys};
 
 /// How long a proof is accepted after its `iat` (60 s): RFC 9449 §11.1 asks for a short window;
 /// a minute absorbs slow networks and retries, and every accepted proof occupies the replay
@@ -114,6 +114,7 @@ pub struct DpopPolicy {
     leeway: Duration,
     store: Arc<dyn ReplayStore>,
     nonces: Option<DpopNonces>,
+    keys: ProofKeys,
 }
 
 impl fmt::Debug for DpopPolicy {
@@ -138,6 +139,7 @@ impl Default for DpopPolicy {
             leeway: DEFAULT_PROOF_LEEWAY,
             store: Arc::new(MemoryReplayStore::new()),
             nonces: None,
+            keys: ProofKeys::default(),
         }
     }
 }
@@ -234,8 +236,7 @@ impl DpopPolicy {
         &self,
         proof: &str,
         method: &str,
-        htu: &str,
-        access_token: &str,
+        htu: &htu::Target,
         now: u64,
     ) -> Result<CheckedProof, AuthError> {
         let mut checked = proof::check(
@@ -243,12 +244,12 @@ impl DpopPolicy {
             &Expected {
                 method,
                 htu,
-                access_token,
                 now,
                 max_age: self.max_age.as_secs(),
                 leeway: self.leeway.as_secs(),
                 algorithms: self.algorithms,
             },
+            &self.keys,
         )
         .map_err(AuthError::InvalidDpopProof)?;
         // After every other rule: a proof that is wrong anyway is told so, not sent for a nonce.

@@ -13,6 +13,7 @@
 //! Scheme and host are compared case-insensitively and the default port is dropped
 //! (RFC 3986 §6.2.2-6.2.3), so `HTTPS://API.example.com:443/x` is `https://api.example.com/x`.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
 
@@ -35,6 +36,15 @@ pub struct EffectiveUri {
 }
 
 impl EffectiveUri {
+    /// A URI from its parts, the authority validated and normalised as a `Host` header's is.
+    pub(crate) fn from_parts(scheme: &'static str, authority: &str, path: &str) -> Option<Self> {
+        Some(Self {
+            scheme,
+            authority: normalize_authority(scheme, authority)?.into_owned(),
+            path: path.to_owned(),
+        })
+    }
+
     /// `https` or `http`.
     pub fn scheme(&self) -> &'static str {
         self.scheme
@@ -86,7 +96,7 @@ impl PublicUrl {
             normalize_authority(scheme, authority).ok_or(invalid("the host is not valid"))?;
         Ok(Self {
             scheme,
-            authority,
+            authority: authority.into_owned(),
             prefix: prefix.trim_end_matches('/').to_owned(),
         })
     }
@@ -191,11 +201,7 @@ pub(crate) fn resolve(
         None => "http",
     };
     let host = host.or(view.request_authority()).ok_or(bad)?;
-    Ok(EffectiveUri {
-        scheme,
-        authority: normalize_authority(scheme, host).ok_or(bad)?,
-        path: path.to_owned(),
-    })
+    EffectiveUri::from_parts(scheme, host, path).ok_or(bad)
 }
 
 /// `(proto, host)` as the trusted proxies recorded them.
@@ -333,9 +339,13 @@ fn parse_scheme(scheme: &str) -> Option<&'static str> {
 }
 
 /// `host[:port]` lowercased, the scheme's default port dropped; `None` unless the host is a DNS
-/// name, an IPv4 address or a bracketed IPv6 address, and the port is a number.
-pub(crate) fn normalize_authority(scheme: &str, raw: &str) -> Option<String> {
-    let raw = raw.to_ascii_lowercase();
+/// name, an IPv4 address or a bracketed IPv6 address, and the port is a number. An authority
+/// already in that form (nearly every one) is borrowed, not copied.
+pub(crate) fn normalize_authority<'a>(scheme: &str, raw: &'a str) -> Option<Cow<'a, str>> {
+    if raw.bytes().any(|b| b.is_ascii_uppercase()) {
+        let lower = raw.to_ascii_lowercase();
+        return normalize_authority(scheme, &lower).map(|a| Cow::Owned(a.into_owned()));
+    }
     let (host, port) = if raw.starts_with('[') {
         let end = raw.find(']')?;
         let (host, port) = raw.split_at(end + 1);
@@ -349,16 +359,26 @@ pub(crate) fn normalize_authority(scheme: &str, raw: &str) -> Option<String> {
         }
         (host, port)
     };
-    let port = match port.strip_prefix(':') {
+    let digits = match port.strip_prefix(':') {
         None if port.is_empty() => None,
         None => return None,
         Some("") => None,
+        Some(digits) => Some(digits),
+    };
+    let port = match digits {
+        None => None,
         Some(digits) => Some(digits.parse::<u16>().ok().filter(|_| digits.len() <= 5)?),
     };
     let default = if scheme == "https" { 443 } else { 80 };
-    Some(match port {
-        Some(p) if p != default => format!("{host}:{p}"),
-        _ => host.to_owned(),
+    Some(match (port, digits) {
+        (Some(p), Some(digits)) if p != default => {
+            if digits.len() > 1 && digits.starts_with('0') {
+                Cow::Owned(format!("{host}:{p}"))
+            } else {
+                Cow::Borrowed(raw)
+            }
+        }
+        _ => Cow::Borrowed(host),
     })
 }
 

@@ -44,6 +44,9 @@ pub(crate) struct Core {
     /// The DPoP mode of the issuer that vouched for the token, when it has its own (a cached
     /// core is reused only under the same issuer configuration).
     dpop: Option<DpopMode>,
+    /// The token's SHA-256, what a DPoP proof's `ath` names: computed on first use and then
+    /// shared through the verified-token cache (a core belongs to exactly one token text).
+    digest: OnceLock<[u8; 32]>,
 }
 
 impl Core {
@@ -59,6 +62,7 @@ impl Core {
             json,
             tree: OnceLock::new(),
             dpop,
+            digest: OnceLock::new(),
         }
     }
 
@@ -94,6 +98,14 @@ impl<C: fmt::Debug> fmt::Debug for Verified<C> {
 impl<C> Verified<C> {
     pub(crate) fn new(claims: C, core: Arc<Core>) -> Self {
         Self { claims, core }
+    }
+
+    /// The SHA-256 of `token`, which must be the text this was verified from.
+    pub(crate) fn digest(&self, token: &str) -> [u8; 32] {
+        *self
+            .core
+            .digest
+            .get_or_init(|| crate::crypto::sha256(token.as_bytes()))
     }
 
     /// The claims as the caller's type.
