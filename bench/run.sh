@@ -5,9 +5,11 @@
 #
 # Builds the servers (release), mints an RS256 key set and tokens once, installs wrk if missing,
 # pins each server to CPU 0 and wrk to CPU 1 (when there are two), and runs every server
-# `rounds` times for `seconds` after a warm-up, alternating servers within each round. Two modes:
-# `reused` (one token for every request, as clients send it) and `distinct` (a different token
-# per request, cycling through BENCH_TOKENS pre-minted ones). Prints medians of req/s, p50, p99
+# `rounds` times for `seconds` after a warm-up, alternating servers within each round. Three
+# modes: `reused` (one token for every request, as clients send it), `distinct` (a different
+# token per request, cycling through BENCH_TOKENS pre-minted ones) and `dpop` (one DPoP-bound
+# token with a distinct proof per request, BENCH_PROOFS of them signed just before each server
+# starts, against bare axum and a raw ES256 floor). Prints medians of req/s, p50, p99
 # and server CPU per request (and the kernel's share of it), idle and peak RSS, and ratios to
 # bare axum from the same run. `BENCH_EXTRA` adds servers (see below).
 # A run whose responses are not all 2xx is reported as an error, never as a number.
@@ -18,10 +20,11 @@ rounds="${2:-3}"
 warmup="${BENCH_WARMUP:-3}"
 conns="${BENCH_CONNECTIONS:-64}"
 port="${BENCH_PORT:-18080}"
-modes="${BENCH_MODES:-reused distinct}"
+modes="${BENCH_MODES:-reused distinct dpop}"
 # A regular expression: only servers whose name matches run (bare axum always does: ratios).
 only="${BENCH_SERVERS:-.}"
 export BENCH_TOKENS="${BENCH_TOKENS:-300000}"
+export BENCH_PROOFS="${BENCH_PROOFS:-300000}"
 
 if ! command -v wrk >/dev/null; then
     if [ "$(id -u)" = 0 ]; then
@@ -45,16 +48,18 @@ else
 fi
 tick="$(getconf CLK_TCK)"
 
-# name | binary | environment | path
+# name | binary | environment | path | modes it runs in (empty: reused and distinct)
 servers=(
-    "bare axum|bare_axum||/open"
-    "bare axum, no token header|bare_axum||/open"
-    "axum + raw RSA check (floor)|axum_rsa_floor||/protected"
-    "axum + portcullis|axum_portcullis||/protected"
-    "axum + portcullis, cache off|axum_portcullis|BENCH_CACHE=off|/protected"
-    "actix + portcullis|actix_portcullis||/protected"
-    "axum + jwt-authorizer 0.15|axum_jwt_authorizer||/protected"
-    "actix + jsonwebtoken|actix_jsonwebtoken||/protected"
+    "bare axum|bare_axum||/open|reused distinct dpop"
+    "bare axum, no token header|bare_axum||/open|reused"
+    "axum + raw RSA check (floor)|axum_rsa_floor||/protected|"
+    "axum + portcullis|axum_portcullis||/protected|"
+    "axum + portcullis, cache off|axum_portcullis|BENCH_CACHE=off|/protected|"
+    "actix + portcullis|actix_portcullis||/protected|"
+    "axum + jwt-authorizer 0.15|axum_jwt_authorizer||/protected|"
+    "actix + jsonwebtoken|actix_jsonwebtoken||/protected|"
+    "axum + raw ES256 check (floor)|axum_es256_floor||/protected|dpop"
+    "axum + portcullis, DPoP|axum_portcullis|BENCH_DPOP=required|/protected|dpop"
 )
 # More servers, `;`-separated in the same form, e.g. a build of another commit copied next to
 # the others to compare against in the same run:
@@ -65,25 +70,31 @@ if [ -n "${BENCH_EXTRA:-}" ]; then
 fi
 
 # Build only the servers this run uses (a BENCH_EXTRA binary is already built).
-bins=(--bin mint)
+bins=(--bin mint --bin mint_proofs)
 for entry in "${servers[@]}"; do
-    IFS='|' read -r name binary _ _ <<<"$entry"
+    IFS='|' read -r name binary _ _ _ <<<"$entry"
     if { [ "$name" = "bare axum" ] || [[ "$name" =~ $only ]]; } && [ -f "src/bin/$binary.rs" ]; then
         bins+=(--bin "$binary")
     fi
 done
 cargo build --release --quiet "${bins[@]}"
-if [ ! -s data/tokens.txt ] || [ "$(wc -l < data/tokens.txt)" -lt "$BENCH_TOKENS" ]; then
+if [ ! -s data/tokens.txt ] || [ ! -s data/dpop_token.txt ] || [ "$(wc -l < data/tokens.txt)" -lt "$BENCH_TOKENS" ]; then
     "$bin/mint"
 fi
 token="$(cat data/token.txt)"
 
-# One HTTP/1.1 request over bash's /dev/tcp; prints the status code.
+# One HTTP/1.1 request over bash's /dev/tcp; prints the status code. With a third argument, a
+# DPoP request: `Authorization: DPoP <token>` and that proof.
 status() {
-    local path="$1" auth="${2:-}"
+    local path="$1" auth="${2:-}" proof="${3:-}" headers=""
+    if [ -n "$proof" ]; then
+        headers="Authorization: DPoP $auth"$'\r\n'"DPoP: $proof"$'\r\n'
+    elif [ -n "$auth" ]; then
+        headers="Authorization: Bearer $auth"$'\r\n'
+    fi
     exec 3<>"/dev/tcp/127.0.0.1/$port"
-    printf 'GET %s HTTP/1.1\r\nHost: bench\r\n%sConnection: close\r\n\r\n' "$path" \
-        "${auth:+Authorization: Bearer $auth$'\r\n'}" >&3
+    printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1:%s\r\n%sConnection: close\r\n\r\n' "$path" "$port" \
+        "$headers" >&3
     local line
     IFS= read -r line <&3 || true
     exec 3<&- 3>&-
@@ -109,6 +120,10 @@ run_one() {
     if [ "$mode" = distinct ] && [ "$path" = /open ]; then
         return 0
     fi
+    if [ "$mode" = dpop ]; then
+        # Fresh proofs for this server: dated now, and each accepted once.
+        BENCH_ADDR="127.0.0.1:$port" "$bin/mint_proofs"
+    fi
     env $envs BENCH_ADDR="127.0.0.1:$port" "${pin_server[@]}" "$bin/$binary" >/dev/null 2>&1 &
     pid=$!
     for _ in $(seq 100); do
@@ -120,7 +135,11 @@ run_one() {
     idle="$(rss_kb "$pid" VmRSS)"
     # The route must do what it claims: accept the token, and (if protected) refuse no token.
     local ok
-    ok="$(status "$path" "$token")"
+    if [ "$mode" = dpop ]; then
+        ok="$(status "$path" "$(cat data/dpop_token.txt)" "$(cat data/dpop_sanity.txt)")"
+    else
+        ok="$(status "$path" "$token")"
+    fi
     if [ "$path" = /protected ] && [ "$(status "$path")" != 401 ]; then ok="no-auth"; fi
     if [ "$ok" != 200 ]; then
         printf '%s\t%s\t%s\terror\tsanity check: %s\n' "$mode" "$name" "$round" "$ok" >>"$results"
@@ -131,12 +150,17 @@ run_one() {
     if [ "$mode" = distinct ]; then
         load+=(-s distinct.lua)
         extra=(-- data/tokens.txt)
+    elif [ "$mode" = dpop ]; then
+        load+=(-s dpop.lua)
+        extra=(-- data/dpop_token.txt data/dpop_proofs.txt)
     elif [[ "$name" != *"no token header"* ]]; then
         # Every server gets the same ~1 KB header, so the baseline parses it too.
         load+=(-H "Authorization: Bearer $token")
     fi
     local url="http://127.0.0.1:$port$path"
-    "${pin_load[@]}" wrk "${load[@]}" -d"${warmup}s" "$url" "${extra[@]}" >/dev/null
+    local warm=("${extra[@]}")
+    if [ "$mode" = dpop ]; then warm+=(warmup); fi
+    "${pin_load[@]}" wrk "${load[@]}" -d"${warmup}s" "$url" "${warm[@]}" >/dev/null
     local before sys_before out
     before="$(cpu_ticks "$pid")"
     sys_before="$(sys_ticks "$pid")"
@@ -171,8 +195,11 @@ for mode in $modes; do
             for ((i = ${#servers[@]} - 1; i >= 0; i--)); do order+=("${servers[$i]}"); done
         fi
         for entry in "${order[@]}"; do
-            IFS='|' read -r name binary envs path <<<"$entry"
+            IFS='|' read -r name binary envs path runs_in <<<"$entry"
             if [ "$name" != "bare axum" ] && ! [[ "$name" =~ $only ]]; then
+                continue
+            fi
+            if ! [[ " ${runs_in:-reused distinct} " == *" $mode "* ]]; then
                 continue
             fi
             echo "bench: $mode round $round: $name" >&2
@@ -181,7 +208,8 @@ for mode in $modes; do
     done
 done
 
-# Medians per (mode, server); ratios to bare axum's median req/s (reused mode, same run).
+# Medians per (mode, server); ratios to bare axum's median req/s in the same mode (the reused
+# mode's for the distinct mode, where bare axum has no token to vary), same run.
 awk -F'\t' '
 function median(list,   n, a, i, j, t) {
     n = split(list, a, " ")
@@ -197,12 +225,13 @@ $4 == "error" { err[$1 SUBSEP $2] = $5; if (!($1 SUBSEP $2 in seen)) { seen[$1 S
     sys[key] = sys[key] " " $11
 }
 END {
-    base = median(rps["reused" SUBSEP "bare axum"])
+    reused = median(rps["reused" SUBSEP "bare axum"])
     printf "\n%-9s %-30s %10s %9s %9s %10s %10s %9s %9s %9s\n", "mode", "server", "req/s", "p50 µs", "p99 µs", "CPU µs/req", "of it sys", "idle MB", "peak MB", "x bare"
     for (i = 1; i <= k; i++) {
         split(order[i], kk, SUBSEP)
         if (order[i] in err) { printf "%-9s %-30s error: %s\n", kk[1], kk[2], err[order[i]]; continue }
         r = median(rps[order[i]])
+        base = (kk[1] SUBSEP "bare axum") in seen ? median(rps[kk[1] SUBSEP "bare axum"]) : reused
         printf "%-9s %-30s %10.0f %9.0f %9.0f %10.1f %10.1f %9.1f %9.1f %8.3fx\n", kk[1], kk[2], r, median(p50[order[i]]), median(p99[order[i]]), median(cpu[order[i]]), median(sys[order[i]]), median(idle[order[i]]) / 1024, median(peak[order[i]]) / 1024, (base > 0 ? r / base : 0)
     }
 }' "$results"

@@ -2,7 +2,9 @@
 //! key set from the local JWKS file, issuer and audience validated.
 
 use axum07::{Router, routing::get};
-use jwt_authorizer::{Authorizer, IntoLayer, JwtAuthorizer, JwtClaims, RegisteredClaims, Validation};
+use jwt_authorizer::{
+    Authorizer, IntoLayer, JwtAuthorizer, JwtClaims, RegisteredClaims, Validation,
+};
 use portcullis_bench::{AUDIENCE, ISSUER, data_dir};
 
 async fn protected(JwtClaims(claims): JwtClaims<RegisteredClaims>) -> String {
