@@ -10,6 +10,8 @@
 
 #[path = "../crates/portcullis-core/tests/common/idp.rs"]
 mod idp;
+#[path = "common/servers.rs"]
+mod servers;
 
 use axum::Router;
 use axum::routing::get;
@@ -23,6 +25,16 @@ use serde_json::Value;
 
 async fn users(claims: Claims<Value>) -> String {
     claims.client_id().unwrap_or_default().to_owned()
+}
+
+/// A verifier for the IdP's JWT access tokens for its JWT API, keys found by discovery.
+fn idp_verifier(idp: &Idp) -> Verifier {
+    Verifier::builder()
+        .issuer(&idp.issuer)
+        .audience(&idp.jwt_api)
+        .key_source(RemoteJwks::discover(&idp.issuer).build().expect("jwks"))
+        .build()
+        .expect("verifier")
 }
 
 fn client(idp: &Idp, resource: &str, scope: &str) -> ClientCredentials {
@@ -48,23 +60,14 @@ fn client_with(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idp_token_opens_a_protected_route_and_a_token_for_another_resource_does_not() {
     let Some(idp) = Idp::start() else { return };
-    let verifier = Verifier::builder()
-        .issuer(&idp.issuer)
-        .audience(&idp.jwt_api)
-        .key_source(RemoteJwks::discover(&idp.issuer).build().expect("jwks"))
-        .build()
-        .expect("verifier");
+    let verifier = idp_verifier(&idp);
     let app = Router::new()
         .route(
             "/users",
             get(users).route_layer(require(scope("read:users"))),
         )
         .layer(AuthLayer::new(verifier));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}/users", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let url = format!("http://{}/users", servers::axum(app).await);
 
     let send = |source: ClientCredentials| {
         let url = url.clone();
@@ -150,12 +153,7 @@ async fn a_dpop_bound_idp_token_is_accepted_only_with_its_proof() {
         .expect("a bearer token");
     assert!(!bearer.is_dpop());
 
-    let verifier = Verifier::builder()
-        .issuer(&idp.issuer)
-        .audience(&idp.jwt_api)
-        .key_source(RemoteJwks::discover(&idp.issuer).build().expect("jwks"))
-        .build()
-        .expect("verifier");
+    let verifier = idp_verifier(&idp);
     let policy = || {
         DpopPolicy::default()
             .mode(DpopMode::Required)
@@ -167,39 +165,21 @@ async fn a_dpop_bound_idp_token_is_accepted_only_with_its_proof() {
             get(users).route_layer(require(scope("read:users"))),
         )
         .layer(AuthLayer::new(verifier.clone()).dpop(policy()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let axum_url = format!("http://{}/users", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, axum_app).await });
+    let axum_url = format!("http://{}/users", servers::axum(axum_app).await);
     let actix_policy = policy();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let actix_thread = std::thread::spawn(move || {
-        use actix_web::{App, HttpServer, web};
+    let actix = servers::Actix::start(move || {
+        use actix_web::{App, web};
         use portcullis_actix::{Authenticate, Claims as ActixClaims};
-        actix_web::rt::System::new().block_on(async move {
-            let server = HttpServer::new(move || {
-                App::new()
-                    .wrap(Authenticate::new(verifier.clone()).dpop(actix_policy.clone()))
-                    .route(
-                        "/users",
-                        web::get().to(|c: ActixClaims<Value>| async move {
-                            c.client_id().unwrap_or_default().to_owned()
-                        }),
-                    )
-            })
-            .workers(1)
-            .disable_signals()
-            .bind(("127.0.0.1", 0))
-            .expect("bind");
-            let addr = server.addrs()[0];
-            let server = server.run();
-            tx.send((addr, server.handle())).expect("send");
-            server.await.expect("actix server");
-        });
+        App::new()
+            .wrap(Authenticate::new(verifier.clone()).dpop(actix_policy.clone()))
+            .route(
+                "/users",
+                web::get().to(|c: ActixClaims<Value>| async move {
+                    c.client_id().unwrap_or_default().to_owned()
+                }),
+            )
     });
-    let (actix_addr, actix) = rx.recv().expect("actix started");
-    let actix_url = format!("http://{actix_addr}/users");
+    let actix_url = format!("http://{}/users", actix.addr);
 
     let plain = reqwest::Client::new();
     for url in [&axum_url, &actix_url] {
@@ -261,8 +241,7 @@ async fn a_dpop_bound_idp_token_is_accepted_only_with_its_proof() {
             .expect("send");
         assert_eq!(bearer_token.status(), 401, "{url}: DPoP required");
     }
-    actix.stop(false).await;
-    actix_thread.join().expect("actix thread");
+    actix.stop().await;
 }
 
 /// The tower layer in front of a real portcullis resource server (an axum `Router` as the inner
@@ -296,11 +275,7 @@ async fn the_tower_layer_sends_dpop_and_follows_the_resource_servers_nonce() {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let token_url = format!("http://{}/token", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, token_app).await });
+    let token_url = format!("http://{}/token", servers::axum(token_app).await);
     let source = ClientCredentials::builder("svc")
         .auth(ClientAuth::SecretPost("s".to_owned().into()))
         .token_url(token_url)

@@ -7,8 +7,10 @@
     clippy::indexing_slicing
 )] // test code
 
+#[path = "common/servers.rs"]
+mod servers;
+
 use std::net::SocketAddr;
-use std::sync::mpsc;
 
 use portcullis::Verifier;
 use portcullis::authz::{any_of, permission, scope};
@@ -85,25 +87,12 @@ async fn serve_axum(v: Verifier, down: Verifier) -> SocketAddr {
                 .route("/down/me", get(me))
                 .layer(AuthLayer::new(down)),
         );
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let app = app.into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
-    addr
+    servers::axum(app).await
 }
 
-/// Runs the actix app on its own thread and runtime; returns its address and a stop handle.
-fn serve_actix(
-    v: Verifier,
-    down: Verifier,
-) -> (
-    SocketAddr,
-    actix_web::dev::ServerHandle,
-    std::thread::JoinHandle<()>,
-) {
-    use actix_web::{App, HttpServer, web};
+/// Runs the actix app on its own thread and runtime.
+fn serve_actix(v: Verifier, down: Verifier) -> servers::Actix {
+    use actix_web::{App, web};
     use portcullis::actix::{Authenticate, Authenticated, Claims, require};
     async fn me(c: Claims<Value>) -> String {
         greet(c.subject())
@@ -117,66 +106,51 @@ fn serve_actix(
     async fn typed(c: Claims<Tenant>) -> String {
         c.claims().tenant.clone()
     }
-    let (tx, rx) = mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let server = HttpServer::new(move || {
-                App::new()
+    servers::Actix::start(move || {
+        App::new()
+            .service(
+                web::scope("/down")
+                    .wrap(Authenticate::new(down.clone()))
+                    .route("/me", web::get().to(me)),
+            )
+            .service(
+                web::scope("/maybe")
+                    .wrap(Authenticate::new(v.clone()).optional())
+                    .route("", web::get().to(maybe))
+                    .route("/me", web::get().to(me))
                     .service(
-                        web::scope("/down")
-                            .wrap(Authenticate::new(down.clone()))
-                            .route("/me", web::get().to(me)),
+                        web::resource("/admin")
+                            .wrap(require(scope("read:users")))
+                            .route(web::get().to(me)),
+                    ),
+            )
+            .service(
+                web::scope("/naked")
+                    .route("/me", web::get().to(me))
+                    .service(
+                        web::resource("/admin")
+                            .wrap(require(scope("read:users")))
+                            .route(web::get().to(|| async { "admin" })),
+                    ),
+            )
+            .service(
+                web::scope("")
+                    .wrap(Authenticate::new(v.clone()))
+                    .route("/me", web::get().to(me))
+                    .route("/who", web::get().to(who))
+                    .route("/typed", web::get().to(typed))
+                    .service(
+                        web::resource("/admin")
+                            .wrap(require(scope("read:users")))
+                            .route(web::get().to(me)),
                     )
                     .service(
-                        web::scope("/maybe")
-                            .wrap(Authenticate::new(v.clone()).optional())
-                            .route("", web::get().to(maybe))
-                            .route("/me", web::get().to(me))
-                            .service(
-                                web::resource("/admin")
-                                    .wrap(require(scope("read:users")))
-                                    .route(web::get().to(me)),
-                            ),
-                    )
-                    .service(
-                        web::scope("/naked")
-                            .route("/me", web::get().to(me))
-                            .service(
-                                web::resource("/admin")
-                                    .wrap(require(scope("read:users")))
-                                    .route(web::get().to(|| async { "admin" })),
-                            ),
-                    )
-                    .service(
-                        web::scope("")
-                            .wrap(Authenticate::new(v.clone()))
-                            .route("/me", web::get().to(me))
-                            .route("/who", web::get().to(who))
-                            .route("/typed", web::get().to(typed))
-                            .service(
-                                web::resource("/admin")
-                                    .wrap(require(scope("read:users")))
-                                    .route(web::get().to(me)),
-                            )
-                            .service(
-                                web::resource("/users")
-                                    .wrap(require(users()))
-                                    .route(web::get().to(me)),
-                            ),
-                    )
-            })
-            .workers(1)
-            .disable_signals()
-            .bind(("127.0.0.1", 0))
-            .expect("bind");
-            let addr = server.addrs()[0];
-            let server = server.run();
-            tx.send((addr, server.handle())).expect("send");
-            server.await.expect("actix server");
-        });
-    });
-    let (addr, handle) = rx.recv().expect("actix started");
-    (addr, handle, thread)
+                        web::resource("/users")
+                            .wrap(require(users()))
+                            .route(web::get().to(me)),
+                    ),
+            )
+    })
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -233,7 +207,8 @@ async fn axum_and_actix_answer_alike() {
     let v = verifier(&issuer, keys.jwks_url());
     let down = verifier(&down_issuer, down_keys.jwks_url());
     let axum = serve_axum(v.clone(), down.clone()).await;
-    let (actix, actix_handle, actix_thread) = serve_actix(v, down);
+    let actix_server = serve_actix(v, down);
+    let actix = actix_server.addr;
 
     let token =
         |b: portcullis::testing::TokenBuilder<'_>| format!("Bearer {}", b.sign().expect("sign"));
@@ -480,8 +455,7 @@ async fn axum_and_actix_answer_alike() {
             .any(|e| audit::field(e, "reason") == "no_authenticator"),
         "the no-layer cases are audited"
     );
-    actix_handle.stop(true).await;
-    actix_thread.join().expect("actix thread");
+    actix_server.stop().await;
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -582,40 +556,23 @@ async fn dpop_nonces_reach_the_response_in_both_adapters() {
     ));
 
     let axum = {
-        use axum::Router;
         use axum::routing::get;
         use portcullis::axum::AuthLayer;
-        let app = Router::new()
-            .route("/me", get(|| async { "ok" }))
-            .layer(AuthLayer::new(verifier.clone()).dpop(policy.clone()));
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
-        addr
+        servers::axum(
+            axum::Router::new()
+                .route("/me", get(|| async { "ok" }))
+                .layer(AuthLayer::new(verifier.clone()).dpop(policy.clone())),
+        )
+        .await
     };
-    let (tx, rx) = mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        use actix_web::{App, HttpServer, web};
+    let actix_server = servers::Actix::start(move || {
+        use actix_web::{App, web};
         use portcullis::actix::Authenticate;
-        actix_web::rt::System::new().block_on(async move {
-            let server = HttpServer::new(move || {
-                App::new()
-                    .wrap(Authenticate::new(verifier.clone()).dpop(policy.clone()))
-                    .route("/me", web::get().to(|| async { "ok" }))
-            })
-            .workers(1)
-            .disable_signals()
-            .bind(("127.0.0.1", 0))
-            .expect("bind");
-            let addr = server.addrs()[0];
-            let server = server.run();
-            tx.send((addr, server.handle())).expect("send");
-            server.await.expect("actix server");
-        });
+        App::new()
+            .wrap(Authenticate::new(verifier.clone()).dpop(policy.clone()))
+            .route("/me", web::get().to(|| async { "ok" }))
     });
-    let (actix, handle) = rx.recv().expect("actix started");
+    let actix = actix_server.addr;
 
     let client = reqwest::Client::new();
     let call = |addr: SocketAddr, nonce: Option<String>| {
@@ -658,6 +615,5 @@ async fn dpop_nonces_reach_the_response_in_both_adapters() {
         let renewed = renewed.expect("a success renews an old nonce");
         assert_ne!(renewed, seen[0]);
     }
-    handle.stop(false).await;
-    thread.join().expect("actix thread");
+    actix_server.stop().await;
 }

@@ -26,3 +26,17 @@ pub fn jwks() -> String {
     std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{}: {e} (run the mint binary first)", path.display()))
 }
+
+/// One raw aws-lc-rs check of a compact JWS's signature under `key` (the floor servers' whole
+/// work): no header, claims or time is looked at.
+pub fn raw_check(key: &aws_lc_rs::signature::ParsedPublicKey, jws: &str) -> bool {
+    use base64::Engine as _;
+    jws.rsplit_once('.')
+        .and_then(|(input, sig)| {
+            let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(sig)
+                .ok()?;
+            Some(key.verify_sig(input.as_bytes(), &sig).is_ok())
+        })
+        .unwrap_or(false)
+}

@@ -12,16 +12,12 @@ use aws_lc_rs::signature::{
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::{Router, routing::get};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 async fn protected(State(key): State<Arc<ParsedPublicKey>>, headers: HeaderMap) -> StatusCode {
     let verified = headers
         .get("dpop")
         .and_then(|v| v.to_str().ok())
-        .and_then(|proof| proof.rsplit_once('.'))
-        .and_then(|(input, sig)| Some((input, URL_SAFE_NO_PAD.decode(sig).ok()?)))
-        .is_some_and(|(input, sig)| key.verify_sig(input.as_bytes(), &sig).is_ok());
+        .is_some_and(|proof| portcullis_bench::raw_check(&key, proof));
     if verified {
         StatusCode::OK
     } else {
