@@ -9,7 +9,7 @@
 //! Variables: `PORTCULLIS_ISSUER` and `PORTCULLIS_AUDIENCE` (required), `PORTCULLIS_JWKS_URL`,
 //! `PORTCULLIS_ALGORITHMS`, `PORTCULLIS_REQUIRE_AT_JWT`, `PORTCULLIS_PUBLIC_URL`,
 //! `PORTCULLIS_TRUSTED_PROXIES`, `PORTCULLIS_DPOP`, `PORTCULLIS_DPOP_NONCE`,
-//! `PORTCULLIS_DPOP_NONCE_KEY`, `RUST_LOG`, `PORT` (default 3000, binds
+//! `PORTCULLIS_DPOP_NONCE_KEY`, `PORTCULLIS_REDIS_URL`, `RUST_LOG`, `PORT` (default 3000, binds
 //! 127.0.0.1); see
 //! `axum_resource_server` for what each means. Routes: `GET /protected`, `GET /users` (needs
 //! `read:users` as a scope or a permission), `GET /health` (no authentication). Every decision

@@ -16,6 +16,7 @@
 //! | `PORTCULLIS_TRUSTED_PROXIES` | optional: comma list of CIDRs (`10.0.0.0/8,::1`) whose `Forwarded` / `X-Forwarded-*` headers are believed; ignored from any other peer |
 //! | `PORTCULLIS_DPOP` | optional: `off`, `allowed` (default: Bearer and DPoP) or `required`; a proof's `htu` is checked against the effective request URI (see `PORTCULLIS_PUBLIC_URL`) |
 //! | `PORTCULLIS_DPOP_NONCE` | optional: `true` requires server nonces in DPoP proofs (RFC 9449 §8-9): a proof without the current one gets 401 `use_dpop_nonce` and a `DPoP-Nonce` header |
+//! | `PORTCULLIS_REDIS_URL` | optional: `redis://[:password@]host[:port][/db]`; the DPoP replay store lives there, shared by every replica given the same URL (in memory, per process, without it); unreachable at start is a start-up error |
 //! | `PORTCULLIS_DPOP_NONCE_KEY` | optional: the nonce key, 32 bytes in base64url, the same on every replica; random per process otherwise |
 //! | `RUST_LOG` | optional: filters the audit log on stderr (default `portcullis::audit=info`) |
 //! | `PORT` | optional: default 3000; binds 127.0.0.1 |

@@ -3,7 +3,8 @@
 # suites once per crypto backend (aws-lc-rs, the default, and rust-crypto), then the doc tests.
 # It installs what the suites need: the test OpenID provider's npm packages (tests/idp, pinned
 # by its package-lock.json; Node.js itself from Debian's packages when missing and running as
-# root). The tests start and stop the provider themselves.
+# root) and `redis-server` (Debian's package, when missing and running as root). The tests
+# start and stop the provider and their own Redis servers themselves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +21,18 @@ if [ ! -d tests/idp/node_modules/oidc-provider ]; then
     else
         echo "npm not found: the IdP tests will be skipped (each says so)" >&2
     fi
+fi
+
+echo "== redis-server (each Redis test starts its own on a free loopback port)"
+if ! command -v redis-server >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get install -y redis-server >/dev/null || { apt-get update >/dev/null && apt-get install -y redis-server >/dev/null; }
+fi
+if ! command -v redis-server >/dev/null; then
+    if [ "${CI:-}" = true ]; then
+        echo "redis-server is required for the Redis tests" >&2
+        exit 1
+    fi
+    echo "redis-server not found: the Redis tests will be skipped (each says so)" >&2
 fi
 
 echo "== workspace, all features (aws-lc-rs backend)"

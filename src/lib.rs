@@ -26,6 +26,12 @@ pub mod actix {
     pub use portcullis_actix::*;
 }
 
+/// Fleet-wide state on Redis ([`portcullis_redis`]).
+#[cfg(feature = "redis")]
+pub mod redis {
+    pub use portcullis_redis::*;
+}
+
 /// The axum / tower adapter ([`portcullis_axum`]).
 #[cfg(feature = "axum")]
 pub mod axum {
@@ -41,3 +47,8 @@ pub struct ReadmeDoctests;
 #[cfg(all(doctest, feature = "axum", feature = "client"))]
 #[doc = include_str!("../docs/dpop.md")]
 pub struct DpopDoctests;
+
+/// `docs/fleet.md`'s code blocks, compiled as doc tests.
+#[cfg(all(doctest, feature = "redis"))]
+#[doc = include_str!("../docs/fleet.md")]
+pub struct FleetDoctests;

@@ -1,4 +1,4 @@
-//! Every public constant of `portcullis-core` (a default, a bound, a name) appears in
+//! Every public constant of `portcullis-core` and `portcullis-redis` (a default, a bound, a name) appears in
 //! `docs/configuration.md` with its current value, so the two cannot drift apart: change a
 //! constant and this fails until the docs say the new value; add one and this fails until it is
 //! documented and listed here.
@@ -9,6 +9,7 @@ use std::time::Duration;
 use portcullis::client;
 use portcullis::fetch;
 use portcullis::keys::remote;
+use portcullis_redis as redis;
 
 /// A constant's value, in every spelling the docs use for it.
 enum Value {
@@ -24,6 +25,9 @@ impl Value {
         match *self {
             Value::Time(d) => {
                 let s = d.as_secs();
+                if d.subsec_nanos() != 0 {
+                    return vec![format!("{} ms", d.as_millis())];
+                }
                 let mut out = vec![format!("{s} s")];
                 if s.is_multiple_of(60) {
                     out.push(format!("{} min", s / 60));
@@ -205,6 +209,17 @@ fn constants() -> Vec<(&'static str, Value)> {
             Count(client::DEFAULT_INTROSPECTION_ENTRIES),
         ),
         ("MAX_OPAQUE_TOKEN_LEN", count(client::MAX_OPAQUE_TOKEN_LEN)),
+        ("DEFAULT_KEY_PREFIX", Text(redis::DEFAULT_KEY_PREFIX)),
+        ("MAX_KEY_PREFIX_LEN", count(redis::MAX_KEY_PREFIX_LEN)),
+        (
+            "DEFAULT_COMMAND_TIMEOUT",
+            Time(redis::DEFAULT_COMMAND_TIMEOUT),
+        ),
+        (
+            "DEFAULT_CONNECT_TIMEOUT",
+            Time(redis::DEFAULT_CONNECT_TIMEOUT),
+        ),
+        ("RECONNECT_MAX_DELAY", Time(redis::RECONNECT_MAX_DELAY)),
     ]
 }
 
@@ -243,10 +258,11 @@ fn every_constant_is_documented_with_its_value() {
 fn the_list_is_complete() {
     let listed: Vec<&str> = constants().iter().map(|(n, _)| *n).collect();
     let mut unlisted = Vec::new();
-    let mut dirs = vec![format!(
-        "{}/crates/portcullis-core/src",
-        env!("CARGO_MANIFEST_DIR")
-    )];
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut dirs = vec![
+        format!("{root}/crates/portcullis-core/src"),
+        format!("{root}/crates/portcullis-redis/src"),
+    ];
     while let Some(dir) = dirs.pop() {
         for entry in std::fs::read_dir(&dir).expect("src dir") {
             let path = entry.expect("entry").path();

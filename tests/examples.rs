@@ -112,6 +112,17 @@ fn start(
     (Running(child), format!("http://127.0.0.1:{port}"), log)
 }
 
+/// A DPoP key and a token from `issuer` bound to it (`cnf.jkt`).
+fn bound_token(issuer: &TestIssuer) -> (DpopKey, String) {
+    let key = DpopKey::generate(Algorithm::ES256).expect("key");
+    let token = issuer
+        .token()
+        .claim("cnf", serde_json::json!({"jkt": key.thumbprint()}))
+        .sign()
+        .expect("sign");
+    (key, token)
+}
+
 /// Waits (bounded) until the example answers `/health`; returns the health document.
 async fn started(name: &str, base: &str) -> Value {
     let client = reqwest::Client::new();
@@ -401,6 +412,79 @@ async fn actix_resource_server_dpop() {
     dpop("actix_resource_server").await;
 }
 
+#[path = "../crates/portcullis-redis/tests/common/redis.rs"]
+mod redis;
+
+/// An axum and an actix example given one `PORTCULLIS_REDIS_URL` are two replicas of one
+/// service: a proof accepted at one is a replay at the other, and of 1,000 concurrent replays of
+/// one proof spread over both, exactly one is 200.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_sharing_redis_accept_a_proof_once() {
+    let Some(redis) = redis::Redis::start() else {
+        return;
+    };
+    let (issuer, _server) = TestIssuer::serve().await.expect("issuer");
+    let url = redis.url();
+    let vars = [
+        ("PORTCULLIS_PUBLIC_URL", "https://api.example.com"),
+        ("PORTCULLIS_REDIS_URL", url.as_str()),
+    ];
+    let (_axum, axum, _) = start("axum_resource_server", &issuer, &vars);
+    let (_actix, actix, actix_log) = start("actix_resource_server", &issuer, &vars);
+    started("axum_resource_server", &axum).await;
+    started("actix_resource_server", &actix).await;
+    let client = reqwest::Client::new();
+    let (key, token) = bound_token(&issuer);
+    let proof = || {
+        key.proof("GET", "https://api.example.com/protected")
+            .access_token(&token)
+            .sign()
+            .expect("proof")
+    };
+    let call = |base: &str, proof: String, id: String| {
+        client
+            .get(format!("{base}/protected"))
+            .header("authorization", format!("DPoP {token}"))
+            .header("dpop", proof)
+            .header("x-request-id", id)
+            .send()
+    };
+    let once = proof();
+    let at_axum = call(&axum, once.clone(), "redis-a".into())
+        .await
+        .expect("request");
+    assert_eq!(at_axum.status(), 200);
+    let at_actix = call(&actix, once, "redis-b".into()).await.expect("request");
+    assert_eq!(at_actix.status(), 401, "the other replica saw the proof");
+    let line = audit_line(&actix_log, "redis-b", "verify").await;
+    assert!(line.contains("reason=\"dpop_replayed\""), "{line}");
+    let fresh = call(&actix, proof(), "redis-c".into())
+        .await
+        .expect("request");
+    assert_eq!(fresh.status(), 200, "a new proof at the other replica");
+
+    let contested = proof();
+    let mut replays = tokio::task::JoinSet::new();
+    for i in 0..1000 {
+        let base = if i % 2 == 0 { &axum } else { &actix };
+        let request = client
+            .get(format!("{base}/protected"))
+            .header("authorization", format!("DPoP {token}"))
+            .header("dpop", contested.clone())
+            .send();
+        replays.spawn(request);
+    }
+    let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+    while let Some(answer) = replays.join_next().await {
+        let status = answer.expect("task").expect("request").status().as_u16();
+        *statuses.entry(status).or_default() += 1;
+    }
+    assert_eq!(
+        statuses,
+        std::collections::BTreeMap::from([(200, 1), (401, 999)])
+    );
+}
+
 /// With `PORTCULLIS_DPOP_NONCE=true`, a proof without the server nonce gets 401
 /// `use_dpop_nonce` and the nonce in `DPoP-Nonce`; with it, 200. Two replicas sharing
 /// `PORTCULLIS_DPOP_NONCE_KEY` accept each other's nonces; one with another key does not.
@@ -425,12 +509,7 @@ async fn dpop_nonces(name: &str) {
         started(name, base).await;
     }
     let client = reqwest::Client::new();
-    let key = DpopKey::generate(Algorithm::ES256).expect("key");
-    let token = issuer
-        .token()
-        .claim("cnf", serde_json::json!({"jkt": key.thumbprint()}))
-        .sign()
-        .expect("sign");
+    let (key, token) = bound_token(&issuer);
     let call = |base: &str, nonce: Option<&str>, id: &str| {
         let mut proof = key
             .proof("GET", "https://api.example.com/protected")
@@ -611,6 +690,7 @@ fn invalid_origin_configuration_is_one_clear_line() {
             ("PORTCULLIS_PUBLIC_URL", "ftp://api.example.com"),
             ("PORTCULLIS_DPOP", "sometimes"),
             ("PORTCULLIS_DPOP_NONCE", "yes"),
+            ("PORTCULLIS_REDIS_URL", "http://cache.internal:6379"),
         ] {
             let out = Command::new(example(name))
                 .env("PORTCULLIS_ISSUER", "https://login.example.com/")

@@ -11,6 +11,7 @@ use portcullis::keys::RemoteJwks;
 use portcullis::principal::{AuthMethod, Principal};
 use portcullis::request::{PublicUrl, TrustedProxies};
 use portcullis::{Algorithm, Verifier};
+use portcullis_redis::RedisStore;
 use serde_json::{Value, json};
 
 /// The authenticator, key source and port the environment describes.
@@ -70,7 +71,7 @@ fn required(variable: &str) -> String {
 /// Reads `PORTCULLIS_ISSUER`, `PORTCULLIS_AUDIENCE`, `PORTCULLIS_JWKS_URL`,
 /// `PORTCULLIS_ALGORITHMS`, `PORTCULLIS_REQUIRE_AT_JWT`, `PORTCULLIS_PUBLIC_URL`,
 /// `PORTCULLIS_TRUSTED_PROXIES`, `PORTCULLIS_DPOP`, `PORTCULLIS_DPOP_NONCE`,
-/// `PORTCULLIS_DPOP_NONCE_KEY` and `PORT`. Call inside the runtime.
+/// `PORTCULLIS_DPOP_NONCE_KEY`, `PORTCULLIS_REDIS_URL` and `PORT`. Call inside the runtime.
 pub(crate) async fn from_env() -> Config {
     let issuer = required("PORTCULLIS_ISSUER");
     let audience = required("PORTCULLIS_AUDIENCE");
@@ -144,6 +145,16 @@ pub(crate) async fn from_env() -> Config {
         }
         None | Some("false") => {}
         Some(_) => fail("PORTCULLIS_DPOP_NONCE", "must be true or false"),
+    }
+    if let Some(url) = optional("PORTCULLIS_REDIS_URL") {
+        // Replicas given the same Redis share one replay store: a proof is accepted once in
+        // the whole fleet.
+        let store =
+            tokio::time::timeout(Duration::from_secs(15), RedisStore::builder(url).connect())
+                .await
+                .unwrap_or_else(|_| fail("PORTCULLIS_REDIS_URL", "timed out connecting"))
+                .unwrap_or_else(|e| fail("PORTCULLIS_REDIS_URL", &e.to_string()));
+        policy = policy.replay_store(store);
     }
     authenticator = authenticator.dpop(policy);
     // Fail at start-up, not on the first request, if the issuer's keys cannot be fetched.

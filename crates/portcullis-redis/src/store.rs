@@ -1,0 +1,155 @@
+//! The connection to Redis every store of this crate shares: where it is, how long a command
+//! may take, and what names its keys.
+
+use std::fmt;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+/// What every key this crate writes starts with (`portcullis:`), so portcullis' keys never
+/// collide with the application's in a shared Redis.
+pub const DEFAULT_KEY_PREFIX: &str = "portcullis:";
+
+/// The longest key prefix accepted (64 bytes): a prefix names a service, and every key repeats
+/// it.
+pub const MAX_KEY_PREFIX_LEN: usize = 64;
+
+/// How long one command may take before the request it serves is answered 503 (250 ms): a
+/// Redis on the same network answers in well under a millisecond, so this is a stuck or
+/// unreachable Redis, and a DPoP request should not wait longer than a retry would.
+pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// How long connecting may take, at start and on each reconnect (2 s).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The longest wait between reconnect attempts (1 s): Redis coming back is noticed within a
+/// second, and a down Redis sees at most one connection attempt per second per replica.
+pub const RECONNECT_MAX_DELAY: Duration = Duration::from_secs(1);
+
+/// Why a store could not be built or a command failed. Never shows the URL's password.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RedisError {
+    /// The configuration is wrong (a URL that does not parse, an overlong prefix).
+    #[error("redis configuration: {0}")]
+    Config(&'static str),
+    /// Redis did not accept the connection, or refused the credentials.
+    #[error("redis unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Builds a [`RedisStore`]: `builder(url)`, options, then [`connect`](Self::connect).
+///
+/// | option | default |
+/// |---|---|
+/// | [`key_prefix`](Self::key_prefix) | [`DEFAULT_KEY_PREFIX`] |
+/// | [`command_timeout`](Self::command_timeout) | [`DEFAULT_COMMAND_TIMEOUT`] |
+/// | [`connect_timeout`](Self::connect_timeout) | [`DEFAULT_CONNECT_TIMEOUT`] |
+pub struct RedisStoreBuilder {
+    url: String,
+    prefix: String,
+    command_timeout: Duration,
+    connect_timeout: Duration,
+}
+
+impl fmt::Debug for RedisStoreBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStoreBuilder")
+            .field("prefix", &self.prefix)
+            .field("command_timeout", &self.command_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStoreBuilder {
+    /// Every key starts with `prefix` (at most [`MAX_KEY_PREFIX_LEN`] bytes): give each service
+    /// its own when several share a Redis, and the same one to every replica of a service.
+    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// How long one command may take (at least 1 ms); past it the request is 503.
+    pub fn command_timeout(mut self, timeout: Duration) -> Self {
+        self.command_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How long connecting may take (at least 1 ms).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Connects and checks that Redis answers (`PING`): a Redis unreachable at start is an
+    /// error here, not a 503 on the first request.
+    pub async fn connect(self) -> Result<RedisStore, RedisError> {
+        if self.prefix.len() > MAX_KEY_PREFIX_LEN {
+            return Err(RedisError::Config("the key prefix is longer than 64 bytes"));
+        }
+        let client = redis::Client::open(self.url.as_str())
+            .map_err(|_| RedisError::Config("not a redis:// URL"))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.connect_timeout))
+            .set_response_timeout(Some(self.command_timeout))
+            .set_max_delay(RECONNECT_MAX_DELAY);
+        let connect = client.get_connection_manager_with_config(config);
+        let mut connection = tokio::time::timeout(self.connect_timeout, connect)
+            .await
+            .map_err(|_| RedisError::Unavailable("connecting timed out".into()))?
+            .map_err(unavailable)?;
+        redis::cmd("PING")
+            .query_async::<()>(&mut connection)
+            .await
+            .map_err(unavailable)?;
+        Ok(RedisStore {
+            connection,
+            prefix: self.prefix,
+            timeout: self.command_timeout,
+        })
+    }
+}
+
+/// A Redis error as text without the URL (which may carry a password).
+pub(crate) fn unavailable(error: redis::RedisError) -> RedisError {
+    let what = match error.kind() {
+        redis::ErrorKind::AuthenticationFailed => "authentication failed".to_owned(),
+        _ if error.is_timeout() => "timed out".to_owned(),
+        _ if error.is_connection_refusal() => "connection refused".to_owned(),
+        _ if error.is_io_error() => "connection failed".to_owned(),
+        _ => format!("{:?}", error.kind()),
+    };
+    RedisError::Unavailable(what)
+}
+
+/// A connection to one Redis (reconnecting on its own) and the key prefix of one service.
+/// Cheap to clone: clones share the connection. It is the DPoP
+/// [`ReplayStore`](portcullis_core::dpop::ReplayStore).
+#[derive(Clone)]
+pub struct RedisStore {
+    pub(crate) connection: ConnectionManager,
+    pub(crate) prefix: String,
+    pub(crate) timeout: Duration,
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    /// A store on the Redis at `url` (`redis://[:password@]host[:port][/db]`).
+    pub fn builder(url: impl Into<String>) -> RedisStoreBuilder {
+        RedisStoreBuilder {
+            url: url.into(),
+            prefix: DEFAULT_KEY_PREFIX.to_owned(),
+            command_timeout: DEFAULT_COMMAND_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+        }
+    }
+}
