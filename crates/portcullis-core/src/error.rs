@@ -100,6 +100,17 @@ pub enum Reason {
     DpopNonceInvalid,
     /// The proof's `nonce` is older than the nonce lifetime.
     DpopNonceExpired,
+    /// The token, its session, or every token of its subject or client issued by then, was
+    /// revoked.
+    Revoked,
+    /// `iat` is older than the verifier's maximum token age.
+    TokenTooOld,
+    /// The token lives longer (`exp - iat`) than revocations are remembered, or has no `exp`:
+    /// a revocation of it could be forgotten while it is still valid.
+    LifetimeTooLong,
+    /// The revocation mirror has not been confirmed by its store within its bound, so no token
+    /// can be shown not to be revoked.
+    RevocationsUnavailable,
 }
 
 impl Reason {
@@ -145,6 +156,10 @@ impl Reason {
             Reason::DpopNonceMissing => "dpop_nonce_missing",
             Reason::DpopNonceInvalid => "dpop_nonce_invalid",
             Reason::DpopNonceExpired => "dpop_nonce_expired",
+            Reason::Revoked => "revoked",
+            Reason::TokenTooOld => "token_too_old",
+            Reason::LifetimeTooLong => "lifetime_too_long",
+            Reason::RevocationsUnavailable => "revocations_unavailable",
         }
     }
 

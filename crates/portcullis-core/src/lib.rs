@@ -83,6 +83,7 @@ pub(crate) mod oauth_response;
 pub mod principal;
 pub mod render;
 pub mod request;
+pub mod revocation;
 #[cfg(feature = "remote")]
 pub(crate) mod single_flight;
 pub mod state;

@@ -73,6 +73,8 @@ pub(crate) struct Registered {
     pub(crate) sub: Option<Text>,
     pub(crate) jti: Option<Text>,
     pub(crate) client_id: Option<Text>,
+    /// `sid`, the OpenID session (OpenID Connect Front- and Back-Channel Logout).
+    pub(crate) sid: Option<Text>,
     /// `None` when absent.
     pub(crate) aud: Option<Audiences>,
     pub(crate) exp: Option<NumericDate>,
@@ -182,6 +184,7 @@ impl Registered {
             + text(&self.sub)
             + text(&self.jti)
             + text(&self.client_id)
+            + text(&self.sid)
             + aud
             + scope
             + self.cnf.heap_size()
@@ -214,6 +217,7 @@ impl Registered {
                 "sub" => r.sub = Some(string(value, base, "sub")?),
                 "jti" => r.jti = Some(string(value, base, "jti")?),
                 "client_id" => r.client_id = Some(string(value, base, "client_id")?),
+                "sid" => r.sid = Some(string(value, base, "sid")?),
                 "aud" => r.aud = Some(audiences(value, base)?),
                 "exp" => r.exp = Some(numeric_date(value, "exp")?),
                 "nbf" => r.nbf = Some(numeric_date(value, "nbf")?),
@@ -355,7 +359,7 @@ mod tests {
             Some(Text::Owned("ab".into())),
             "escaped strings are copied"
         );
-        for name in ["iss", "sub", "jti", "client_id"] {
+        for name in ["iss", "sub", "jti", "client_id", "sid"] {
             let err = read(&format!(r#"{{"{name}":1}}"#)).unwrap_err();
             assert_eq!(err.code(), "bad_claim");
             assert_eq!(err.subject(), Some(name));

@@ -10,6 +10,7 @@ use super::{Policy, Verifier};
 use crate::clock::{Clock, SystemClock};
 use crate::error::ConfigError;
 use crate::keys::KeySource;
+use crate::revocation::Revocations;
 use crate::token::{Algorithm, TypPolicy};
 
 /// Default clock-skew allowance for `exp`, `nbf` and `iat`: 60 s (Spring, Nimbus and Envoy use
@@ -37,6 +38,8 @@ pub const DEFAULT_MAX_TOKEN_LEN: usize = 16 * 1024;
 /// | [`trust`](Self::trust), [`resolver`](Self::resolver) | none | more issuers, routed by `iss` before any I/O |
 /// | [`opaque_tokens`](Self::opaque_tokens) | none: opaque tokens are rejected | introspection only where configured |
 /// | [`token_cache`](Self::token_cache) | on: 10 000 entries, 32 MiB, 10 min ([`TokenCache`]) | clients reuse a token for its lifetime; the signature need not be checked again while nothing it depended on changed |
+/// | [`max_token_age`](Self::max_token_age) | none: `exp` alone bounds a token | a limit on how long ago a token was issued, whatever its `exp` |
+/// | [`revocations`](Self::revocations) | none | revocation by token, session, subject or client, fleet-wide with a store |
 pub struct VerifierBuilder {
     /// The issuer the single-issuer options configure; used when any of them was called.
     single: Option<TrustedIssuer>,
@@ -50,6 +53,8 @@ pub struct VerifierBuilder {
     resolver: Option<Arc<dyn IssuerResolver>>,
     token_cache: TokenCache,
     opaque: Option<Arc<dyn OpaqueTokens>>,
+    max_token_age: Option<Duration>,
+    revocations: Option<Revocations>,
 }
 
 impl Default for VerifierBuilder {
@@ -66,6 +71,8 @@ impl Default for VerifierBuilder {
             resolver: None,
             token_cache: TokenCache::default(),
             opaque: None,
+            max_token_age: None,
+            revocations: None,
         }
     }
 }
@@ -80,6 +87,8 @@ impl std::fmt::Debug for VerifierBuilder {
             .field("leeway", &self.leeway)
             .field("max_token_len", &self.max_token_len)
             .field("token_cache", &self.token_cache)
+            .field("max_token_age", &self.max_token_age)
+            .field("revocations", &self.revocations)
             .finish_non_exhaustive()
     }
 }
@@ -202,6 +211,24 @@ impl VerifierBuilder {
         self
     }
 
+    /// Rejects a token issued longer ago than `age` (plus the leeway), even if its `exp` is
+    /// later (`token_too_old`); a token without `iat` is then rejected too, since its age is
+    /// unknown (express-oauth2-jwt-bearer's `maxTokenAge`, Envoy's `max_lifetime`). Whole
+    /// seconds, at least 1 s. Checked on every request, cache hits included.
+    pub fn max_token_age(mut self, age: Duration) -> Self {
+        self.max_token_age = Some(age);
+        self
+    }
+
+    /// Checks every accepted token, cache hits included, against these revocations
+    /// (see [`revocation`](crate::revocation)). Tokens that live longer than their retention,
+    /// or have no `exp`, are then rejected (`lifetime_too_long`): no revocation of them could
+    /// be remembered long enough.
+    pub fn revocations(mut self, revocations: Revocations) -> Self {
+        self.revocations = Some(revocations);
+        self
+    }
+
     /// Checks the configuration and builds the verifier.
     pub fn build(self) -> Result<Verifier, ConfigError> {
         if self.leeway > MAX_LEEWAY {
@@ -214,6 +241,12 @@ impl VerifierBuilder {
             return Err(ConfigError::InvalidValue {
                 name: "max_token_len",
                 why: "must be between 256 bytes and 1 MiB",
+            });
+        }
+        if self.max_token_age.is_some_and(|age| age.as_secs() == 0) {
+            return Err(ConfigError::InvalidValue {
+                name: "max_token_age",
+                why: "less than 1 s would reject every token",
             });
         }
         let mut policies = Vec::with_capacity(self.trusted.len() + 1);
@@ -240,6 +273,8 @@ impl VerifierBuilder {
                 clock: self.clock,
                 cache,
                 opaque: self.opaque,
+                max_token_age: self.max_token_age.map(|age| age.as_secs()),
+                revocations: self.revocations,
             }),
         })
     }

@@ -12,7 +12,9 @@
 //!    signature;
 //! 6. claims policy: `iss` exact, `aud` contains a configured audience, `exp`/`nbf`/`iat` with
 //!    leeway, required claims;
-//! 7. the caller's claims type.
+//! 7. the caller's claims type;
+//! 8. continuous validation, on cache hits too: the maximum token age, then the revocations
+//!    (`crate::revocation`).
 //!
 //! Before step 1, the verified-token cache ([`TokenCache`], on by default) may answer for a
 //! token that already passed all of this, when its times, its issuer's configuration and its
@@ -45,6 +47,7 @@ use crate::error::{AuthError, KeySourceError, Reason};
 use crate::json::Tape;
 use crate::keys::{KeySourceHealth, Refresh};
 use crate::request::context::RequestContext;
+use crate::revocation::Revocations;
 use crate::token::claims::Registered;
 use crate::token::{Header, TypPolicy, compact};
 use cache::Cache;
@@ -72,6 +75,9 @@ struct Policy {
     clock: Arc<dyn Clock>,
     cache: Option<Cache>,
     opaque: Option<Arc<dyn OpaqueTokens>>,
+    /// Seconds.
+    max_token_age: Option<u64>,
+    revocations: Option<Revocations>,
 }
 
 /// Whether a decision came from the verified-token cache (for the audit event and metrics).
@@ -197,7 +203,30 @@ impl Verifier {
         verified
             .confirm(presentation, dpop)
             .map_err(AuthError::InvalidToken)?;
+        self.check_continuous(&verified)?;
         Ok((verified, cache))
+    }
+
+    /// Continuous validation, after verification so that it covers cache hits and opaque
+    /// tokens alike: the token's age, then revocation.
+    fn check_continuous<C>(&self, verified: &Verified<C>) -> Result<(), AuthError> {
+        let policy = &*self.inner;
+        if policy.max_token_age.is_none() && policy.revocations.is_none() {
+            return Ok(());
+        }
+        let now = policy.clock.now();
+        if let Some(age) = policy.max_token_age {
+            let iat = verified
+                .issued_at()
+                .ok_or(AuthError::InvalidToken(Reason::MissingClaim("iat")))?;
+            if now > iat.saturating_add(age).saturating_add(policy.leeway) {
+                return Err(AuthError::InvalidToken(Reason::TokenTooOld));
+            }
+        }
+        match &policy.revocations {
+            Some(revocations) => revocations.check(verified, now),
+            None => Ok(()),
+        }
     }
 
     /// The audit event and count of one token decision.

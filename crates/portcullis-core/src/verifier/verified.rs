@@ -173,6 +173,11 @@ impl<C> Verified<C> {
         self.text(&self.core.registered.client_id)
     }
 
+    /// `sid`, the OpenID session the token belongs to, if present.
+    pub fn session_id(&self) -> Option<&str> {
+        self.text(&self.core.registered.sid)
+    }
+
     /// The granted scopes: `scope` (space-delimited string or array), else `scp`. Non-string
     /// array members are ignored, never coerced.
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
