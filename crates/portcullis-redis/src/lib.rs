@@ -24,6 +24,7 @@
 //! ```
 
 mod replay;
+mod revocation;
 mod store;
 
 pub use store::{
@@ -33,3 +34,5 @@ pub use store::{
 
 #[doc(no_inline)]
 pub use portcullis_core::dpop::ReplayStore;
+#[doc(no_inline)]
+pub use portcullis_core::revocation::RevocationStore;

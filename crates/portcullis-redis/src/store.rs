@@ -104,9 +104,11 @@ impl RedisStoreBuilder {
             .await
             .map_err(unavailable)?;
         Ok(RedisStore {
+            client,
             connection,
             prefix: self.prefix,
             timeout: self.command_timeout,
+            connect_timeout: self.connect_timeout,
         })
     }
 }
@@ -125,12 +127,16 @@ pub(crate) fn unavailable(error: redis::RedisError) -> RedisError {
 
 /// A connection to one Redis (reconnecting on its own) and the key prefix of one service.
 /// Cheap to clone: clones share the connection. It is the DPoP
-/// [`ReplayStore`](portcullis_core::dpop::ReplayStore).
+/// [`ReplayStore`](portcullis_core::dpop::ReplayStore) and the
+/// [`RevocationStore`](portcullis_core::revocation::RevocationStore).
 #[derive(Clone)]
 pub struct RedisStore {
+    /// For the subscription, which needs a connection of its own.
+    pub(crate) client: redis::Client,
     pub(crate) connection: ConnectionManager,
     pub(crate) prefix: String,
     pub(crate) timeout: Duration,
+    pub(crate) connect_timeout: Duration,
 }
 
 impl fmt::Debug for RedisStore {
