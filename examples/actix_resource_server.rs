@@ -9,21 +9,34 @@
 //! Variables: `PORTCULLIS_ISSUER` and `PORTCULLIS_AUDIENCE` (required), `PORTCULLIS_JWKS_URL`,
 //! `PORTCULLIS_ALGORITHMS`, `PORTCULLIS_REQUIRE_AT_JWT`, `PORTCULLIS_PUBLIC_URL`,
 //! `PORTCULLIS_TRUSTED_PROXIES`, `PORTCULLIS_DPOP`, `PORTCULLIS_DPOP_NONCE`,
-//! `PORTCULLIS_DPOP_NONCE_KEY`, `PORTCULLIS_REDIS_URL`, `RUST_LOG`, `PORT` (default 3000, binds
-//! 127.0.0.1); see
-//! `axum_resource_server` for what each means. Routes: `GET /protected`, `GET /users` (needs
-//! `read:users` as a scope or a permission), `GET /health` (no authentication). Every decision
-//! is one audit line on stderr.
+//! `PORTCULLIS_DPOP_NONCE_KEY`, `PORTCULLIS_REDIS_URL`, `PORTCULLIS_MAX_TOKEN_AGE`, `RUST_LOG`,
+//! `PORT` (default 3000, binds 127.0.0.1); see `axum_resource_server` for what each means.
+//! Routes: `GET /protected`, `GET /users` (needs `read:users` as a scope or a permission),
+//! `POST /revoke` (the caller's own token, session or subject), `GET /health` (no
+//! authentication). Every decision is one audit line on stderr.
 
 #[path = "support/env_config.rs"]
 mod env_config;
 
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::http::StatusCode;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use portcullis::keys::RemoteJwks;
+use portcullis::revocation::Revocations;
 use portcullis_actix::{Authenticate, Authenticated, require};
 
 async fn protected(Authenticated(principal): Authenticated) -> HttpResponse {
     HttpResponse::Ok().json(env_config::answer(&principal))
+}
+
+async fn revoke(
+    revocations: web::Data<Revocations>,
+    Authenticated(principal): Authenticated,
+    request: HttpRequest,
+) -> HttpResponse {
+    let query = Some(request.query_string()).filter(|q| !q.is_empty());
+    let (status, body) = env_config::revoke_own(&revocations, &principal, query).await;
+    HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .json(body)
 }
 
 async fn health(keys: web::Data<RemoteJwks>) -> HttpResponse {
@@ -35,15 +48,18 @@ async fn main() -> std::io::Result<()> {
     env_config::audit_log_to_stderr();
     let config = env_config::from_env().await;
     let (authenticator, keys) = (config.authenticator, web::Data::new(config.keys));
+    let revocations = web::Data::new(config.revocations);
     eprintln!("listening on http://127.0.0.1:{}", config.port);
     HttpServer::new(move || {
         App::new()
             .app_data(keys.clone())
+            .app_data(revocations.clone())
             .route("/health", web::get().to(health))
             .service(
                 web::scope("")
                     .wrap(Authenticate::from(authenticator.clone()))
                     .route("/protected", web::get().to(protected))
+                    .route("/revoke", web::post().to(revoke))
                     .service(
                         web::resource("/users")
                             .wrap(require(env_config::granted("read:users")))

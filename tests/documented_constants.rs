@@ -9,6 +9,7 @@ use std::time::Duration;
 use portcullis::client;
 use portcullis::fetch;
 use portcullis::keys::remote;
+use portcullis::revocation;
 use portcullis_redis as redis;
 
 /// A constant's value, in every spelling the docs use for it.
@@ -220,6 +221,28 @@ fn constants() -> Vec<(&'static str, Value)> {
             Time(redis::DEFAULT_CONNECT_TIMEOUT),
         ),
         ("RECONNECT_MAX_DELAY", Time(redis::RECONNECT_MAX_DELAY)),
+        ("DEFAULT_RETENTION", Time(revocation::DEFAULT_RETENTION)),
+        ("MIN_RETENTION", Time(revocation::MIN_RETENTION)),
+        ("MAX_RETENTION", Time(revocation::MAX_RETENTION)),
+        (
+            "DEFAULT_RESYNC_INTERVAL",
+            Time(revocation::DEFAULT_RESYNC_INTERVAL),
+        ),
+        ("MIN_RESYNC_INTERVAL", Time(revocation::MIN_RESYNC_INTERVAL)),
+        (
+            "DEFAULT_MAX_STALENESS",
+            Time(revocation::DEFAULT_MAX_STALENESS),
+        ),
+        (
+            "REVOCATIONS_RETRY_AFTER",
+            Time(revocation::REVOCATIONS_RETRY_AFTER),
+        ),
+        (
+            "DEFAULT_REVOCATION_CAPACITY",
+            count(revocation::DEFAULT_REVOCATION_CAPACITY),
+        ),
+        ("MAX_ISSUER_LEN", count(revocation::MAX_ISSUER_LEN)),
+        ("MAX_VALUE_LEN", count(revocation::MAX_VALUE_LEN)),
     ]
 }
 

@@ -10,6 +10,7 @@ use portcullis::dpop::{DpopMode, DpopNonces, DpopPolicy, NonceKey};
 use portcullis::keys::RemoteJwks;
 use portcullis::principal::{AuthMethod, Principal};
 use portcullis::request::{PublicUrl, TrustedProxies};
+use portcullis::revocation::{Revocation, RevocationError, Revocations};
 use portcullis::{Algorithm, Verifier};
 use portcullis_redis::RedisStore;
 use serde_json::{Value, json};
@@ -18,6 +19,10 @@ use serde_json::{Value, json};
 pub(crate) struct Config {
     pub(crate) authenticator: Authenticator,
     pub(crate) keys: RemoteJwks,
+    /// The revocations every token is checked against: on Redis when `PORTCULLIS_REDIS_URL`
+    /// is set, in this process otherwise.
+    #[allow(dead_code)] // the gRPC example has no revocation route
+    pub(crate) revocations: Revocations,
     pub(crate) port: u16,
 }
 
@@ -41,6 +46,52 @@ pub(crate) fn answer(principal: &Principal) -> Value {
         "scopes": principal.scopes().collect::<Vec<_>>(),
         "auth": auth,
     })
+}
+
+/// `POST /revoke`: the caller revokes its own credentials, fleet-wide. `what` (the query's
+/// `what`) is `token` (default: this token, by its `jti`), `session` (every token of this
+/// token's `sid`) or `subject` (every token of this subject issued until now). The answer's
+/// status and body.
+#[allow(dead_code)] // the gRPC example has no revocation route
+pub(crate) async fn revoke_own(
+    revocations: &Revocations,
+    principal: &Principal,
+    query: Option<&str>,
+) -> (u16, Value) {
+    let what = query
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("what="))
+        .unwrap_or("token");
+    let token = principal.token();
+    let revocation = match what {
+        "token" => Revocation::of_token(token),
+        "session" => token
+            .session_id()
+            .map(|sid| Revocation::session(token.issuer(), sid)),
+        "subject" => token.subject().map(|sub| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            Revocation::subject_before(token.issuer(), sub, now)
+        }),
+        _ => {
+            return (
+                400,
+                json!({"error": "what must be token, session or subject"}),
+            );
+        }
+    };
+    let Some(revocation) = revocation else {
+        return (400, json!({"error": "the token has no such claim"}));
+    };
+    let kind = revocation.kind().name();
+    match revocations.revoke(revocation).await {
+        Ok(()) => (200, json!({"revoked": kind})),
+        // Enforced here; the other replicas may not have heard.
+        Err(RevocationError::Unavailable(_)) => (503, json!({"error": "store unavailable"})),
+        Err(error) => (503, json!({"error": error.to_string()})),
+    }
 }
 
 /// The audit log (target `portcullis::audit`, one line per decision) on stderr, filtered by
@@ -71,7 +122,8 @@ fn required(variable: &str) -> String {
 /// Reads `PORTCULLIS_ISSUER`, `PORTCULLIS_AUDIENCE`, `PORTCULLIS_JWKS_URL`,
 /// `PORTCULLIS_ALGORITHMS`, `PORTCULLIS_REQUIRE_AT_JWT`, `PORTCULLIS_PUBLIC_URL`,
 /// `PORTCULLIS_TRUSTED_PROXIES`, `PORTCULLIS_DPOP`, `PORTCULLIS_DPOP_NONCE`,
-/// `PORTCULLIS_DPOP_NONCE_KEY`, `PORTCULLIS_REDIS_URL` and `PORT`. Call inside the runtime.
+/// `PORTCULLIS_DPOP_NONCE_KEY`, `PORTCULLIS_REDIS_URL`, `PORTCULLIS_MAX_TOKEN_AGE` and `PORT`.
+/// Call inside the runtime.
 pub(crate) async fn from_env() -> Config {
     let issuer = required("PORTCULLIS_ISSUER");
     let audience = required("PORTCULLIS_AUDIENCE");
@@ -105,6 +157,35 @@ pub(crate) async fn from_env() -> Config {
         Ok("false") | Ok("") | Err(_) => {}
         Ok(_) => fail("PORTCULLIS_REQUIRE_AT_JWT", "must be true or false"),
     }
+    if let Some(secs) = optional("PORTCULLIS_MAX_TOKEN_AGE") {
+        let secs: u64 = secs.parse().ok().filter(|s| *s > 0).unwrap_or_else(|| {
+            fail(
+                "PORTCULLIS_MAX_TOKEN_AGE",
+                "must be a number of seconds, at least 1",
+            )
+        });
+        builder = builder.max_token_age(Duration::from_secs(secs));
+    }
+    // Replicas given the same Redis share one replay store (a proof is accepted once in the
+    // whole fleet) and one revocation set (mirrored in each).
+    let redis = match optional("PORTCULLIS_REDIS_URL") {
+        Some(url) => Some(
+            tokio::time::timeout(Duration::from_secs(15), RedisStore::builder(url).connect())
+                .await
+                .unwrap_or_else(|_| fail("PORTCULLIS_REDIS_URL", "timed out connecting"))
+                .unwrap_or_else(|e| fail("PORTCULLIS_REDIS_URL", &e.to_string())),
+        ),
+        None => None,
+    };
+    let mut revocations = Revocations::builder();
+    if let Some(store) = &redis {
+        revocations = revocations.store(store.clone());
+    }
+    let revocations = tokio::time::timeout(Duration::from_secs(15), revocations.start())
+        .await
+        .unwrap_or_else(|_| fail("PORTCULLIS_REDIS_URL", "timed out loading revocations"))
+        .unwrap_or_else(|e| fail("PORTCULLIS_REDIS_URL", &e.to_string()));
+    builder = builder.revocations(revocations.clone());
     let port = match std::env::var("PORT") {
         Ok(p) => p
             .trim()
@@ -146,14 +227,7 @@ pub(crate) async fn from_env() -> Config {
         None | Some("false") => {}
         Some(_) => fail("PORTCULLIS_DPOP_NONCE", "must be true or false"),
     }
-    if let Some(url) = optional("PORTCULLIS_REDIS_URL") {
-        // Replicas given the same Redis share one replay store: a proof is accepted once in
-        // the whole fleet.
-        let store =
-            tokio::time::timeout(Duration::from_secs(15), RedisStore::builder(url).connect())
-                .await
-                .unwrap_or_else(|_| fail("PORTCULLIS_REDIS_URL", "timed out connecting"))
-                .unwrap_or_else(|e| fail("PORTCULLIS_REDIS_URL", &e.to_string()));
+    if let Some(store) = redis {
         policy = policy.replay_store(store);
     }
     authenticator = authenticator.dpop(policy);
@@ -174,6 +248,7 @@ pub(crate) async fn from_env() -> Config {
     Config {
         authenticator,
         keys,
+        revocations,
         port,
     }
 }

@@ -14,7 +14,7 @@ use portcullis_core::fuzzing;
 /// A fuzz target: its corpus directory name and its entry point.
 type Target = (&'static str, fn(&[u8]));
 
-const TARGETS: [Target; 13] = [
+const TARGETS: [Target; 14] = [
     ("token_response", fuzzing::token_response),
     ("introspection_response", fuzzing::introspection_response),
     ("verify", fuzzing::verify),
@@ -28,6 +28,7 @@ const TARGETS: [Target; 13] = [
     ("dpop_proof", fuzzing::dpop_proof),
     ("htu", fuzzing::htu),
     ("dpop_nonce", fuzzing::dpop_nonce),
+    ("revocation_wire", fuzzing::revocation_wire),
 ];
 
 fn files(dir: &Path) -> Vec<std::path::PathBuf> {

@@ -61,12 +61,16 @@ impl RedisStore {
     async fn publish_revocation(&self, revocation: &Revocation) -> Result<(), RevocationError> {
         let expiry = revocation
             .expiry()
-            .ok_or(RevocationError::Invalid("a published revocation needs its expiry"))?
+            .ok_or(RevocationError::Invalid(
+                "a published revocation needs its expiry",
+            ))?
             .min(MAX_SCORE);
         let revocation = revocation.clone().expires_at(expiry);
         let announcement = revocation
             .to_announcement()
-            .ok_or(RevocationError::Invalid("a published revocation needs its expiry"))?;
+            .ok_or(RevocationError::Invalid(
+                "a published revocation needs its expiry",
+            ))?;
         let mut connection = self.connection.clone();
         let script = redis::Script::new(PUBLISH);
         let mut invocation = script.prepare_invoke();
@@ -153,9 +157,7 @@ impl RedisStore {
                 )));
             }
             Err(_) => {
-                return Err(RevocationError::Unavailable(
-                    "subscribe: timed out".into(),
-                ));
+                return Err(RevocationError::Unavailable("subscribe: timed out".into()));
             }
         };
         tokio::spawn(async move {

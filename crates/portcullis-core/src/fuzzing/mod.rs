@@ -451,3 +451,26 @@ pub fn htu(data: &[u8]) {
         );
     }
 }
+
+/// A revocation announcement (or member) from a store: parsing never panics, what parses is
+/// within the bounds every revocation keeps, and printing it again gives the same text (one
+/// spelling per revocation, so a store's set never holds two of one).
+pub fn revocation_wire(data: &[u8]) {
+    use crate::revocation::{MAX_ISSUER_LEN, MAX_VALUE_LEN, Revocation};
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(revocation) = Revocation::from_announcement(text) {
+        assert!(!revocation.issuer().is_empty() && revocation.issuer().len() <= MAX_ISSUER_LEN);
+        assert!(!revocation.value().is_empty() && revocation.value().len() <= MAX_VALUE_LEN);
+        assert_eq!(
+            revocation.to_announcement().as_deref(),
+            Some(text),
+            "not canonical"
+        );
+    }
+    if let Ok(revocation) = Revocation::from_member(text, NOW) {
+        assert_eq!(revocation.to_member(), text, "not canonical");
+        assert_eq!(revocation.expiry(), Some(NOW));
+    }
+}
