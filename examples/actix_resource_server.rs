@@ -9,10 +9,11 @@
 //! Variables: `PORTCULLIS_ISSUER` and `PORTCULLIS_AUDIENCE` (required), `PORTCULLIS_JWKS_URL`,
 //! `PORTCULLIS_ALGORITHMS`, `PORTCULLIS_REQUIRE_AT_JWT`, `PORTCULLIS_PUBLIC_URL`,
 //! `PORTCULLIS_TRUSTED_PROXIES`, `PORTCULLIS_DPOP`, `PORTCULLIS_DPOP_NONCE`,
-//! `PORTCULLIS_DPOP_NONCE_KEY`, `PORTCULLIS_REDIS_URL`, `PORTCULLIS_MAX_TOKEN_AGE`, `RUST_LOG`,
-//! `PORT` (default 3000, binds 127.0.0.1); see `axum_resource_server` for what each means.
-//! Routes: `GET /protected`, `GET /users` (needs `read:users` as a scope or a permission),
-//! `POST /revoke` (the caller's own token, session or subject), `GET /health` (no
+//! `PORTCULLIS_DPOP_NONCE_KEY`, `PORTCULLIS_REDIS_URL`, `PORTCULLIS_MAX_TOKEN_AGE`,
+//! `PORTCULLIS_LOGOUT_CLIENT_ID`, `RUST_LOG`, `PORT` (default 3000, binds 127.0.0.1); see
+//! `axum_resource_server` for what each means. Routes: `GET /protected`, `GET /users` (needs
+//! `read:users` as a scope or a permission), `POST /revoke` (the caller's own token, session or
+//! subject), `POST /backchannel-logout` (with `PORTCULLIS_LOGOUT_CLIENT_ID`), `GET /health` (no
 //! authentication). Every decision is one audit line on stderr.
 
 #[path = "support/env_config.rs"]
@@ -22,7 +23,7 @@ use actix_web::http::StatusCode;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use portcullis::keys::RemoteJwks;
 use portcullis::revocation::Revocations;
-use portcullis_actix::{Authenticate, Authenticated, require};
+use portcullis_actix::{Authenticate, Authenticated, backchannel_logout, require};
 
 async fn protected(Authenticated(principal): Authenticated) -> HttpResponse {
     HttpResponse::Ok().json(env_config::answer(&principal))
@@ -49,23 +50,30 @@ async fn main() -> std::io::Result<()> {
     let config = env_config::from_env().await;
     let (authenticator, keys) = (config.authenticator, web::Data::new(config.keys));
     let revocations = web::Data::new(config.revocations);
+    let logout = config.logout.map(web::Data::new);
     eprintln!("listening on http://127.0.0.1:{}", config.port);
     HttpServer::new(move || {
-        App::new()
+        let mut app = App::new()
             .app_data(keys.clone())
             .app_data(revocations.clone())
-            .route("/health", web::get().to(health))
-            .service(
-                web::scope("")
-                    .wrap(Authenticate::from(authenticator.clone()))
-                    .route("/protected", web::get().to(protected))
-                    .route("/revoke", web::post().to(revoke))
-                    .service(
-                        web::resource("/users")
-                            .wrap(require(env_config::granted("read:users")))
-                            .route(web::get().to(protected)),
-                    ),
-            )
+            .route("/health", web::get().to(health));
+        // Outside the middleware: the provider proves itself with the logout token's signature.
+        if let Some(logout) = &logout {
+            app = app
+                .app_data(logout.clone())
+                .route("/backchannel-logout", web::post().to(backchannel_logout));
+        }
+        app.service(
+            web::scope("")
+                .wrap(Authenticate::from(authenticator.clone()))
+                .route("/protected", web::get().to(protected))
+                .route("/revoke", web::post().to(revoke))
+                .service(
+                    web::resource("/users")
+                        .wrap(require(env_config::granted("read:users")))
+                        .route(web::get().to(protected)),
+                ),
+        )
     })
     .bind(("127.0.0.1", config.port))?
     .run()

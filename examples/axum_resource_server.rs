@@ -17,6 +17,7 @@
 //! | `PORTCULLIS_DPOP` | optional: `off`, `allowed` (default: Bearer and DPoP) or `required`; a proof's `htu` is checked against the effective request URI (see `PORTCULLIS_PUBLIC_URL`) |
 //! | `PORTCULLIS_DPOP_NONCE` | optional: `true` requires server nonces in DPoP proofs (RFC 9449 §8-9): a proof without the current one gets 401 `use_dpop_nonce` and a `DPoP-Nonce` header |
 //! | `PORTCULLIS_REDIS_URL` | optional: `redis://[:password@]host[:port][/db]`; the DPoP replay store and the revocation set live there, shared by every replica given the same URL (in memory, per process, without it); unreachable at start is a start-up error |
+//! | `PORTCULLIS_LOGOUT_CLIENT_ID` | optional: enables `POST /backchannel-logout` (OpenID Back-Channel Logout 1.0) for logout tokens from the issuer to this client id; a valid one revokes its session (or subject) on every replica sharing the Redis |
 //! | `PORTCULLIS_MAX_TOKEN_AGE` | optional: seconds; a token issued (`iat`) longer ago is rejected even if `exp` is later, and a token without `iat` too |
 //! | `PORTCULLIS_DPOP_NONCE_KEY` | optional: the nonce key, 32 bytes in base64url, the same on every replica; random per process otherwise |
 //! | `RUST_LOG` | optional: filters the audit log on stderr (default `portcullis::audit=info`) |
@@ -27,7 +28,9 @@
 //! `read:users` as a scope or in the `permissions` claim, 403 otherwise), `POST /revoke` (any
 //! valid token; revokes the caller's own `?what=token` (default), `session` or `subject`, on
 //! every replica sharing the Redis: 200 `{"revoked": kind}`, 400 when the token lacks the
-//! claim, 503 when the store did not take it), `GET /health`
+//! claim, 503 when the store did not take it), `POST /backchannel-logout` (with
+//! `PORTCULLIS_LOGOUT_CLIENT_ID`; no access token: 200, 400 or 503, `Cache-Control: no-store`),
+//! `GET /health`
 //! (key-source health, no authentication). Every decision is one audit line on stderr, with the
 //! method, path, effective URI, peer address and request id (`x-request-id`, else generated).
 
@@ -40,7 +43,7 @@ use axum::http::{StatusCode, Uri};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use portcullis::revocation::Revocations;
-use portcullis_axum::{AuthLayer, Authenticated, require};
+use portcullis_axum::{AuthLayer, Authenticated, backchannel_logout, require};
 use serde_json::Value;
 
 async fn protected(Authenticated(principal): Authenticated) -> Json<Value> {
@@ -76,6 +79,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .layer(AuthLayer::from(config.authenticator))
         .merge(axum_serve::health_route(config.keys));
+    // Outside the layer: the provider proves itself with the logout token's signature.
+    let app = match config.logout {
+        Some(logout) => app.route("/backchannel-logout", backchannel_logout(logout)),
+        None => app,
+    };
     axum_serve::serve(app, config.port, "").await?;
     Ok(())
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use portcullis::client;
 use portcullis::fetch;
 use portcullis::keys::remote;
+use portcullis::logout;
 use portcullis::revocation;
 use portcullis_redis as redis;
 
@@ -243,6 +244,19 @@ fn constants() -> Vec<(&'static str, Value)> {
         ),
         ("MAX_ISSUER_LEN", count(revocation::MAX_ISSUER_LEN)),
         ("MAX_VALUE_LEN", count(revocation::MAX_VALUE_LEN)),
+        (
+            "BACKCHANNEL_LOGOUT_EVENT",
+            Text(logout::BACKCHANNEL_LOGOUT_EVENT),
+        ),
+        (
+            "DEFAULT_LOGOUT_TOKEN_LIFETIME",
+            Time(logout::DEFAULT_LOGOUT_TOKEN_LIFETIME),
+        ),
+        (
+            "MAX_LOGOUT_TOKEN_LIFETIME",
+            Time(logout::MAX_LOGOUT_TOKEN_LIFETIME),
+        ),
+        ("MAX_LOGOUT_REQUEST_LEN", count(logout::MAX_LOGOUT_REQUEST_LEN)),
     ]
 }
 

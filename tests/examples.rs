@@ -590,6 +590,141 @@ async fn replicas_sharing_redis_enforce_each_others_revocations() {
     );
 }
 
+/// `PORTCULLIS_LOGOUT_CLIENT_ID` on two replicas sharing Redis: a logout token posted to one
+/// ends the session on both; the same logout token at the other replica is a replay (400);
+/// a forged one, an access token, or one without `events` is 400 and revokes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_sharing_redis_act_on_a_back_channel_logout_once() {
+    let Some(redis) = redis::Redis::start() else {
+        return;
+    };
+    let (issuer, _server) = TestIssuer::serve().await.expect("issuer");
+    let url = redis.url();
+    let vars = [
+        ("PORTCULLIS_REDIS_URL", url.as_str()),
+        ("PORTCULLIS_LOGOUT_CLIENT_ID", "web-app"),
+    ];
+    let (_axum, axum, axum_log) = start("axum_resource_server", &issuer, &vars);
+    let (_actix, actix, _) = start("actix_resource_server", &issuer, &vars);
+    started("axum_resource_server", &axum).await;
+    started("actix_resource_server", &actix).await;
+    let client = reqwest::Client::new();
+    let status = |base: &str, token: &str| {
+        let request = client
+            .get(format!("{base}/protected"))
+            .bearer_auth(token.to_owned());
+        async move { request.send().await.expect("request").status().as_u16() }
+    };
+    let post = |base: &str, body: String, id: &str| {
+        client
+            .post(format!("{base}/backchannel-logout"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-request-id", id)
+            .body(body)
+            .send()
+    };
+    let event = serde_json::json!({ "http://schemas.openid.net/event/backchannel-logout": {} });
+    let logout_token = |sid: &str| {
+        issuer
+            .token()
+            .header("typ", "logout+jwt")
+            .audience("web-app")
+            .expires_in(120)
+            .claim("events", event.clone())
+            .claim("sid", sid)
+            .sign()
+            .unwrap()
+    };
+    let access = issuer.token().claim("sid", "s-1").sign().unwrap();
+    let bystander = issuer.token().claim("sid", "s-2").sign().unwrap();
+    for base in [&axum, &actix] {
+        assert_eq!(status(base, &access).await, 200);
+    }
+
+    let forged = {
+        let good = logout_token("s-2");
+        let other = logout_token("s-3");
+        format!(
+            "{}.{}",
+            good.rsplit_once('.').unwrap().0,
+            other.rsplit_once('.').unwrap().1
+        )
+    };
+    let not_logout = [
+        forged,
+        issuer
+            .token()
+            .audience("web-app")
+            .claim("sid", "s-2")
+            .sign()
+            .unwrap(),
+        issuer
+            .token()
+            .header("typ", "logout+jwt")
+            .audience("web-app")
+            .expires_in(120)
+            .claim("sid", "s-2")
+            .sign()
+            .unwrap(),
+    ];
+    for token in not_logout {
+        let answer = post(&axum, format!("logout_token={token}"), "bad")
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 400);
+        assert_eq!(answer.headers()["cache-control"], "no-store");
+    }
+    let token = logout_token("s-1");
+    let answer = post(&axum, format!("logout_token={token}"), "logout-1")
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.headers()["cache-control"], "no-store");
+    let line = audit_line_any(&axum_log, "event=\"logout\"", "outcome=\"accept\"").await;
+    assert!(line.contains("revoked=\"session\""), "{line}");
+    let replayed = post(&actix, format!("logout_token={token}"), "logout-2")
+        .await
+        .unwrap();
+    assert_eq!(
+        replayed.status(),
+        400,
+        "the other replica saw the logout token"
+    );
+    for base in [&axum, &actix] {
+        let mut refused = false;
+        for _ in 0..1000 {
+            if status(base, &access).await == 401 {
+                refused = true;
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert!(refused, "{base} still accepts the logged-out session");
+        assert_eq!(
+            status(base, &bystander).await,
+            200,
+            "another session is untouched"
+        );
+    }
+}
+
+/// The first line of `log` holding both `a` and `b` (bounded wait).
+async fn audit_line_any(log: &Mutex<String>, a: &str, b: &str) -> String {
+    for _ in 0..50 {
+        let found = log
+            .lock()
+            .expect("log")
+            .lines()
+            .find(|l| l.contains(a) && l.contains(b))
+            .map(str::to_owned);
+        if let Some(line) = found {
+            return line;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no line with {a} and {b} in:\n{}", log.lock().expect("log"));
+}
+
 /// `PORTCULLIS_MAX_TOKEN_AGE`: a token issued longer ago is refused though its `exp` is later;
 /// without Redis, `POST /revoke` holds in the one process.
 async fn max_age_and_local_revocation(name: &str) {

@@ -8,6 +8,7 @@ use portcullis::authenticator::Authenticator;
 use portcullis::authz::{Requirement, any_of, permission, scope};
 use portcullis::dpop::{DpopMode, DpopNonces, DpopPolicy, NonceKey};
 use portcullis::keys::RemoteJwks;
+use portcullis::logout::BackChannelLogout;
 use portcullis::principal::{AuthMethod, Principal};
 use portcullis::request::{PublicUrl, TrustedProxies};
 use portcullis::revocation::{Revocation, RevocationError, Revocations};
@@ -23,6 +24,9 @@ pub(crate) struct Config {
     /// is set, in this process otherwise.
     #[allow(dead_code)] // the gRPC example has no revocation route
     pub(crate) revocations: Revocations,
+    /// The back-channel logout receiver, when `PORTCULLIS_LOGOUT_CLIENT_ID` is set.
+    #[allow(dead_code)] // the gRPC example has no logout route
+    pub(crate) logout: Option<BackChannelLogout>,
     pub(crate) port: u16,
 }
 
@@ -122,7 +126,8 @@ fn required(variable: &str) -> String {
 /// Reads `PORTCULLIS_ISSUER`, `PORTCULLIS_AUDIENCE`, `PORTCULLIS_JWKS_URL`,
 /// `PORTCULLIS_ALGORITHMS`, `PORTCULLIS_REQUIRE_AT_JWT`, `PORTCULLIS_PUBLIC_URL`,
 /// `PORTCULLIS_TRUSTED_PROXIES`, `PORTCULLIS_DPOP`, `PORTCULLIS_DPOP_NONCE`,
-/// `PORTCULLIS_DPOP_NONCE_KEY`, `PORTCULLIS_REDIS_URL`, `PORTCULLIS_MAX_TOKEN_AGE` and `PORT`.
+/// `PORTCULLIS_DPOP_NONCE_KEY`, `PORTCULLIS_REDIS_URL`, `PORTCULLIS_MAX_TOKEN_AGE`,
+/// `PORTCULLIS_LOGOUT_CLIENT_ID` and `PORT`.
 /// Call inside the runtime.
 pub(crate) async fn from_env() -> Config {
     let issuer = required("PORTCULLIS_ISSUER");
@@ -133,11 +138,12 @@ pub(crate) async fn from_env() -> Config {
     }
     .unwrap_or_else(|e| fail("PORTCULLIS_JWKS_URL", &e.to_string()));
     let mut builder = Verifier::builder()
-        .issuer(issuer)
+        .issuer(issuer.clone())
         .audience(audience)
         .key_source(keys.clone());
+    let mut algorithms = None;
     if let Ok(list) = std::env::var("PORTCULLIS_ALGORITHMS") {
-        let algorithms: Vec<Algorithm> = list
+        let list: Vec<Algorithm> = list
             .split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
@@ -150,7 +156,8 @@ pub(crate) async fn from_env() -> Config {
                 })
             })
             .collect();
-        builder = builder.algorithms(algorithms);
+        builder = builder.algorithms(list.clone());
+        algorithms = Some(list);
     }
     match std::env::var("PORTCULLIS_REQUIRE_AT_JWT").as_deref() {
         Ok("true") => builder = builder.require_at_jwt(),
@@ -186,6 +193,20 @@ pub(crate) async fn from_env() -> Config {
         .unwrap_or_else(|_| fail("PORTCULLIS_REDIS_URL", "timed out loading revocations"))
         .unwrap_or_else(|e| fail("PORTCULLIS_REDIS_URL", &e.to_string()));
     builder = builder.revocations(revocations.clone());
+    let logout = optional("PORTCULLIS_LOGOUT_CLIENT_ID").map(|client_id| {
+        // Logout tokens from the same issuer, signed with the same keys, for this client.
+        let mut logout = BackChannelLogout::builder(issuer.clone(), client_id, revocations.clone())
+            .key_source(keys.clone());
+        if let Some(list) = &algorithms {
+            logout = logout.algorithms(list.clone());
+        }
+        if let Some(store) = &redis {
+            logout = logout.replay_store(store.clone());
+        }
+        logout
+            .build()
+            .unwrap_or_else(|e| fail("PORTCULLIS_LOGOUT_CLIENT_ID", &e.to_string()))
+    });
     let port = match std::env::var("PORT") {
         Ok(p) => p
             .trim()
@@ -249,6 +270,7 @@ pub(crate) async fn from_env() -> Config {
         authenticator,
         keys,
         revocations,
+        logout,
         port,
     }
 }

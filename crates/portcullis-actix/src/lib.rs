@@ -46,11 +46,13 @@
 #![deny(missing_docs)]
 
 mod extract;
+mod logout;
 mod middleware;
 mod require;
 mod view;
 
 pub use extract::{Authenticated, Claims, ClaimsRejection};
+pub use logout::backchannel_logout;
 pub use middleware::{Authenticate, AuthenticateMiddleware};
 pub use portcullis_core::render::{ProblemJson, Rejection, Renderer};
 pub use portcullis_core::request::{ClientCertificateChain, PublicUrl, TrustedProxies};

@@ -41,12 +41,14 @@
 
 mod extract;
 mod layer;
+mod logout;
 mod render;
 mod require;
 mod view;
 
 pub use extract::{Authenticated, Claims, ClaimsRejection};
 pub use layer::{Auth, AuthBody, AuthLayer};
+pub use logout::backchannel_logout;
 pub use portcullis_core::render::{ProblemJson, Rejection, Renderer};
 pub use portcullis_core::request::{ClientCertificateChain, PublicUrl, TrustedProxies};
 pub use portcullis_core::{Principal, RequestState};

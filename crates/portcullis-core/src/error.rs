@@ -108,6 +108,8 @@ pub enum Reason {
     /// The token lives longer (`exp - iat`) than revocations are remembered, or has no `exp`:
     /// a revocation of it could be forgotten while it is still valid.
     LifetimeTooLong,
+    /// A single-use token (a back-channel logout token's `jti`) was used before.
+    TokenReplayed,
     /// The revocation mirror has not been confirmed by its store within its bound, so no token
     /// can be shown not to be revoked.
     RevocationsUnavailable,
@@ -159,6 +161,7 @@ impl Reason {
             Reason::Revoked => "revoked",
             Reason::TokenTooOld => "token_too_old",
             Reason::LifetimeTooLong => "lifetime_too_long",
+            Reason::TokenReplayed => "token_replayed",
             Reason::RevocationsUnavailable => "revocations_unavailable",
         }
     }

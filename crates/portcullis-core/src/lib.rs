@@ -76,6 +76,7 @@ pub mod fetch;
 pub mod fuzzing;
 pub(crate) mod json;
 pub mod keys;
+pub mod logout;
 #[cfg(any(feature = "client", feature = "fuzzing"))]
 // Without `client`, only the fuzz entry points read it, and not every field.
 #[cfg_attr(not(feature = "client"), allow(dead_code))]

@@ -14,7 +14,7 @@ use portcullis_core::fuzzing;
 /// A fuzz target: its corpus directory name and its entry point.
 type Target = (&'static str, fn(&[u8]));
 
-const TARGETS: [Target; 14] = [
+const TARGETS: [Target; 15] = [
     ("token_response", fuzzing::token_response),
     ("introspection_response", fuzzing::introspection_response),
     ("verify", fuzzing::verify),
@@ -29,6 +29,7 @@ const TARGETS: [Target; 14] = [
     ("htu", fuzzing::htu),
     ("dpop_nonce", fuzzing::dpop_nonce),
     ("revocation_wire", fuzzing::revocation_wire),
+    ("logout_form", fuzzing::logout_form),
 ];
 
 fn files(dir: &Path) -> Vec<std::path::PathBuf> {

@@ -474,3 +474,32 @@ pub fn revocation_wire(data: &[u8]) {
         assert_eq!(revocation.expiry(), Some(NOW));
     }
 }
+
+/// A back-channel logout request body: the form reader never panics and finds a non-empty token
+/// no longer than the body; the whole receiver (against the fixed JWKS) never accepts what it
+/// was sent, since nothing here is signed by the issuer.
+pub fn logout_form(data: &[u8]) {
+    use crate::logout::BackChannelLogout;
+    use crate::revocation::Revocations;
+    const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
+    if let Ok(token) = crate::logout::logout_token(FORM, data) {
+        assert!(!token.is_empty() && token.len() <= data.len());
+    }
+    static RECEIVER: OnceLock<Option<(BackChannelLogout, Revocations)>> = OnceLock::new();
+    let Some((receiver, revocations)) = RECEIVER.get_or_init(|| {
+        let revocations = poll_now(Revocations::builder().start())?.ok()?;
+        let keys = StaticJwks::from_json(JWKS).ok()?;
+        let receiver = BackChannelLogout::builder(ISSUER, AUDIENCE, revocations.clone())
+            .key_source(keys)
+            .clock(ManualClock::new(NOW))
+            .build()
+            .ok()?;
+        Some((receiver, revocations))
+    }) else {
+        return;
+    };
+    if let Some(answer) = poll_now(receiver.respond(FORM, data)) {
+        assert_eq!(answer.status, 400, "an unsigned logout was not refused");
+    }
+    assert!(revocations.is_empty(), "a fuzz input revoked something");
+}

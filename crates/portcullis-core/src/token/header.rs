@@ -18,6 +18,10 @@ pub enum TypPolicy {
     AccessTokenOrJwt,
     /// Require the RFC 9068 access-token profile: `at+jwt` or `application/at+jwt`, any case.
     RequireAtJwt,
+    /// An OpenID back-channel logout token: `logout+jwt` (any case, `application/` optional),
+    /// or no `typ`. `JWT` and `at+jwt` are refused, so an ID or access token is never taken for
+    /// a logout token.
+    LogoutToken,
 }
 
 impl TypPolicy {
@@ -35,6 +39,7 @@ impl TypPolicy {
         let at_jwt = media.is_some_and(|m| m.eq_ignore_ascii_case("at+jwt"));
         match self {
             TypPolicy::RequireAtJwt => at_jwt,
+            TypPolicy::LogoutToken => media.is_none_or(|m| m.eq_ignore_ascii_case("logout+jwt")),
             TypPolicy::AccessTokenOrJwt => {
                 media.is_none_or(|m| at_jwt || m.eq_ignore_ascii_case("jwt"))
             }
@@ -209,6 +214,12 @@ mod tests {
         }
         for typ in [None, Some("JWT"), Some("application/jwt"), Some("at+jwt2")] {
             assert!(!TypPolicy::RequireAtJwt.accepts(typ), "{typ:?}");
+        }
+        for typ in [None, Some("logout+jwt"), Some("Application/Logout+JWT")] {
+            assert!(TypPolicy::LogoutToken.accepts(typ), "{typ:?}");
+        }
+        for typ in [Some("JWT"), Some("at+jwt"), Some("logout+jwt2"), Some("")] {
+            assert!(!TypPolicy::LogoutToken.accepts(typ), "{typ:?}");
         }
     }
 
