@@ -256,7 +256,10 @@ fn constants() -> Vec<(&'static str, Value)> {
             "MAX_LOGOUT_TOKEN_LIFETIME",
             Time(logout::MAX_LOGOUT_TOKEN_LIFETIME),
         ),
-        ("MAX_LOGOUT_REQUEST_LEN", count(logout::MAX_LOGOUT_REQUEST_LEN)),
+        (
+            "MAX_LOGOUT_REQUEST_LEN",
+            count(logout::MAX_LOGOUT_REQUEST_LEN),
+        ),
     ]
 }
 

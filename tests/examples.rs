@@ -95,11 +95,21 @@ fn start(
     issuer: &TestIssuer,
     vars: &[(&str, &str)],
 ) -> (Running, String, Arc<Mutex<String>>) {
-    let port = free_port();
+    start_for(name, issuer.issuer(), issuer.audience(), free_port(), vars)
+}
+
+/// [`start`] for any issuer and audience, on `port`.
+fn start_for(
+    name: &str,
+    issuer: &str,
+    audience: &str,
+    port: u16,
+    vars: &[(&str, &str)],
+) -> (Running, String, Arc<Mutex<String>>) {
     let mut command = Command::new(example(name));
     command
-        .env("PORTCULLIS_ISSUER", issuer.issuer())
-        .env("PORTCULLIS_AUDIENCE", issuer.audience())
+        .env("PORTCULLIS_ISSUER", issuer)
+        .env("PORTCULLIS_AUDIENCE", audience)
         .env("PORT", port.to_string())
         .env_remove("RUST_LOG")
         .stdout(Stdio::null())
@@ -1108,6 +1118,84 @@ async fn login_signs_a_user_in_against_a_real_provider() {
             .await
             .contains("no login in progress")
     );
+}
+
+/// OpenID back-channel logout from the real provider: alice signs in through portcullis' login
+/// flow, her access token works at both replicas (axum and actix sharing Redis); she signs out
+/// at the provider, which posts a logout token to the axum replica; her token is then refused
+/// at both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_logout_ends_the_session_on_both_replicas() {
+    let Some(redis) = redis::Redis::start() else {
+        return;
+    };
+    let axum_port = free_port();
+    let logout_uri = format!("http://127.0.0.1:{axum_port}/backchannel-logout");
+    let Some(provider) = idp::Idp::start_with(&[("IDP_BACKCHANNEL_LOGOUT_URI", &logout_uri)])
+    else {
+        return;
+    };
+    let url = redis.url();
+    let vars = [
+        ("PORTCULLIS_REDIS_URL", url.as_str()),
+        ("PORTCULLIS_LOGOUT_CLIENT_ID", "web-logout"),
+    ];
+    let (iss, aud) = (provider.issuer.as_str(), provider.jwt_api.as_str());
+    let (_axum, axum, axum_log) = start_for("axum_resource_server", iss, aud, axum_port, &vars);
+    let (_actix, actix, _) = start_for("actix_resource_server", iss, aud, free_port(), &vars);
+    started("axum_resource_server", &axum).await;
+    started("actix_resource_server", &actix).await;
+
+    const CALLBACK: &str = "http://127.0.0.1/callback";
+    let login = portcullis::client::Login::discover(iss, "web-logout", CALLBACK)
+        .await
+        .expect("discovery");
+    let request = portcullis::client::TokenRequest::new()
+        .scope("openid")
+        .scope("read:users")
+        .resource(aud);
+    let (authorize, pending) = login.start(&request);
+    let browser = idp::Browser::new("alice");
+    let callback = browser
+        .visit(authorize.as_str(), CALLBACK)
+        .await
+        .expect("redirected to the callback");
+    let user = login
+        .finish(pending, callback.query().expect("query"))
+        .await
+        .expect("logged in");
+    let access = user.tokens.access_token().await.expect("access token");
+    let access = access.secret().to_owned();
+    let client = reqwest::Client::new();
+    let status = |base: &str| {
+        let request = client.get(format!("{base}/protected")).bearer_auth(&access);
+        async move { request.send().await.expect("request").status().as_u16() }
+    };
+    for base in [&axum, &actix] {
+        assert_eq!(status(base).await, 200, "{base} before the logout");
+    }
+    let signed_out = browser.end_session(iss, "web-logout").await;
+    assert!(
+        signed_out.is_success() || signed_out.is_redirection(),
+        "{signed_out}"
+    );
+    let line = audit_line_any(&axum_log, "event=\"logout\"", "outcome=").await;
+    assert!(line.contains("outcome=\"accept\""), "{line}");
+    assert!(line.contains("revoked=\"session\""), "{line}");
+    for base in [&axum, &actix] {
+        let mut refused = false;
+        for _ in 0..1000 {
+            if status(base).await == 401 {
+                refused = true;
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert!(
+            refused,
+            "{base} still accepts alice's token after her logout"
+        );
+    }
 }
 
 #[test]

@@ -22,6 +22,9 @@ const TOKEN_DELAY = Number(process.env.IDP_TOKEN_DELAY_MS ?? 0);
 // DPoP (RFC 9449) is on for every client; IDP_DPOP_NONCE=1 makes the token endpoint require
 // server nonces, so clients must handle `use_dpop_nonce`.
 const DPOP_NONCE = process.env.IDP_DPOP_NONCE === '1';
+// Where the `web-logout` client receives back-channel logout tokens (OpenID Back-Channel
+// Logout 1.0), e.g. an example server's POST /backchannel-logout; the client exists only then.
+const BACKCHANNEL_LOGOUT_URI = process.env.IDP_BACKCHANNEL_LOGOUT_URI;
 
 const server = http.createServer();
 await new Promise((resolve) => { server.listen(0, '127.0.0.1', resolve); });
@@ -106,8 +109,34 @@ const clients = [
   },
 ];
 
+if (BACKCHANNEL_LOGOUT_URI) {
+  clients.push({
+    // A public (PKCE) client whose sessions end by back-channel logout at its resource server.
+    client_id: 'web-logout',
+    application_type: 'native',
+    token_endpoint_auth_method: 'none',
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: ['http://127.0.0.1/callback'],
+    backchannel_logout_uri: BACKCHANNEL_LOGOUT_URI,
+    backchannel_logout_session_required: true,
+  });
+}
+
 const provider = new Provider(issuer, {
   clients,
+  // oidc-provider refuses to call special-use addresses (SSRF protection); everything in these
+  // tests is on 127.0.0.1, so loopback targets (the back-channel logout receiver) go through.
+  fetch: (url, options) => {
+    if (new URL(url).hostname === '127.0.0.1') {
+      // eslint-disable-next-line no-param-reassign
+      delete options.dispatcher;
+    }
+    return fetch(url, options);
+  },
+  // Access tokens carry the session id (`sid`), as Keycloak's and Auth0's do, so a resource
+  // server can end a session's tokens when the provider logs it out.
+  extraTokenClaims: async (_ctx, token) => (token.sid ? { sid: token.sid } : undefined),
   jwks: { keys: [signing.private] },
   cookies: { keys: [secret()] },
   scopes: ['openid', 'offline_access', 'email'],
@@ -136,6 +165,7 @@ const provider = new Provider(issuer, {
       allowedPolicy: async (ctx, client) => client.clientId === 'resource-server',
     },
     revocation: { enabled: true },
+    backchannelLogout: { enabled: true },
     dPoP: {
       enabled: true,
       nonceSecret: crypto.randomBytes(32),
@@ -161,6 +191,14 @@ const provider = new Provider(issuer, {
       },
     },
   },
+});
+
+// Visible with PORTCULLIS_IDP_LOG=1 (the harness inherits stderr then).
+provider.on('backchannel.error', (_ctx, err, client) => {
+  process.stderr.write(`backchannel logout to ${client.clientId} failed: ${err.message} ${err.cause?.message ?? ""} ${err.cause?.code ?? ""}\n`);
+});
+provider.on('backchannel.success', (_ctx, client) => {
+  process.stderr.write(`backchannel logout to ${client.clientId} delivered\n`);
 });
 
 const counters = {};

@@ -179,6 +179,7 @@ async fn redis_killed_fails_closed_past_the_bound_and_recovers_on_its_own() {
         );
     }
     // A revocation made while Redis is down holds locally and reports the failure.
+    let carol = issuer.token().subject("carol").sign().unwrap();
     let local = a
         .revocations
         .revoke(Revocation::subject_before(
@@ -201,7 +202,6 @@ async fn redis_killed_fails_closed_past_the_bound_and_recovers_on_its_own() {
             "the emptied Redis does not make the mirror forget"
         );
     }
-    let carol = issuer.token().subject("carol").sign().unwrap();
     assert_eq!(reason(&a, &carol).await, Some(Reason::Revoked));
     // Subscribed again: a new revocation reaches the other replica.
     let held = b.revocations.len();

@@ -188,6 +188,36 @@ impl Browser {
             .expect("page")
     }
 
+    /// Signs out at the provider (RP-initiated logout for `client_id`): opens its logout page
+    /// and confirms it, as a user clicking "Yes, sign me out". Returns the final status.
+    pub(crate) async fn end_session(&self, issuer: &str, client_id: &str) -> reqwest::StatusCode {
+        let url = format!("{issuer}/session/end?client_id={client_id}");
+        let page = self.page(&url).await;
+        let field = |name: &str| {
+            page.split(name)
+                .nth(1)
+                .and_then(|rest| rest.split('"').nth(1))
+                .map(str::to_owned)
+        };
+        let action = field("action=").expect("the logout form's action");
+        let xsrf = field("name=\"xsrf\" value=").expect("the logout form's xsrf");
+        let target = reqwest::Url::parse(&url)
+            .and_then(|u| u.join(&action))
+            .expect("form action");
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([("xsrf", xsrf.as_str()), ("logout", "yes")])
+            .finish();
+        let response = self
+            .http
+            .post(target)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("POST logout");
+        response.status()
+    }
+
     async fn walk(&self, mut response: reqwest::Response, stop_at: &str) -> Option<reqwest::Url> {
         for _ in 0..20 {
             let here = response.url().clone();
