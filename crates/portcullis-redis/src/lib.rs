@@ -1,6 +1,10 @@
 //! Fleet-wide security state for [portcullis](https://docs.rs/portcullis) on Redis, so that N
 //! replicas of a service decide alike.
 //!
+//! [`RedisStore`] is also portcullis-core's
+//! [`RevocationStore`](portcullis_core::revocation::RevocationStore): the fleet's revocations in
+//! one sorted set, announced to every replica's mirror by pub/sub (see `docs/fleet.md`).
+//!
 //! [`RedisStore`] is portcullis-core's DPoP [`ReplayStore`]: each accepted proof is one
 //! `SET key 1 NX PX <ttl>` round trip, atomic on the server, so a proof accepted at one replica
 //! is a replay at every other. A Redis that does not answer within the command timeout makes the
@@ -13,7 +17,7 @@
 //! use portcullis_core::dpop::DpopPolicy;
 //! use portcullis_redis::RedisStore;
 //!
-//! // TLS (`rediss://`) is not built in yet; AUTH goes in the URL: redis://:password@host:6379/0
+//! // AUTH goes in the URL (redis://:password@host:6379/0); rediss:// for TLS, always verified.
 //! let store = RedisStore::builder("redis://10.0.0.5:6379/0")
 //!     .key_prefix("orders-api:")
 //!     .connect()

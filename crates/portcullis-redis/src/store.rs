@@ -45,11 +45,13 @@ pub enum RedisError {
 /// | [`key_prefix`](Self::key_prefix) | [`DEFAULT_KEY_PREFIX`] |
 /// | [`command_timeout`](Self::command_timeout) | [`DEFAULT_COMMAND_TIMEOUT`] |
 /// | [`connect_timeout`](Self::connect_timeout) | [`DEFAULT_CONNECT_TIMEOUT`] |
+/// | [`tls_root_certificates`](Self::tls_root_certificates) | the system's roots (`rediss://` only) |
 pub struct RedisStoreBuilder {
     url: String,
     prefix: String,
     command_timeout: Duration,
     connect_timeout: Duration,
+    root_certificates: Option<Vec<u8>>,
 }
 
 impl fmt::Debug for RedisStoreBuilder {
@@ -58,11 +60,19 @@ impl fmt::Debug for RedisStoreBuilder {
             .field("prefix", &self.prefix)
             .field("command_timeout", &self.command_timeout)
             .field("connect_timeout", &self.connect_timeout)
+            .field("private_ca", &self.root_certificates.is_some())
             .finish_non_exhaustive()
     }
 }
 
 impl RedisStoreBuilder {
+    /// For `rediss://`: trust only the CA certificates in `pem` (a private CA, as managed Redis
+    /// services and service meshes use), instead of the system's roots.
+    pub fn tls_root_certificates(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_certificates = Some(pem.into());
+        self
+    }
+
     /// Every key starts with `prefix` (at most [`MAX_KEY_PREFIX_LEN`] bytes): give each service
     /// its own when several share a Redis, and the same one to every replica of a service.
     pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
@@ -88,8 +98,7 @@ impl RedisStoreBuilder {
         if self.prefix.len() > MAX_KEY_PREFIX_LEN {
             return Err(RedisError::Config("the key prefix is longer than 64 bytes"));
         }
-        let client = redis::Client::open(self.url.as_str())
-            .map_err(|_| RedisError::Config("not a redis:// URL"))?;
+        let client = self.client()?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(self.connect_timeout))
             .set_response_timeout(Some(self.command_timeout))
@@ -111,6 +120,59 @@ impl RedisStoreBuilder {
             connect_timeout: self.connect_timeout,
         })
     }
+}
+
+impl RedisStoreBuilder {
+    /// The client for the URL: plain, or TLS with certificate and host name verification
+    /// always (the redis crate's `#insecure` is refused).
+    fn client(&self) -> Result<redis::Client, RedisError> {
+        let tls = self.url.starts_with("rediss://");
+        if !tls && !self.url.starts_with("redis://") {
+            return Err(RedisError::Config("not a redis:// or rediss:// URL"));
+        }
+        if self.url.contains('#') {
+            return Err(RedisError::Config(
+                "a URL fragment (such as #insecure, TLS without verification) is refused",
+            ));
+        }
+        if tls {
+            tls_provider()?;
+        }
+        let client = match (&self.root_certificates, tls) {
+            (Some(pem), true) => redis::Client::build_with_tls(
+                self.url.as_str(),
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem.clone()),
+                },
+            ),
+            (Some(_), false) => {
+                return Err(RedisError::Config(
+                    "TLS root certificates given for a plain redis:// URL",
+                ));
+            }
+            (None, _) => redis::Client::open(self.url.as_str()),
+        };
+        client.map_err(|_| RedisError::Config("not a usable redis URL"))
+    }
+}
+
+/// Makes sure rustls has a crypto provider before a TLS connection needs one: rustls would
+/// panic without it. aws-lc-rs with the `aws-lc-rs` feature; otherwise the application's.
+fn tls_provider() -> Result<(), RedisError> {
+    if rustls::crypto::CryptoProvider::get_default().is_some() {
+        return Ok(());
+    }
+    #[cfg(feature = "aws-lc-rs")]
+    {
+        // Losing a race to another installer is fine: a provider is installed either way.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        Ok(())
+    }
+    #[cfg(not(feature = "aws-lc-rs"))]
+    Err(RedisError::Config(
+        "rediss:// needs a rustls crypto provider: enable the aws-lc-rs feature or call CryptoProvider::install_default",
+    ))
 }
 
 /// A Redis error as text without the URL (which may carry a password).
@@ -149,13 +211,16 @@ impl fmt::Debug for RedisStore {
 }
 
 impl RedisStore {
-    /// A store on the Redis at `url` (`redis://[:password@]host[:port][/db]`).
+    /// A store on the Redis at `url`: `redis://[:password@]host[:port][/db]`, or `rediss://` for
+    /// TLS (certificates and host names always verified, against the system's roots or
+    /// [`tls_root_certificates`](RedisStoreBuilder::tls_root_certificates)).
     pub fn builder(url: impl Into<String>) -> RedisStoreBuilder {
         RedisStoreBuilder {
             url: url.into(),
             prefix: DEFAULT_KEY_PREFIX.to_owned(),
             command_timeout: DEFAULT_COMMAND_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            root_certificates: None,
         }
     }
 }

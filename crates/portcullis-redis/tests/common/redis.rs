@@ -14,6 +14,13 @@ pub(crate) struct Redis {
     password: Option<String>,
 }
 
+/// The files of a TLS server: its certificate and key (for 127.0.0.1), and the CA that signed
+/// them, in a directory of their own.
+pub(crate) struct TlsFiles {
+    pub(crate) dir: std::path::PathBuf,
+    pub(crate) ca_pem: String,
+}
+
 impl Redis {
     /// A new server, or `None` (with the reason on stderr) when `redis-server` is missing
     /// outside CI.
@@ -23,20 +30,46 @@ impl Redis {
 
     /// A server that requires `password` (`requirepass`).
     pub(crate) fn start_with(password: Option<&str>) -> Option<Self> {
-        if Command::new("redis-server")
-            .arg("--version")
-            .output()
-            .is_err()
-        {
-            let why = "redis-server is not installed (scripts/test.sh installs it)";
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("the Redis tests cannot run: {why}");
-            }
-            eprintln!("SKIPPED: {why}");
+        if !installed() {
             return None;
         }
         let port = free_port();
         Some(Self::on(port, password))
+    }
+
+    /// A server that speaks only TLS (`--port 0 --tls-port`), with the certificate in `tls`.
+    pub(crate) fn start_tls(tls: &TlsFiles) -> Option<Self> {
+        if !installed() {
+            return None;
+        }
+        let port = free_port();
+        let file = |name: &str| tls.dir.join(name).display().to_string();
+        let mut command = Command::new("redis-server");
+        command
+            .args([
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--tls-port",
+                &port.to_string(),
+            ])
+            .args(["--tls-cert-file", &file("server.pem")])
+            .args(["--tls-key-file", &file("server.key")])
+            .args(["--tls-ca-cert-file", &file("ca.pem")])
+            .args(["--tls-auth-clients", "no"])
+            .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let child = command.spawn().expect("spawn redis-server");
+        let redis = Self {
+            child,
+            port,
+            password: None,
+        };
+        redis.wait_until_listening();
+        Some(redis)
     }
 
     fn on(port: u16, password: Option<&str>) -> Self {
@@ -98,6 +131,24 @@ impl Drop for Redis {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Whether `redis-server` runs here; outside CI a missing one skips the test (saying so), under
+/// `CI=true` it fails.
+fn installed() -> bool {
+    if Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        return true;
+    }
+    let why = "redis-server is not installed (scripts/test.sh installs it)";
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("the Redis tests cannot run: {why}");
+    }
+    eprintln!("SKIPPED: {why}");
+    false
 }
 
 fn free_port() -> u16 {
