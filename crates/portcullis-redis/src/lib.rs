@@ -2,7 +2,7 @@
 //! replicas of a service decide alike.
 //!
 //! [`RedisStore`] is also portcullis-core's
-//! [`RevocationStore`](portcullis_core::revocation::RevocationStore): the fleet's revocations in
+//! [`RevocationStore`]: the fleet's revocations in
 //! one sorted set, announced to every replica's mirror by pub/sub (see `docs/fleet.md`).
 //!
 //! [`RedisStore`] is portcullis-core's DPoP [`ReplayStore`]: each accepted proof is one
