@@ -9,7 +9,9 @@
 # modes: `reused` (one token for every request, as clients send it), `distinct` (a different
 # token per request, cycling through BENCH_TOKENS pre-minted ones) and `dpop` (one DPoP-bound
 # token with a distinct proof per request, BENCH_PROOFS of them signed just before each server
-# starts, against bare axum and a raw ES256 floor). Prints medians of req/s, p50, p99
+# starts, against bare axum and a raw ES256 floor). Rows with Redis (a revocation mirror of
+# 10 000 entries on the cached path; DPoP with the Redis replay store) start a local
+# redis-server. Prints medians of req/s, p50, p99
 # and server CPU per request (and the kernel's share of it), idle and peak RSS, and ratios to
 # bare axum from the same run. `BENCH_EXTRA` adds servers (see below).
 # A run whose responses are not all 2xx is reported as an error, never as a number.
@@ -48,6 +50,11 @@ else
 fi
 tick="$(getconf CLK_TCK)"
 
+# The Redis rows' server: started below when a selected row uses it, pinned beside wrk (the
+# server under test keeps its CPU to itself), without persistence, emptied before each run.
+redis_port="${BENCH_REDIS_PORT:-16379}"
+redis_url="redis://127.0.0.1:$redis_port/0"
+
 # name | binary | environment | path | modes it runs in (empty: reused and distinct)
 servers=(
     "bare axum|bare_axum||/open|reused distinct dpop"
@@ -60,6 +67,8 @@ servers=(
     "actix + jsonwebtoken|actix_jsonwebtoken||/protected|"
     "axum + raw ES256 check (floor)|axum_es256_floor||/protected|dpop"
     "axum + portcullis, DPoP|axum_portcullis|BENCH_DPOP=required|/protected|dpop"
+    "axum + portcullis + revocation mirror (Redis)|axum_portcullis|BENCH_REDIS_URL=$redis_url|/protected|reused"
+    "axum + portcullis, DPoP, Redis replay store|axum_portcullis|BENCH_DPOP=required BENCH_REDIS_URL=$redis_url|/protected|dpop"
 )
 # More servers, `;`-separated in the same form, e.g. a build of another commit copied next to
 # the others to compare against in the same run:
@@ -78,6 +87,19 @@ for entry in "${servers[@]}"; do
     fi
 done
 cargo build --release --quiet "${bins[@]}"
+redis_pid=""
+for entry in "${servers[@]}"; do
+    IFS='|' read -r name _ envs _ _ <<<"$entry"
+    if [[ "$envs" == *BENCH_REDIS_URL* ]] && [[ "$name" =~ $only ]] && [ -z "$redis_pid" ]; then
+        command -v redis-server >/dev/null || { echo "bench: the Redis rows need redis-server" >&2; exit 1; }
+        "${pin_load[@]}" redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no >/dev/null 2>&1 &
+        redis_pid=$!
+        for _ in $(seq 50); do
+            (exec 3<>"/dev/tcp/127.0.0.1/$redis_port") 2>/dev/null && break
+            sleep 0.1
+        done
+    fi
+done
 if [ ! -s data/tokens.txt ] || [ ! -s data/dpop_token.txt ] || [ "$(wc -l < data/tokens.txt)" -lt "$BENCH_TOKENS" ]; then
     "$bin/mint"
 fi
@@ -112,7 +134,7 @@ to_us() { # wrk latency ("370.12us", "1.20ms", "1.02s") in µs
 mkdir -p results
 results="results/$(date +%Y%m%d-%H%M%S).tsv"
 : >"$results"
-trap '[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null || true' EXIT
+trap '[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; [ -n "${redis_pid:-}" ] && kill "$redis_pid" 2>/dev/null || true' EXIT
 
 run_one() {
     local mode="$1" round="$2" name="$3" binary="$4" envs="$5" path="$6"
@@ -123,6 +145,10 @@ run_one() {
     if [ "$mode" = dpop ]; then
         # Fresh proofs for this server: dated now, and each accepted once.
         BENCH_ADDR="127.0.0.1:$port" "$bin/mint_proofs"
+    fi
+    if [[ "$envs" == *BENCH_REDIS_URL* ]]; then
+        # Each run starts from an empty Redis: no replay keys or revocations of earlier runs.
+        printf 'FLUSHALL\r\n' | (exec 3<>"/dev/tcp/127.0.0.1/$redis_port"; cat >&3; head -c 5 <&3 >/dev/null)
     fi
     env $envs BENCH_ADDR="127.0.0.1:$port" "${pin_server[@]}" "$bin/$binary" >/dev/null 2>&1 &
     pid=$!

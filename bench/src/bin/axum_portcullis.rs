@@ -2,12 +2,17 @@
 //! RS256 key from the local JWKS file). `BENCH_CACHE=off` disables the verified-token cache.
 //! `BENCH_DPOP=required` requires DPoP: proofs up to 300 s old (they are minted before the run)
 //! and a replay store large enough for every request of a run.
+//! `BENCH_REDIS_URL` puts the replay store on that Redis and adds a revocation mirror of it,
+//! holding `BENCH_REVOCATIONS` (default 10 000) revocations of other sessions, so every
+//! request's check runs against a populated mirror.
 
 use axum::{Router, routing::get};
 use portcullis::axum::{AuthLayer, Authenticated};
 use std::time::Duration;
 
 use portcullis::dpop::{DpopMode, DpopPolicy, MemoryReplayStore};
+use portcullis::redis::RedisStore;
+use portcullis::revocation::{Revocation, Revocations};
 use portcullis::{StaticJwks, TokenCache, Verifier};
 use portcullis_bench::{AUDIENCE, ISSUER, jwks};
 
@@ -21,22 +26,45 @@ async fn main() {
         Ok("off") => TokenCache::disabled(),
         _ => TokenCache::new(),
     };
-    let verifier = Verifier::builder()
+    let mut builder = Verifier::builder()
         .issuer(ISSUER)
         .audience(AUDIENCE)
         .key_source(StaticJwks::from_json(jwks()).expect("jwks"))
-        .token_cache(cache)
-        .build()
-        .expect("verifier");
+        .token_cache(cache);
+    let redis = match std::env::var("BENCH_REDIS_URL") {
+        Ok(url) => Some(RedisStore::builder(url).connect().await.expect("redis")),
+        Err(_) => None,
+    };
+    if let Some(store) = &redis {
+        let revocations = Revocations::builder()
+            .store(store.clone())
+            .start()
+            .await
+            .expect("revocations");
+        let count: usize = std::env::var("BENCH_REVOCATIONS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(10_000);
+        for i in 0..count {
+            revocations
+                .revoke(Revocation::session(ISSUER, format!("other-session-{i}")))
+                .await
+                .expect("revoke");
+        }
+        builder = builder.revocations(revocations);
+    }
+    let verifier = builder.build().expect("verifier");
     let mut layer = AuthLayer::new(verifier);
     if std::env::var("BENCH_DPOP").as_deref() == Ok("required") {
-        layer = layer.dpop(
-            DpopPolicy::default()
-                .mode(DpopMode::Required)
-                .max_age(Duration::from_secs(300))
-                .expect("max age")
-                .replay_store(MemoryReplayStore::new().with_capacity(4_000_000)),
-        );
+        let policy = DpopPolicy::default()
+            .mode(DpopMode::Required)
+            .max_age(Duration::from_secs(300))
+            .expect("max age");
+        let policy = match redis {
+            Some(store) => policy.replay_store(store),
+            None => policy.replay_store(MemoryReplayStore::new().with_capacity(4_000_000)),
+        };
+        layer = layer.dpop(policy);
     }
     let app = Router::new()
         .route("/protected", get(protected))
