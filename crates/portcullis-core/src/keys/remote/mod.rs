@@ -81,7 +81,7 @@ impl RemoteJwks {
     /// request. A failure leaves any cached set in place.
     pub async fn warm_up(&self) -> Result<(), KeySourceError> {
         self.shared
-            .fetch_shared()
+            .fetch_shared(false)
             .await
             .map(|_| ())
             .map_err(|detail| KeySourceError::Unavailable {

@@ -38,7 +38,7 @@ pub(super) async fn refresh_loop(
         // A wake-up from a fetch only means "plan again"; a due refresh fetches. Failures are
         // recorded (status, audit, metric) inside; the loop just plans the retry.
         if due.is_some() {
-            let _ = strong.fetch_shared().await;
+            let _ = strong.fetch_shared(false).await;
         }
     }
 }

@@ -134,7 +134,7 @@ impl Shared {
                 if failed_recently {
                     return self.last_outcome();
                 }
-                self.fetch_for_request().await
+                self.fetch_for_request(true).await
             }
             Refresh::UnknownKey { kid } => {
                 metrics::counter!("portcullis_jwks_kid_miss_total").increment(1);
@@ -158,7 +158,7 @@ impl Shared {
                 } else {
                     self.status().last_kid_fetch = Some(Instant::now());
                 }
-                let set = self.fetch_for_request().await?;
+                let set = self.fetch_for_request(false).await?;
                 // Long kids are not remembered: the memory is bounded in bytes, not just entries.
                 if let Some(kid) = kid
                     && kid.len() <= 256
@@ -177,9 +177,14 @@ impl Shared {
 
     /// One fetch for all concurrent callers: whoever takes the gate fetches; whoever waited on it
     /// gets what that fetch produced. `Err` is the failure of the fetch itself, before any
-    /// fallback to a stale set.
-    pub(super) async fn fetch_shared(&self) -> Result<Arc<KeySet>, String> {
+    /// fallback to a stale set. `unless_fresh`: a caller that found no set takes a fresh one that
+    /// arrived before its turn, since a fetch finishing between its look and its queueing does not
+    /// count as one it waited out (200 concurrent first requests fetched twice without this).
+    pub(super) async fn fetch_shared(&self, unless_fresh: bool) -> Result<Arc<KeySet>, String> {
         let turn = self.flight.turn().await;
+        if unless_fresh && let Some((set, false)) = self.usable() {
+            return Ok(set);
+        }
         if turn.waited_out_an_attempt() {
             let failed = self.status().last_error.clone();
             return match (failed, self.current.load_full()) {
@@ -193,8 +198,11 @@ impl Shared {
     }
 
     /// A fetch for a request: on failure, the last good set within its stale bound, else 503.
-    pub(super) async fn fetch_for_request(&self) -> Result<Arc<KeySet>, KeySourceError> {
-        match self.fetch_shared().await {
+    pub(super) async fn fetch_for_request(
+        &self,
+        unless_fresh: bool,
+    ) -> Result<Arc<KeySet>, KeySourceError> {
+        match self.fetch_shared(unless_fresh).await {
             Ok(set) => Ok(set),
             Err(_) => self.last_outcome(),
         }
