@@ -5,9 +5,9 @@
 //!
 //! A logout token is checked as strictly as an access token (signature by the issuer's keys,
 //! `iss` exact, `aud` containing the client id, `exp` and `iat` required), plus its own rules
-//! (§2.6): `typ`, when present, is `logout+jwt`, so an access or ID token is never taken for one;
-//! `events` holds the back-channel-logout member as a JSON object; `sid` and/or `sub`; no
-//! `nonce`; a short lifetime; and a `jti` used once (the DPoP replay store's trait). The answer
+//! (§2.6): `typ`, when present, is `logout+jwt` or the generic `JWT` (never `at+jwt`);
+//! `events` holds the back-channel-logout member as a JSON object and there is no `nonce`, so
+//! an access or ID token is never taken for one; `sid` and/or `sub`; a short lifetime; and a `jti` used once (the DPoP replay store's trait). The answer
 //! is 200, 400 for anything wrong with the request (the detail goes to the audit log), or 503
 //! when the replay store or the revocation store could not take it, so the provider can retry.
 //! Every answer has `Cache-Control: no-store`.

@@ -116,6 +116,32 @@ async fn a_logout_token_without_sid_revokes_the_subject() {
     );
 }
 
+/// Providers typed logout tokens `JWT` (or not at all) before explicit typing was common:
+/// Keycloak before 25, authentik before 2025.12.
+#[tokio::test]
+async fn logout_tokens_typed_jwt_or_untyped_are_accepted() {
+    let s = setup().await;
+    for (n, typ) in [Some("JWT"), None].into_iter().enumerate() {
+        let sid = format!("s-{n}");
+        let access = s.issuer.token().claim("sid", sid.as_str()).sign().unwrap();
+        let token = logout_token(&s.issuer)
+            .claim("sid", sid.as_str())
+            .header("typ", typ.map_or(Value::Null, Value::from))
+            .sign()
+            .unwrap();
+        assert_eq!(
+            s.logout.receive(FORM, &form(&token)).await.unwrap(),
+            RevocationKind::Session,
+            "{typ:?}"
+        );
+        assert_eq!(
+            s.api.verify::<Value>(&access).await.unwrap_err().reason(),
+            Reason::Revoked,
+            "{typ:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn what_is_not_a_logout_token_is_400_and_revokes_nothing() {
     let s = setup().await;
@@ -170,6 +196,23 @@ async fn what_is_not_a_logout_token_is_400_and_revokes_nothing() {
             logout_token(i)
                 .header("typ", "JWT")
                 .claim("nonce", "n")
+                .sign()
+                .unwrap(),
+            Reason::BadClaim("nonce"),
+        ),
+        (
+            "an ID token without a nonce",
+            logout_token(i)
+                .header("typ", "JWT")
+                .without_claim("events")
+                .sign()
+                .unwrap(),
+            Reason::MissingClaim("events"),
+        ),
+        (
+            "another kind of JWT",
+            logout_token(i)
+                .header("typ", "secevent+jwt")
                 .sign()
                 .unwrap(),
             Reason::BadType,

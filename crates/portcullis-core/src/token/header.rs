@@ -19,8 +19,10 @@ pub enum TypPolicy {
     /// Require the RFC 9068 access-token profile: `at+jwt` or `application/at+jwt`, any case.
     RequireAtJwt,
     /// An OpenID back-channel logout token: `logout+jwt` (any case, `application/` optional),
-    /// or no `typ`. `JWT` and `at+jwt` are refused, so an ID or access token is never taken for
-    /// a logout token.
+    /// the generic `JWT`, or no `typ`. `JWT` is what providers sent before explicit typing
+    /// (Keycloak before 25, authentik before 2025.12) and says no more than an absent `typ`;
+    /// what tells an ID token from a logout token is then the `events` member and the absent
+    /// `nonce` (§4.1), which the receiver requires. `at+jwt` and every other type are refused.
     LogoutToken,
 }
 
@@ -39,7 +41,9 @@ impl TypPolicy {
         let at_jwt = media.is_some_and(|m| m.eq_ignore_ascii_case("at+jwt"));
         match self {
             TypPolicy::RequireAtJwt => at_jwt,
-            TypPolicy::LogoutToken => media.is_none_or(|m| m.eq_ignore_ascii_case("logout+jwt")),
+            TypPolicy::LogoutToken => media.is_none_or(|m| {
+                m.eq_ignore_ascii_case("logout+jwt") || m.eq_ignore_ascii_case("jwt")
+            }),
             TypPolicy::AccessTokenOrJwt => {
                 media.is_none_or(|m| at_jwt || m.eq_ignore_ascii_case("jwt"))
             }
@@ -215,10 +219,23 @@ mod tests {
         for typ in [None, Some("JWT"), Some("application/jwt"), Some("at+jwt2")] {
             assert!(!TypPolicy::RequireAtJwt.accepts(typ), "{typ:?}");
         }
-        for typ in [None, Some("logout+jwt"), Some("Application/Logout+JWT")] {
+        for typ in [
+            None,
+            Some("logout+jwt"),
+            Some("Application/Logout+JWT"),
+            Some("JWT"),
+            Some("application/jwt"),
+        ] {
             assert!(TypPolicy::LogoutToken.accepts(typ), "{typ:?}");
         }
-        for typ in [Some("JWT"), Some("at+jwt"), Some("logout+jwt2"), Some("")] {
+        for typ in [
+            Some("at+jwt"),
+            Some("application/at+jwt"),
+            Some("logout+jwt2"),
+            Some("dpop+jwt"),
+            Some("secevent+jwt"),
+            Some(""),
+        ] {
             assert!(!TypPolicy::LogoutToken.accepts(typ), "{typ:?}");
         }
     }
