@@ -9,6 +9,9 @@
 // Token requests are counted at GET /_test/counters, per client for HTTP Basic client
 // authentication (the body is left to the provider), so tests can prove that 500 concurrent
 // callers cost exactly one request.
+// POST /_test/rotate rotates the signing key: a new RS256 key signs from then on, the old one
+// stays published (as providers rotate). POST /_test/fail-token?status=500&error=server_error
+// &count=N makes the next N token-endpoint requests fail that way before reaching the provider.
 import crypto from 'node:crypto';
 import http from 'node:http';
 
@@ -123,8 +126,12 @@ if (BACKCHANNEL_LOGOUT_URI) {
   });
 }
 
-const provider = new Provider(issuer, {
-  clients,
+// Newest first: oidc-provider signs with the first key that fits.
+let signingKeys = [signing.private];
+const cookieKeys = [secret()];
+const dpopNonceSecret = crypto.randomBytes(32);
+const configuration = () => ({
+  clients: structuredClone(clients),
   // oidc-provider refuses to call special-use addresses (SSRF protection); everything in these
   // tests is on 127.0.0.1, so loopback targets (the back-channel logout receiver) go through.
   fetch: (url, options) => {
@@ -137,8 +144,8 @@ const provider = new Provider(issuer, {
   // Access tokens carry the session id (`sid`), as Keycloak's and Auth0's do, so a resource
   // server can end a session's tokens when the provider logs it out.
   extraTokenClaims: async (_ctx, token) => (token.sid ? { sid: token.sid } : undefined),
-  jwks: { keys: [signing.private] },
-  cookies: { keys: [secret()] },
+  jwks: { keys: signingKeys },
+  cookies: { keys: cookieKeys },
   scopes: ['openid', 'offline_access', 'email'],
   claims: { openid: ['sub'], email: ['email', 'email_verified'] },
   findAccount: async (_ctx, sub) => ({
@@ -168,7 +175,7 @@ const provider = new Provider(issuer, {
     backchannelLogout: { enabled: true },
     dPoP: {
       enabled: true,
-      nonceSecret: crypto.randomBytes(32),
+      nonceSecret: dpopNonceSecret,
       requireNonce: () => DPOP_NONCE,
     },
     resourceIndicators: {
@@ -193,20 +200,55 @@ const provider = new Provider(issuer, {
   },
 });
 
-// Visible with PORTCULLIS_IDP_LOG=1 (the harness inherits stderr then).
-provider.on('backchannel.error', (_ctx, err, client) => {
-  process.stderr.write(`backchannel logout to ${client.clientId} failed: ${err.message} ${err.cause?.message ?? ""} ${err.cause?.code ?? ""}\n`);
-});
-provider.on('backchannel.success', (_ctx, client) => {
-  process.stderr.write(`backchannel logout to ${client.clientId} delivered\n`);
-});
+const start = () => {
+  const provider = new Provider(issuer, configuration());
+  // Visible with PORTCULLIS_IDP_LOG=1 (the harness inherits stderr then).
+  provider.on('backchannel.error', (_ctx, err, client) => {
+    process.stderr.write(`backchannel logout to ${client.clientId} failed: ${err.message} ${err.cause?.message ?? ""} ${err.cause?.code ?? ""}\n`);
+  });
+  provider.on('backchannel.success', (_ctx, client) => {
+    process.stderr.write(`backchannel logout to ${client.clientId} delivered\n`);
+  });
+  return provider.callback();
+};
 
 const counters = {};
-const callback = provider.callback();
+// A new Provider instance shares the old one's grants and sessions (the memory adapter is
+// module-wide), so a rotation ends nothing but the old key's turn to sign.
+let callback = start();
+let rotations = 0;
+let failures = { left: 0 };
 server.on('request', (req, res) => {
   if (req.url === '/_test/counters') {
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify(counters));
+    return;
+  }
+  if (req.method === 'POST' && req.url === '/_test/rotate') {
+    rotations += 1;
+    const next = rsaJwk(`idp-rs256-${rotations}`);
+    signingKeys = [next.private, ...signingKeys];
+    callback = start();
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ kid: next.public.kid }));
+    return;
+  }
+  if (req.method === 'POST' && req.url.startsWith('/_test/fail-token')) {
+    const query = new URL(req.url, issuer).searchParams;
+    failures = {
+      left: Number(query.get('count') ?? 1),
+      status: Number(query.get('status') ?? 500),
+      error: query.get('error'),
+    };
+    res.end('{}');
+    return;
+  }
+  if (req.method === 'POST' && req.url.startsWith('/token') && failures.left > 0) {
+    failures.left -= 1;
+    counters.failed = (counters.failed ?? 0) + 1;
+    res.statusCode = failures.status;
+    res.setHeader('content-type', 'application/json');
+    res.end(failures.error ? JSON.stringify({ error: failures.error }) : '');
     return;
   }
   if (req.method === 'POST' && req.url.startsWith('/token')) {

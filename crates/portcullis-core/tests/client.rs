@@ -23,8 +23,8 @@ use axum::{Json, Router};
 use idp::{Browser, Idp};
 use portcullis_core::client::{
     AccessToken, AssertionKey, BearerLayer, BearerMiddleware, ClientAuth, ClientCredentials,
-    DeviceFlow, ErrorCode, Introspection, Login, LoginError, Revocation, Subject, TokenError,
-    TokenExchange, TokenRequest, TokenSource, TokenType, TokenTypeHint,
+    DeviceFlow, ErrorCode, Introspection, LoggedIn, Login, LoginError, Revocation, Subject,
+    TokenError, TokenExchange, TokenRequest, TokenSource, TokenType, TokenTypeHint,
 };
 use portcullis_core::keys::RemoteJwks;
 use portcullis_core::testing::TestIssuer;
@@ -200,6 +200,166 @@ async fn an_unreachable_token_endpoint_is_unavailable_and_failures_are_shared() 
             .iter()
             .all(|o| matches!(o, Err(TokenError::Unavailable { .. })))
     );
+}
+
+/// A loopback authorization server whose token and revocation endpoints give one scripted
+/// answer (status and body), with discovery, keys and a device endpoint that work, so every
+/// flow reaches the scripted answer.
+async fn scripted_server(answer: Arc<std::sync::Mutex<(u16, String)>>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let jwks = TestIssuer::new().expect("keys").jwks();
+    let discovery = json!({
+        "issuer": base,
+        "authorization_endpoint": format!("{base}/authorize"),
+        "token_endpoint": format!("{base}/token"),
+        "revocation_endpoint": format!("{base}/revoke"),
+        "device_authorization_endpoint": format!("{base}/device"),
+        "jwks_uri": format!("{base}/jwks.json"),
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+    });
+    let scripted = move || {
+        let (status, body) = answer.lock().unwrap().clone();
+        (
+            StatusCode::from_u16(status).unwrap(),
+            [("content-type", "application/json")],
+            body,
+        )
+    };
+    let app = Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(move || async move { Json(discovery) }),
+        )
+        .route("/jwks.json", get(move || async move { Json(jwks) }))
+        .route(
+            "/device",
+            post(|| async {
+                // Short-lived codes, so a poll that keeps meeting failures ends within seconds.
+                Json(json!({
+                    "device_code": "dc", "user_code": "UC", "verification_uri": "http://x/",
+                    "expires_in": 3, "interval": 1,
+                }))
+            }),
+        )
+        .route(
+            "/token",
+            post({
+                let scripted = scripted.clone();
+                move || async move { scripted() }
+            }),
+        )
+        .route("/revoke", post(move || async move { scripted() }));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
+/// What each flow reports for each kind of error answer: a refusal of the request is
+/// `Rejected` (retrying fails the same way), a failure of the server is `Unavailable`, whatever
+/// the body says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_flow_maps_error_answers_the_same_way() {
+    #[derive(Debug, PartialEq)]
+    enum Outcome {
+        Done,
+        Rejected(ErrorCode),
+        Unavailable,
+    }
+    let answer = Arc::new(std::sync::Mutex::new((200, String::new())));
+    let base = scripted_server(Arc::clone(&answer)).await;
+    let error = |code: &str| json!({ "error": code, "error_description": "why" }).to_string();
+    let rows: Vec<(u16, String, Outcome)> = vec![
+        (
+            400,
+            error("invalid_grant"),
+            Outcome::Rejected(ErrorCode::InvalidGrant),
+        ),
+        (
+            401,
+            error("invalid_client"),
+            Outcome::Rejected(ErrorCode::InvalidClient),
+        ),
+        (
+            400,
+            error("invalid_scope"),
+            Outcome::Rejected(ErrorCode::InvalidScope),
+        ),
+        (400, error("server_error"), Outcome::Unavailable),
+        (400, error("temporarily_unavailable"), Outcome::Unavailable),
+        (500, error("server_error"), Outcome::Unavailable),
+        // A 5xx is the server's failure even when its body names a refusal.
+        (500, error("invalid_client"), Outcome::Unavailable),
+        (503, String::new(), Outcome::Unavailable),
+        (502, "<html>bad gateway</html>".into(), Outcome::Unavailable),
+        (429, error("invalid_request"), Outcome::Unavailable),
+        (400, "not json".into(), Outcome::Unavailable),
+        (200, "not json".into(), Outcome::Unavailable),
+    ];
+    let outcome = |result: Result<(), TokenError>| match result {
+        Ok(()) => Outcome::Done,
+        Err(TokenError::Rejected { code, .. }) => Outcome::Rejected(code),
+        Err(TokenError::Unavailable { .. }) => Outcome::Unavailable,
+        other => panic!("{other:?}"),
+    };
+    let auth = || ClientAuth::SecretPost("s".to_owned().into());
+    let login = Login::builder(&base, "web", CALLBACK)
+        .discover()
+        .await
+        .expect("discovery");
+    let device = DeviceFlow::new(&base, "tv", ClientAuth::None).expect("config");
+    let revocation = Revocation::new(&base, "svc", auth(), None).expect("config");
+    let exchange =
+        TokenExchange::new(&base, "svc", auth(), Some(format!("{base}/token"))).expect("config");
+    for (status, body, expected) in rows {
+        let row = format!("{status} {body}");
+        *answer.lock().unwrap() = (status, body);
+        // A new client per row: a client shares a failure with its callers for a moment.
+        let credentials = svc_client(format!("{base}/token"));
+        let got = outcome(credentials.access_token().await.map(drop));
+        assert_eq!(got, expected, "client credentials, {row}");
+
+        // Any 200 is a revocation done (RFC 7009 §2.2: the body is not read).
+        let got = outcome(revocation.revoke("t", TokenTypeHint::AccessToken).await);
+        if status == 200 {
+            assert_eq!(got, Outcome::Done, "revocation, {row}");
+        } else {
+            assert_eq!(got, expected, "revocation, {row}");
+        }
+
+        let subject = Subject::new("t", TokenType::AccessToken);
+        let got = outcome(
+            exchange
+                .exchange(&subject, None, &TokenRequest::new())
+                .await
+                .map(drop),
+        );
+        assert_eq!(got, expected, "token exchange, {row}");
+
+        let (url, pending) = login.start(&TokenRequest::new());
+        let state = url
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .map(|(_, v)| v.into_owned())
+            .expect("state");
+        let got = match login
+            .finish(pending, &format!("code=c&state={state}"))
+            .await
+        {
+            Err(LoginError::Token(error)) => outcome(Err(error)),
+            other => panic!("login, {row}: {other:?}"),
+        };
+        assert_eq!(got, expected, "login code exchange, {row}");
+
+        // The device flow stops on a refusal, and keeps polling through failures until its
+        // codes expire (3 s here), then reports the failure.
+        let authorization = device.start(&TokenRequest::new()).await.expect("start");
+        let got = outcome(device.poll(&authorization).await.map(drop));
+        assert_eq!(got, expected, "device poll, {row}");
+    }
 }
 
 /// Runs `n` calls of `call` at once, each on its own task, and returns their outcomes in order.
@@ -961,6 +1121,120 @@ async fn login_with_pkce_checks_state_and_iss_and_refreshes_with_rotation() {
         .refresh()
         .await
         .expect("refresh with the rotated token");
+}
+
+/// Signs `user` in on `login` through the provider's pages.
+async fn sign_in(
+    login: &Login,
+    request: &TokenRequest,
+    user: &str,
+) -> Result<LoggedIn, LoginError> {
+    let (url, pending) = login.start(request);
+    let callback = Browser::new(user)
+        .visit(url.as_str(), CALLBACK)
+        .await
+        .expect("redirected to the callback");
+    login
+        .finish(pending, callback.query().expect("query"))
+        .await
+}
+
+/// A provider rotating its signing key is routine: the one `Login` a service builds at start-up
+/// keeps working, its ID tokens checked on portcullis' key cache (which fetches the new key
+/// when it first sees its `kid`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_login_survives_a_signing_key_rotation_at_the_provider() {
+    let Some(idp) = Idp::start() else { return };
+    let login = login(&idp).await;
+    let request = user_request(&idp);
+    let before = sign_in(&login, &request, "alice")
+        .await
+        .expect("first login");
+    assert_eq!(before.id_token.verified().kid(), Some("idp-rs256"));
+    let kid = idp.rotate().await;
+    let after = sign_in(&login, &request, "bob")
+        .await
+        .expect("a login after the rotation");
+    assert_eq!(after.id_token.verified().kid(), Some(kid.as_str()));
+    assert_eq!(after.subject, "bob");
+    assert_eq!(after.id_token.subject(), "bob");
+    #[derive(serde::Deserialize)]
+    struct Email {
+        email: String,
+        email_verified: bool,
+    }
+    let email: Email = after.id_token.claims().expect("typed claims");
+    assert_eq!(email.email, "bob@example.test");
+    assert!(email.email_verified);
+    assert_eq!(
+        after.id_token.verified().raw_claims()["aud"],
+        json!("web-app")
+    );
+    assert!(!format!("{after:?}").contains(after.id_token.raw()));
+}
+
+/// The provider's own failures (`500 {"error":"server_error"}`, as oidc-provider answers
+/// them) are `Unavailable` on every flow; its refusals stay `Rejected`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_provider_is_unavailable_and_a_refusal_stays_rejected() {
+    let Some(idp) = Idp::start() else { return };
+    let unavailable = |result: Result<(), TokenError>, what: &str| match result {
+        Err(TokenError::Unavailable { reason }) => {
+            assert!(reason.contains("500"), "{what}: {reason}")
+        }
+        other => panic!("{what}: {other:?}"),
+    };
+    idp.fail_token(500, Some("server_error"), 1).await;
+    unavailable(
+        basic(&idp, TokenRequest::new().resource(&idp.jwt_api))
+            .access_token()
+            .await
+            .map(drop),
+        "client credentials",
+    );
+    let login = login(&idp).await;
+    let (url, pending) = login.start(&user_request(&idp));
+    let callback = Browser::new("alice")
+        .visit(url.as_str(), CALLBACK)
+        .await
+        .expect("redirected to the callback");
+    idp.fail_token(500, Some("server_error"), 1).await;
+    match login
+        .finish(pending, callback.query().expect("query"))
+        .await
+    {
+        Err(LoginError::Token(error)) => unavailable(Err(error), "code exchange"),
+        other => panic!("code exchange: {other:?}"),
+    }
+    let user = sign_in(&login, &user_request(&idp), "alice")
+        .await
+        .expect("login");
+    idp.fail_token(500, Some("server_error"), 1).await;
+    unavailable(user.tokens.refresh().await.map(drop), "refresh");
+    let revocation = Revocation::new(
+        &idp.issuer,
+        "resource-server",
+        ClientAuth::SecretBasic(idp.secret("resourceServer").into()),
+        None,
+    )
+    .expect("config");
+    idp.fail_token(500, Some("server_error"), 1).await;
+    unavailable(
+        revocation
+            .revoke("some-token", TokenTypeHint::AccessToken)
+            .await,
+        "revocation",
+    );
+    // The same provider refusing a wrong secret: a refusal, not an outage.
+    let wrong = ClientCredentials::builder("service-basic")
+        .auth(ClientAuth::SecretBasic("wrong".to_owned().into()))
+        .token_url(idp.token_url())
+        .build()
+        .expect("config");
+    match wrong.access_token().await {
+        Err(TokenError::Rejected { code, .. }) => assert_eq!(code, ErrorCode::InvalidClient),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -31,7 +31,7 @@ use super::dpop::DpopKey;
 use super::endpoint::Endpoint;
 use super::flight::TokenFlight;
 use super::http::Http;
-use super::{AccessToken, ErrorCode, TokenError, printable};
+use super::{AccessToken, TokenError, printable};
 use crate::error::ConfigError;
 use crate::fetch::{Fetcher, Limits};
 
@@ -399,14 +399,10 @@ pub(crate) fn token_error<RE: std::error::Error + 'static, T: oauth2::ErrorRespo
         RequestTokenError::ServerResponse(response) => {
             let value = serde_json::to_value(&response).unwrap_or_default();
             let text = |name| value.get(name).and_then(serde_json::Value::as_str);
-            let code = ErrorCode::parse(text("error").unwrap_or("invalid_response"));
-            if code == ErrorCode::TemporarilyUnavailable {
-                return TokenError::unavailable("temporarily_unavailable");
-            }
-            TokenError::Rejected {
-                code,
-                description: text("error_description").map(|d| printable(d, 256)),
-            }
+            TokenError::from_answer(
+                text("error").unwrap_or("invalid_response"),
+                text("error_description"),
+            )
         }
         RequestTokenError::Request(e) => TokenError::unavailable(printable(&e.to_string(), 128)),
         RequestTokenError::Parse(_, _) => {

@@ -154,25 +154,34 @@ impl DeviceFlow {
     }
 
     /// Polls until the user approves (the tokens), denies (`access_denied`), or the codes
-    /// expire (`expired_token`).
+    /// expire (`expired_token`). While the server is unavailable (a timeout, a 5xx) polling
+    /// goes on at twice the interval each time, at most 60 s apart (RFC 8628 §3.5): the user
+    /// may be approving on the other device meanwhile. If the codes expire while it still is,
+    /// the answer is that [`TokenError::Unavailable`].
     pub async fn poll(&self, authorization: &DeviceAuthorization) -> Result<Tokens, TokenError> {
         let deadline = authorization.issued + authorization.expires_in;
         let mut interval = authorization.interval;
+        let mut unavailable = None;
         loop {
             if Instant::now() + interval >= deadline {
-                return Err(TokenError::Rejected {
+                return Err(unavailable.unwrap_or_else(|| TokenError::Rejected {
                     code: ErrorCode::ExpiredToken,
                     description: Some("the device code expired before approval".into()),
-                });
+                }));
             }
             tokio::time::sleep(interval).await;
             match self.ask(authorization).await {
                 Ok(tokens) => return Ok(tokens),
                 Err(TokenError::Rejected { code, description }) => {
+                    unavailable = None;
                     match next_step(code, interval) {
                         Poll::Wait(next) => interval = next,
                         Poll::Stop(code) => return Err(TokenError::Rejected { code, description }),
                     }
+                }
+                Err(error @ TokenError::Unavailable { .. }) => {
+                    unavailable = Some(error);
+                    interval = (interval * 2).min(MAX_INTERVAL);
                 }
                 Err(other) => return Err(other),
             }

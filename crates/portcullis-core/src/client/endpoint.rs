@@ -6,10 +6,10 @@ use std::time::Duration;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use reqwest::Url;
 
+use super::TokenError;
 use super::auth::ClientAuth;
 use super::dpop::DpopKey;
 use super::http::Http;
-use super::{ErrorCode, TokenError, printable};
 use crate::error::ConfigError;
 use crate::fetch::Fetcher;
 use crate::keys::discovery::{Discovery, TtlPolicy};
@@ -90,16 +90,9 @@ pub(crate) fn error_response(response: &http::Response<Vec<u8>>) -> Result<(), T
         return Ok(());
     }
     match crate::oauth_response::error_answer(response.body()) {
-        Some((code, description))
-            if ErrorCode::parse(&code) != ErrorCode::TemporarilyUnavailable =>
-        {
-            Err(TokenError::Rejected {
-                code: ErrorCode::parse(&code),
-                description: description.map(|d| printable(&d, 256)),
-            })
-        }
-        _ => Err(TokenError::unavailable(format!(
-            "status {}",
+        Some((code, description)) => Err(TokenError::from_answer(&code, description.as_deref())),
+        None => Err(TokenError::unavailable(format!(
+            "status {} without an OAuth error",
             response.status().as_u16()
         ))),
     }

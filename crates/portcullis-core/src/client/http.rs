@@ -4,10 +4,16 @@
 //!
 //! With a [`DpopKey`], every request carries a fresh `DPoP` proof, and an authorization server's
 //! `use_dpop_nonce` answer (RFC 9449 §8) is retried once with the nonce it sent.
+//!
+//! A 5xx or 429 answer is a failed exchange, whatever its body says: oidc-provider, Keycloak and
+//! others answer their own faults `500 {"error":"server_error"}`, which `oauth2` would hand on
+//! as the server's verdict on the request. Decided here, every flow reports it as unavailable
+//! (retry later), never as a refusal (fix the request).
 
 use std::future::Future;
 use std::pin::Pin;
 
+use super::ErrorCode;
 use super::dpop::DpopKey;
 use crate::fetch::Fetcher;
 
@@ -35,8 +41,24 @@ impl<'a> Http<'a> {
         self
     }
 
-    /// Sends `request`, with a proof when there is a key; one retry on `use_dpop_nonce`.
+    /// Sends `request`, with a proof when there is a key; one retry on `use_dpop_nonce`. A 5xx
+    /// or 429 answer is an error.
     pub(crate) async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, String> {
+        let response = self.send_proved(request).await?;
+        let status = response.status();
+        if status.is_server_error() || status == http::StatusCode::TOO_MANY_REQUESTS {
+            let code = crate::oauth_response::error_answer(response.body())
+                .map(|(code, _)| format!(" ({})", ErrorCode::parse(&code)))
+                .unwrap_or_default();
+            return Err(format!("status {}{code}", status.as_u16()));
+        }
+        Ok(response)
+    }
+
+    async fn send_proved(
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, String> {

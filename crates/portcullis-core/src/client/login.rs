@@ -5,8 +5,9 @@
 //! browser). [`Login::finish`] takes the callback: it checks `state` (the request is the one this
 //! server started, so no login CSRF), then `iss` (RFC 9207: the answer comes from the issuer the
 //! request went to, so no mix-up attack), exchanges the code with the PKCE verifier, and
-//! validates the ID token (signature, issuer, audience, expiry, and the `nonce`). Only then is
-//! there a [`LoggedIn`].
+//! validates the ID token (`id_token.rs`: portcullis' verifier over the provider's keys, so a
+//! key rotation at the provider needs no restart; then the `nonce`). Only then is there a
+//! [`LoggedIn`].
 //!
 //! The session a login produces, [`UserTokens`], is in `session.rs`.
 
@@ -27,11 +28,13 @@ use super::auth::ClientAuth;
 use super::credentials::{TokenRequest, bound};
 use super::dpop::DpopKey;
 use super::http::Http;
+use super::id_token::{IdToken, IdTokens};
 use super::provider::{Metadata, Provider};
 use super::session::UserTokens;
 use super::{AccessToken, ErrorCode, TokenError, printable};
 use crate::error::ConfigError;
 use crate::fetch::{Fetcher, Limits};
+use crate::keys::RemoteJwks;
 
 /// Why a login did not complete, grouped by what the caller does.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -70,6 +73,7 @@ pub struct LoginBuilder {
     auth: ClientAuth,
     http: Option<reqwest::Client>,
     dpop: Option<DpopKey>,
+    allow_http: bool,
 }
 
 impl fmt::Debug for LoginBuilder {
@@ -104,9 +108,17 @@ impl LoginBuilder {
         self
     }
 
-    /// Discovers the issuer (its `issuer` must match exactly).
+    /// Allows plain-http URLs to non-loopback hosts (an issuer inside a cluster network, say).
+    /// Anyone on the path can then read the codes and tokens and swap the provider's keys.
+    pub fn dangerous_allow_http(mut self) -> Self {
+        self.allow_http = true;
+        self
+    }
+
+    /// Discovers the issuer (its `issuer` must match exactly) and fetches its keys, so a wrong
+    /// URL or an unreachable provider fails here, at start-up.
     pub async fn discover(self) -> Result<Login, TokenError> {
-        let fetcher = Fetcher::new(self.http, false, Limits::default())?;
+        let fetcher = Fetcher::new(self.http.clone(), self.allow_http, Limits::default())?;
         fetcher.check_url(&self.issuer)?;
         let issuer_url = IssuerUrl::new(self.issuer.clone()).map_err(|_| {
             TokenError::Config(ConfigError::InvalidValue {
@@ -123,8 +135,20 @@ impl LoginBuilder {
         let metadata = Metadata::discover_async(issuer_url, &Http::new(&fetcher))
             .await
             .map_err(|e| TokenError::unavailable(printable(&format!("discovery: {e}"), 160)))?;
+        let mut keys = RemoteJwks::builder(metadata.jwks_uri().url().as_str());
+        if let Some(client) = self.http {
+            keys = keys.http_client(client);
+        }
+        if self.allow_http {
+            keys = keys.dangerous_allow_http();
+        }
+        let keys = keys.build()?;
+        keys.warm_up().await.map_err(|e| {
+            TokenError::unavailable(printable(&format!("the provider's keys: {e}"), 160))
+        })?;
         Ok(Login {
             inner: Arc::new(Provider {
+                id_tokens: IdTokens::new(&self.issuer, &self.client_id, keys)?,
                 metadata,
                 issuer: self.issuer,
                 client_id: self.client_id,
@@ -170,6 +194,9 @@ pub struct LoggedIn {
     pub subject: String,
     /// The ID token's `email`, when the `email` scope was granted.
     pub email: Option<String>,
+    /// The validated ID token: every claim, typed as you need them, and the raw token for
+    /// `id_token_hint`.
+    pub id_token: IdToken,
     /// The user's access and refresh tokens, refreshed on demand.
     pub tokens: UserTokens,
 }
@@ -197,6 +224,7 @@ impl Login {
             auth: ClientAuth::None,
             http: None,
             dpop: None,
+            allow_http: false,
         }
     }
 
@@ -304,9 +332,11 @@ impl Login {
         let id_token = response
             .id_token()
             .ok_or_else(|| LoginError::IdToken("the token response has no ID token".into()))?;
-        let claims = id_token
-            .claims(&client.id_token_verifier(), &pending.nonce)
-            .map_err(|e| LoginError::IdToken(printable(&e.to_string(), 160)))?;
+        let id_token = self
+            .inner
+            .id_tokens
+            .validate(id_token.to_string(), pending.nonce.secret())
+            .await?;
         let access = AccessToken::new(
             SecretString::from(response.access_token().secret().to_owned()),
             response.expires_in(),
@@ -316,8 +346,14 @@ impl Login {
             .refresh_token()
             .map(|r| SecretString::from(r.secret().to_owned()));
         Ok(LoggedIn {
-            subject: claims.subject().as_str().to_owned(),
-            email: claims.email().map(|e| e.as_str().to_owned()),
+            subject: id_token.subject().to_owned(),
+            email: id_token
+                .verified()
+                .raw_claims()
+                .get("email")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned),
+            id_token,
             tokens: UserTokens::new(
                 Arc::clone(&self.inner),
                 access,

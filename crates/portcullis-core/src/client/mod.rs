@@ -31,6 +31,7 @@ mod endpoint;
 mod exchange;
 mod flight;
 mod http;
+mod id_token;
 mod introspection;
 mod login;
 mod outbound;
@@ -46,6 +47,7 @@ pub use device::{DEFAULT_POLL_INTERVAL, DeviceAuthorization, DeviceFlow};
 pub use dpop::{DpopKey, MAX_CLIENT_NONCE_LEN, MAX_REMEMBERED_NONCES};
 pub use exchange::{Subject, TokenExchange, TokenType};
 pub use flight::RETRY_AFTER_FAILURE;
+pub use id_token::IdToken;
 pub use introspection::{
     DEFAULT_INACTIVE_TTL, DEFAULT_INTROSPECTION_ENTRIES, DEFAULT_INTROSPECTION_TTL, Introspection,
     IntrospectionBuilder, MAX_OPAQUE_TOKEN_LEN, Revocation, TokenTypeHint,
@@ -191,6 +193,8 @@ pub enum ErrorCode {
     ExpiredToken,
     /// `temporarily_unavailable`
     TemporarilyUnavailable,
+    /// `server_error`: the server failed, not the request.
+    ServerError,
     /// Any other code, as sent (truncated to 64 printable ASCII characters).
     Other(String),
 }
@@ -211,6 +215,7 @@ impl ErrorCode {
             "access_denied" => Self::AccessDenied,
             "expired_token" => Self::ExpiredToken,
             "temporarily_unavailable" => Self::TemporarilyUnavailable,
+            "server_error" => Self::ServerError,
             other => Self::Other(printable(other, 64)),
         }
     }
@@ -230,6 +235,7 @@ impl ErrorCode {
             Self::AccessDenied => "access_denied",
             Self::ExpiredToken => "expired_token",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::ServerError => "server_error",
             Self::Other(code) => code,
         }
     }
@@ -270,6 +276,22 @@ impl TokenError {
     pub(crate) fn unavailable(reason: impl Into<String>) -> Self {
         Self::Unavailable {
             reason: reason.into(),
+        }
+    }
+
+    /// What an error answer (RFC 6749 §5.2) means to the caller, the one place every flow
+    /// decides it. `server_error` and `temporarily_unavailable` say the server failed, so a
+    /// retry may succeed; every other code is about the request. (A 5xx or 429 never gets here:
+    /// the transport reports it as unavailable whatever its body says, see `http.rs`.)
+    pub(crate) fn from_answer(code: &str, description: Option<&str>) -> Self {
+        match ErrorCode::parse(code) {
+            code @ (ErrorCode::ServerError | ErrorCode::TemporarilyUnavailable) => {
+                Self::unavailable(format!("the authorization server answered {code}"))
+            }
+            code => Self::Rejected {
+                code,
+                description: description.map(|d| printable(d, 256)),
+            },
         }
     }
 }

@@ -14,6 +14,7 @@ use super::TokenError;
 use super::auth::ClientAuth;
 use super::dpop::DpopKey;
 use super::http::Http;
+use super::id_token::IdTokens;
 use crate::fetch::Fetcher;
 
 /// The one discovery member `openidconnect`'s core metadata leaves out: whether the issuer puts
@@ -51,6 +52,8 @@ pub(super) struct Provider {
     pub(super) fetcher: Fetcher,
     /// The key the user's tokens are bound to, when they are DPoP-bound.
     pub(super) dpop: Option<DpopKey>,
+    /// How this client's ID tokens are validated, on the provider's key cache.
+    pub(super) id_tokens: IdTokens,
 }
 
 impl Provider {

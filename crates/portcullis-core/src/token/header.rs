@@ -24,6 +24,10 @@ pub enum TypPolicy {
     /// what tells an ID token from a logout token is then the `events` member and the absent
     /// `nonce` (§4.1), which the receiver requires. `at+jwt` and every other type are refused.
     LogoutToken,
+    /// An OpenID Connect ID token: no `typ`, or the generic `JWT` (OpenID Connect Core names no
+    /// type of its own). `at+jwt`, `logout+jwt` and every other type are refused, so an access
+    /// or logout token is never taken for an ID token.
+    IdToken,
 }
 
 impl TypPolicy {
@@ -44,6 +48,7 @@ impl TypPolicy {
             TypPolicy::LogoutToken => media.is_none_or(|m| {
                 m.eq_ignore_ascii_case("logout+jwt") || m.eq_ignore_ascii_case("jwt")
             }),
+            TypPolicy::IdToken => media.is_none_or(|m| m.eq_ignore_ascii_case("jwt")),
             TypPolicy::AccessTokenOrJwt => {
                 media.is_none_or(|m| at_jwt || m.eq_ignore_ascii_case("jwt"))
             }
@@ -227,6 +232,17 @@ mod tests {
             Some("application/jwt"),
         ] {
             assert!(TypPolicy::LogoutToken.accepts(typ), "{typ:?}");
+        }
+        for typ in [None, Some("JWT"), Some("application/JWT")] {
+            assert!(TypPolicy::IdToken.accepts(typ), "{typ:?}");
+        }
+        for typ in [
+            Some("at+jwt"),
+            Some("logout+jwt"),
+            Some("dpop+jwt"),
+            Some(""),
+        ] {
+            assert!(!TypPolicy::IdToken.accepts(typ), "{typ:?}");
         }
         for typ in [
             Some("at+jwt"),

@@ -120,6 +120,39 @@ impl Idp {
         let counters: Value = serde_json::from_slice(&body).expect("counters json");
         counters[client].as_u64().unwrap_or(0)
     }
+
+    /// Rotates the provider's signing key: a new key signs from now on (the old one stays
+    /// published). Returns the new key's `kid`.
+    pub(crate) async fn rotate(&self) -> String {
+        let body = reqwest::Client::new()
+            .post(format!("{}/_test/rotate", self.issuer))
+            .send()
+            .await
+            .expect("rotate")
+            .bytes()
+            .await
+            .expect("rotate answer");
+        let answer: Value = serde_json::from_slice(&body).expect("rotate json");
+        answer["kid"].as_str().expect("kid").to_owned()
+    }
+
+    /// Makes the next `count` token-endpoint requests answer `status` with `{"error": error}`
+    /// (an empty body without `error`).
+    pub(crate) async fn fail_token(&self, status: u16, error: Option<&str>, count: u32) {
+        let mut url = format!(
+            "{}/_test/fail-token?status={status}&count={count}",
+            self.issuer
+        );
+        if let Some(error) = error {
+            url.push_str(&format!("&error={error}"));
+        }
+        let answer = reqwest::Client::new()
+            .post(url)
+            .send()
+            .await
+            .expect("fail-token");
+        assert!(answer.status().is_success());
+    }
 }
 
 impl Drop for Idp {
