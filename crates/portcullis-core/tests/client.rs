@@ -362,6 +362,34 @@ async fn every_flow_maps_error_answers_the_same_way() {
     }
 }
 
+#[tokio::test]
+async fn the_authorization_request_carries_scopes_resources_and_audience() {
+    let base = scripted_server(Arc::default()).await;
+    let login = Login::builder(&base, "web", CALLBACK)
+        .discover()
+        .await
+        .expect("discovery");
+    let request = TokenRequest::new()
+        .scope("read:users")
+        .resource("https://a.example")
+        .resource("https://b.example")
+        .audience("api://orders");
+    let (url, _) = login.start(&request);
+    let values = |name: &str| -> Vec<String> {
+        url.query_pairs()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .collect()
+    };
+    assert_eq!(
+        values("resource"),
+        ["https://a.example", "https://b.example"]
+    );
+    assert_eq!(values("audience"), ["api://orders"]);
+    assert_eq!(values("scope"), ["openid read:users"]);
+    assert_eq!(values("client_id"), ["web"]);
+}
+
 /// Runs `n` calls of `call` at once, each on its own task, and returns their outcomes in order.
 async fn concurrently<F, Fut>(n: usize, call: F) -> Vec<Result<AccessToken, TokenError>>
 where
@@ -1171,6 +1199,84 @@ async fn one_login_survives_a_signing_key_rotation_at_the_provider() {
         json!("web-app")
     );
     assert!(!format!("{after:?}").contains(after.id_token.raw()));
+}
+
+/// A session stored after login is restored by another `Login` (as a restarted process would
+/// build), uses the stored access token without a request, refreshes, and hands every rotated
+/// refresh token to the hook, in order; the spent one is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_session_is_restored_elsewhere_and_keeps_refreshing() {
+    let Some(idp) = Idp::start() else { return };
+    let user = sign_in(&login(&idp).await, &user_request(&idp), "alice")
+        .await
+        .expect("login");
+    let saved = user
+        .tokens
+        .save()
+        .expect("offline_access gives a refresh token");
+    assert_eq!(
+        saved.resources().collect::<Vec<_>>(),
+        [idp.jwt_api.as_str()]
+    );
+    let (stored_access, expires_at) = saved.saved_access_token().expect("the access token");
+    assert!(expires_at > std::time::SystemTime::now());
+    let shown = format!("{saved:?}");
+    assert!(!shown.contains(saved.refresh_token()) && !shown.contains(stored_access));
+    let first_refresh = saved.refresh_token().to_owned();
+    let stored_access = stored_access.to_owned();
+    drop(user);
+
+    // "After the restart": a new Login, the session rebuilt from storage.
+    let login = login(&idp).await;
+    let restored = login.restore(
+        portcullis_core::client::SavedSession::new(saved.refresh_token())
+            .access_token(&stored_access, expires_at)
+            .resource(&idp.jwt_api),
+    );
+    let before = idp.token_requests("other").await;
+    let access = restored.access_token().await.expect("the stored token");
+    assert_eq!(access.secret(), stored_access);
+    assert_eq!(idp.token_requests("other").await, before, "no request");
+
+    let stored = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sink = Arc::clone(&stored);
+    restored.on_refresh(move |saved| {
+        let sink = Arc::clone(&sink);
+        async move { sink.lock().unwrap().push(saved.refresh_token().to_owned()) }
+    });
+    let verifier = verifier(&idp, &idp.jwt_api);
+    for _ in 0..2 {
+        let fresh = restored.refresh().await.expect("refreshed");
+        let verified = verifier
+            .verify::<Value>(fresh.secret())
+            .await
+            .expect("a JWT for the API");
+        assert_eq!(verified.subject(), Some("alice"));
+    }
+    let rotated = stored.lock().unwrap().clone();
+    assert_eq!(rotated.len(), 2, "one hook call per refresh");
+    assert_ne!(rotated[0], first_refresh);
+    assert_ne!(rotated[1], rotated[0]);
+    assert_eq!(
+        restored.refresh_token().as_deref(),
+        Some(rotated[1].as_str())
+    );
+
+    // Without its access token, a restored session refreshes on first use.
+    let from_hook = login
+        .restore(portcullis_core::client::SavedSession::new(&rotated[1]).resource(&idp.jwt_api));
+    let access = from_hook
+        .access_token()
+        .await
+        .expect("refreshed on first use");
+    assert!(verifier.verify::<Value>(access.secret()).await.is_ok());
+
+    // A spent refresh token is refused (and the provider ends the grant, so this goes last).
+    let spent = login.restore(portcullis_core::client::SavedSession::new(&first_refresh));
+    match spent.access_token().await {
+        Err(TokenError::Rejected { code, .. }) => assert_eq!(code, ErrorCode::InvalidGrant),
+        other => panic!("{other:?}"),
+    }
 }
 
 /// The provider's own failures (`500 {"error":"server_error"}`, as oidc-provider answers

@@ -120,6 +120,11 @@ impl TokenRequest {
         self.resources.iter().map(String::as_str)
     }
 
+    /// The `audience` parameter, if any.
+    pub(crate) fn audience_param(&self) -> Option<&str> {
+        self.audience.as_deref()
+    }
+
     /// The request's form parameters (`scope`, each `resource`, `audience`).
     pub(crate) fn form(&self) -> Vec<(&'static str, String)> {
         let mut form = Vec::new();

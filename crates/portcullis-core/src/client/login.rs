@@ -30,7 +30,7 @@ use super::dpop::DpopKey;
 use super::http::Http;
 use super::id_token::{IdToken, IdTokens};
 use super::provider::{Metadata, Provider};
-use super::session::UserTokens;
+use super::session::{SavedSession, UserTokens};
 use super::{AccessToken, ErrorCode, TokenError, printable};
 use crate::error::ConfigError;
 use crate::fetch::{Fetcher, Limits};
@@ -229,7 +229,8 @@ impl Login {
     }
 
     /// The URL to send the browser to, and the login to keep until the callback. `request`
-    /// names the scopes (`openid` is always asked) and resources; asking `offline_access` adds
+    /// names the scopes (`openid` is always asked), resources (sent again with the code) and
+    /// audience; asking `offline_access` adds
     /// `prompt=consent`, which issuers require before they issue a refresh token.
     pub fn start(&self, request: &TokenRequest) -> (Url, PendingLogin) {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -252,6 +253,9 @@ impl Login {
         for resource in request.resources() {
             authorize = authorize.add_extra_param("resource", resource.to_owned());
         }
+        if let Some(audience) = request.audience_param() {
+            authorize = authorize.add_extra_param("audience", audience.to_owned());
+        }
         // Binds the code to the key (RFC 9449 §10): a stolen code is useless without it.
         if let Some(key) = &self.inner.dpop {
             authorize = authorize.add_extra_param("dpop_jkt", key.thumbprint().to_owned());
@@ -266,6 +270,13 @@ impl Login {
                 resources: request.resources().map(str::to_owned).collect(),
             },
         )
+    }
+
+    /// A session restored from what [`UserTokens::save`] (or an
+    /// [`on_refresh`](UserTokens::on_refresh) hook) stored, in this process or an earlier one:
+    /// it refreshes like the session the login produced.
+    pub fn restore(&self, saved: SavedSession) -> UserTokens {
+        UserTokens::restore(Arc::clone(&self.inner), saved)
     }
 
     /// Completes `pending` with the callback URL's query (`code`, `state`, `iss`, or `error`).

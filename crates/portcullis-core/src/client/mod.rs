@@ -54,7 +54,7 @@ pub use introspection::{
 };
 pub use login::{LoggedIn, Login, LoginBuilder, LoginError, PendingLogin};
 pub use outbound::{BearerLayer, BearerMiddleware, BearerService, BoxError};
-pub use session::UserTokens;
+pub use session::{SavedSession, UserTokens};
 
 use std::fmt;
 use std::time::Duration;

@@ -1,15 +1,22 @@
 //! [`UserTokens`]: a user's session after login, its access token refreshed ahead of expiry with
-//! refresh-token rotation.
+//! refresh-token rotation, and [`SavedSession`]: what to store so the session outlives the
+//! process.
 //!
 //! Concurrent refreshes of one session share one request, and a rotated refresh token replaces
 //! the old one atomically together with the new access token: presenting an already rotated
 //! refresh token makes servers revoke the whole grant (reuse detection), so two requests racing
-//! with the same one would log the user out.
+//! with the same one would log the user out. For the same reason the refresh hook
+//! ([`UserTokens::on_refresh`]) runs inside the one refresh, before anyone gets the new access
+//! token: its calls never overlap and arrive in order, so the stored refresh token is always
+//! the newest one.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use openidconnect::{OAuth2TokenResponse as _, RefreshToken};
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
@@ -28,15 +35,20 @@ pub struct UserTokens {
     inner: Arc<UserInner>,
 }
 
+/// What [`UserTokens::on_refresh`] runs after each refresh: it gets the session to store.
+type RefreshHook = dyn Fn(SavedSession) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync;
+
 struct UserInner {
     provider: Arc<Provider>,
     state: ArcSwap<TokenState>,
     flight: TokenFlight,
     resources: Vec<String>,
+    on_refresh: ArcSwapOption<Box<RefreshHook>>,
 }
 
 struct TokenState {
-    access: AccessToken,
+    /// `None` for a session restored without its access token: the first use refreshes.
+    access: Option<AccessToken>,
     refresh: Option<SecretString>,
     refresh_at: Instant,
     expires_at: Instant,
@@ -51,12 +63,43 @@ impl UserTokens {
         sent: Instant,
         resources: Vec<String>,
     ) -> Self {
+        Self::from_state(provider, TokenState::new(access, refresh, sent), resources)
+    }
+
+    /// A session from what was saved: the access token is used until its refresh point, and
+    /// without one the first use refreshes.
+    pub(super) fn restore(provider: Arc<Provider>, saved: SavedSession) -> Self {
+        let now = Instant::now();
+        let state = match saved.access {
+            Some((token, expires_at)) => {
+                let left = expires_at
+                    .duration_since(SystemTime::now())
+                    .unwrap_or(Duration::ZERO);
+                let dpop = provider.dpop.is_some();
+                TokenState::new(
+                    AccessToken::new(token, Some(left)).bound(dpop),
+                    Some(saved.refresh_token),
+                    now,
+                )
+            }
+            None => TokenState {
+                access: None,
+                refresh: Some(saved.refresh_token),
+                refresh_at: now,
+                expires_at: now,
+            },
+        };
+        Self::from_state(provider, state, saved.resources)
+    }
+
+    fn from_state(provider: Arc<Provider>, state: TokenState, resources: Vec<String>) -> Self {
         Self {
             inner: Arc::new(UserInner {
                 provider,
-                state: ArcSwap::from_pointee(TokenState::new(access, refresh, sent)),
+                state: ArcSwap::from_pointee(state),
                 flight: TokenFlight::default(),
                 resources,
+                on_refresh: ArcSwapOption::empty(),
             }),
         }
     }
@@ -66,11 +109,82 @@ impl TokenState {
     fn new(access: AccessToken, refresh: Option<SecretString>, sent: Instant) -> Self {
         let lifetime = access.expires_in().unwrap_or(DEFAULT_UNKNOWN_LIFETIME);
         Self {
-            access,
+            access: Some(access),
             refresh,
             refresh_at: sent + refresh_after(lifetime, DEFAULT_REFRESH_AHEAD),
             expires_at: sent + lifetime,
         }
+    }
+
+    /// The access token, while it is valid.
+    fn valid(&self) -> Option<AccessToken> {
+        self.access
+            .clone()
+            .filter(|_| Instant::now() < self.expires_at)
+    }
+}
+
+/// What to store so a user's session outlives the process: the refresh token, and optionally
+/// the access token with its expiry (so a restored session does not refresh at once) and the
+/// resources its tokens are for. Give it back to [`Login::restore`](super::Login::restore).
+///
+/// It holds credentials: store it as you would a password (encrypted, never in a log). `Debug`
+/// shows none of them. A DPoP-bound session needs the same key after the restart: load the
+/// login's [`DpopKey`] from PKCS#8 ([`DpopKey::from_pkcs8_pem`]) instead of generating it.
+#[derive(Clone)]
+pub struct SavedSession {
+    refresh_token: SecretString,
+    access: Option<(SecretString, SystemTime)>,
+    resources: Vec<String>,
+}
+
+impl SavedSession {
+    /// A session from its refresh token.
+    pub fn new(refresh_token: impl Into<String>) -> Self {
+        Self {
+            refresh_token: SecretString::from(refresh_token.into()),
+            access: None,
+            resources: Vec::new(),
+        }
+    }
+
+    /// The access token and when it expires, used until its refresh point.
+    pub fn access_token(mut self, token: impl Into<String>, expires_at: SystemTime) -> Self {
+        self.access = Some((SecretString::from(token.into()), expires_at));
+        self
+    }
+
+    /// A resource (RFC 8707) the session's tokens are for, sent again with each refresh.
+    pub fn resource(mut self, resource: impl Into<String>) -> Self {
+        self.resources.push(resource.into());
+        self
+    }
+
+    /// The refresh token to store.
+    pub fn refresh_token(&self) -> &str {
+        self.refresh_token.expose_secret()
+    }
+
+    /// The access token and its expiry, to store too if you like.
+    pub fn saved_access_token(&self) -> Option<(&str, SystemTime)> {
+        self.access
+            .as_ref()
+            .map(|(token, at)| (token.expose_secret(), *at))
+    }
+
+    /// The resources the session's tokens are for.
+    pub fn resources(&self) -> impl Iterator<Item = &str> {
+        self.resources.iter().map(String::as_str)
+    }
+}
+
+impl fmt::Debug for SavedSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SavedSession")
+            .field("refresh_token", &"<redacted>")
+            .field("access_token", &self.access.as_ref().map(|(_, at)| at))
+            .field("resources", &self.resources)
+            .finish()
     }
 }
 
@@ -91,12 +205,14 @@ impl UserTokens {
     /// A valid access token: the current one, or a refreshed one from the refresh point on.
     pub async fn access_token(&self) -> Result<AccessToken, TokenError> {
         let state = self.inner.state.load_full();
-        if Instant::now() < state.refresh_at {
-            return Ok(state.access.clone());
+        if Instant::now() < state.refresh_at
+            && let Some(access) = &state.access
+        {
+            return Ok(access.clone());
         }
         match self.refresh_shared(&state).await {
             // A failed refresh ahead of expiry keeps the token that is still valid.
-            Err(_) if Instant::now() < state.expires_at => Ok(state.access.clone()),
+            Err(error) => state.valid().ok_or(error),
             outcome => outcome,
         }
     }
@@ -106,6 +222,27 @@ impl UserTokens {
     pub async fn refresh(&self) -> Result<AccessToken, TokenError> {
         let seen = self.inner.state.load_full();
         self.refresh_shared(&seen).await
+    }
+
+    /// What to store to restore this session later ([`Login::restore`](super::Login::restore)),
+    /// or `None` when no refresh token was issued (ask for `offline_access`). Store it again
+    /// after every refresh: [`on_refresh`](Self::on_refresh) does that for you.
+    pub fn save(&self) -> Option<SavedSession> {
+        save(&self.inner.state.load(), &self.inner.resources)
+    }
+
+    /// Runs `hook` after every refresh, with the session to store (the rotated refresh token and
+    /// the new access token). Calls never overlap and come in order, inside the refresh: the
+    /// callers waiting for the new access token get it once `hook` has finished, so what is
+    /// stored is never older than what is in use. A hook that fails should log and return; the
+    /// new tokens are kept either way (the old refresh token is spent). Replaces an earlier hook.
+    pub fn on_refresh<F, Fut>(&self, hook: F)
+    where
+        F: Fn(SavedSession) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let hook: Box<RefreshHook> = Box::new(move |saved| Box::pin(hook(saved)));
+        self.inner.on_refresh.store(Some(Arc::new(hook)));
     }
 
     /// The current refresh token, to persist the session (it changes on rotation).
@@ -125,8 +262,10 @@ impl UserTokens {
         let inner = &*self.inner;
         let turn = inner.flight.turn().await;
         let state = inner.state.load_full();
-        if !Arc::ptr_eq(&state, stale) && Instant::now() < state.expires_at {
-            return Ok(state.access.clone());
+        if !Arc::ptr_eq(&state, stale)
+            && let Some(access) = state.valid()
+        {
+            return Ok(access);
         }
         if let Some(error) = turn.shared_failure() {
             return Err(error);
@@ -172,11 +311,33 @@ impl UserTokens {
             .refresh_token()
             .map(|r| SecretString::from(r.secret().to_owned()))
             .or_else(|| current.refresh.clone());
-        inner
-            .state
-            .store(Arc::new(TokenState::new(access.clone(), refresh, sent)));
+        let state = TokenState::new(access.clone(), refresh, sent);
+        if let (Some(hook), Some(saved)) =
+            (inner.on_refresh.load_full(), save(&state, &inner.resources))
+        {
+            hook(saved).await;
+        }
+        inner.state.store(Arc::new(state));
         Ok(access)
     }
+}
+
+/// `state` as a [`SavedSession`], its expiry on the wall clock.
+fn save(state: &TokenState, resources: &[String]) -> Option<SavedSession> {
+    let refresh = state.refresh.as_ref()?;
+    let mut saved = SavedSession {
+        refresh_token: refresh.clone(),
+        access: None,
+        resources: resources.to_vec(),
+    };
+    if let Some(access) = state.valid() {
+        let left = state.expires_at.saturating_duration_since(Instant::now());
+        saved.access = Some((
+            SecretString::from(access.secret().to_owned()),
+            SystemTime::now() + left,
+        ));
+    }
+    Some(saved)
 }
 
 impl TokenSource for UserTokens {
@@ -191,7 +352,11 @@ impl TokenSource for UserTokens {
     fn invalidate(&self, token: &str) {
         // Mark it due: the next `token()` refreshes (once, however many callers).
         self.inner.state.rcu(|state| {
-            if bool::from(state.access.secret().as_bytes().ct_eq(token.as_bytes())) {
+            let refused = state
+                .access
+                .as_ref()
+                .is_some_and(|a| bool::from(a.secret().as_bytes().ct_eq(token.as_bytes())));
+            if refused {
                 Arc::new(TokenState {
                     access: state.access.clone(),
                     refresh: state.refresh.clone(),
