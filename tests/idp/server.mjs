@@ -83,6 +83,7 @@ const clients = [
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     redirect_uris: ['http://127.0.0.1/callback'],
+    post_logout_redirect_uris: ['http://127.0.0.1/logged-out'],
   },
   {
     // A confidential web client: authorization code with PKCE and a secret.

@@ -242,7 +242,7 @@ pub(crate) fn check_url(url: &str, allow_http: bool) -> Result<Url, ConfigError>
 }
 
 /// `application/json`, `application/jwk-set+json` or any `+json` type, parameters ignored.
-fn is_json(content_type: &str) -> bool {
+pub(crate) fn is_json(content_type: &str) -> bool {
     let media = content_type.split(';').next().unwrap_or_default().trim();
     media.eq_ignore_ascii_case("application/json")
         || media

@@ -1157,8 +1157,17 @@ async fn sign_in(
     request: &TokenRequest,
     user: &str,
 ) -> Result<LoggedIn, LoginError> {
+    sign_in_with(login, request, &Browser::new(user)).await
+}
+
+/// The same in `browser`, which keeps the provider's cookies.
+async fn sign_in_with(
+    login: &Login,
+    request: &TokenRequest,
+    browser: &Browser,
+) -> Result<LoggedIn, LoginError> {
     let (url, pending) = login.start(request);
-    let callback = Browser::new(user)
+    let callback = browser
         .visit(url.as_str(), CALLBACK)
         .await
         .expect("redirected to the callback");
@@ -1199,6 +1208,65 @@ async fn one_login_survives_a_signing_key_rotation_at_the_provider() {
         json!("web-app")
     );
     assert!(!format!("{after:?}").contains(after.id_token.raw()));
+}
+
+/// UserInfo answers for the ID token's subject (and an answer for anyone else is refused);
+/// RP-initiated logout ends the provider's session, so the next login asks for credentials
+/// again in the same browser.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn userinfo_names_the_subject_and_logout_ends_the_provider_session() {
+    let Some(idp) = Idp::start() else { return };
+    let login = login(&idp).await;
+    // No resource: the access token is for the provider's own UserInfo endpoint.
+    let request = TokenRequest::new().scope("openid").scope("email");
+    let browser = Browser::new("carol");
+    let user = sign_in_with(&login, &request, &browser)
+        .await
+        .expect("login");
+    assert_eq!(browser.sign_ins(), 1);
+
+    #[derive(serde::Deserialize)]
+    struct Info {
+        sub: String,
+        email: String,
+    }
+    let info: Info = login
+        .userinfo(&user.tokens, user.id_token.subject())
+        .await
+        .expect("userinfo");
+    assert_eq!(info.sub, "carol");
+    assert_eq!(info.email, "carol@example.test");
+    match login.userinfo::<Value>(&user.tokens, "mallory").await {
+        Err(LoginError::UserInfo(why)) => assert!(why.contains("another subject"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+
+    // Signed in at the provider: a second login in this browser asks nothing.
+    sign_in_with(&login, &request, &browser)
+        .await
+        .expect("second login");
+    assert_eq!(browser.sign_ins(), 1);
+
+    let url = login
+        .end_session(&user.id_token)
+        .post_logout_redirect_uri("http://127.0.0.1/logged-out")
+        .state("bye-1")
+        .url()
+        .expect("end_session_endpoint");
+    let query: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    assert_eq!(query["id_token_hint"], user.id_token.raw());
+    assert_eq!(query["client_id"], "web-app");
+    let answer = browser.confirm_logout(url.as_str()).await;
+    let location = answer.headers()["location"].to_str().expect("location");
+    assert!(
+        location.starts_with("http://127.0.0.1/logged-out") && location.contains("state=bye-1"),
+        "{location}"
+    );
+    // The provider's session is over: the next login asks for credentials again.
+    sign_in_with(&login, &request, &browser)
+        .await
+        .expect("login again");
+    assert_eq!(browser.sign_ins(), 2);
 }
 
 /// A session stored after login is restored by another `Login` (as a restarted process would

@@ -27,6 +27,7 @@ use tokio::time::Instant;
 use super::auth::ClientAuth;
 use super::credentials::{TokenRequest, bound};
 use super::dpop::DpopKey;
+use super::end_session::EndSession;
 use super::http::Http;
 use super::id_token::{IdToken, IdTokens};
 use super::provider::{Metadata, Provider};
@@ -53,6 +54,10 @@ pub enum LoginError {
     /// The ID token failed validation: refuse the login.
     #[error("invalid ID token: {0}")]
     IdToken(String),
+    /// The UserInfo answer cannot be used (about another subject, not a JSON object, not of
+    /// the requested type): do not trust it.
+    #[error("unusable userinfo answer: {0}")]
+    UserInfo(&'static str),
     /// The code exchange failed (see [`TokenError`] for what to do).
     #[error(transparent)]
     Token(#[from] TokenError),
@@ -277,6 +282,26 @@ impl Login {
     /// it refreshes like the session the login produced.
     pub fn restore(&self, saved: SavedSession) -> UserTokens {
         UserTokens::restore(Arc::clone(&self.inner), saved)
+    }
+
+    /// The user's claims from the provider's UserInfo endpoint, asked with the session's access
+    /// token (refreshed when due). `subject` is the ID token's `sub`
+    /// ([`IdToken::subject`]); an answer about anyone else is refused (OpenID Connect Core
+    /// §5.3.2). The access token must be one the provider accepts there (with oidc-provider,
+    /// a login without a `resource`).
+    pub async fn userinfo<C: serde::de::DeserializeOwned>(
+        &self,
+        tokens: &UserTokens,
+        subject: &str,
+    ) -> Result<C, LoginError> {
+        super::userinfo::userinfo(&self.inner, tokens, subject).await
+    }
+
+    /// Ends the user's session at the provider (RP-initiated logout): build the URL and send
+    /// the browser there. Revoke or drop the [`UserTokens`] too; ending the provider's session
+    /// does not revoke tokens already issued.
+    pub fn end_session<'a>(&'a self, id_token: &'a IdToken) -> EndSession<'a> {
+        EndSession::new(&self.inner, id_token)
     }
 
     /// Completes `pending` with the callback URL's query (`code`, `state`, `iss`, or `error`).

@@ -27,6 +27,7 @@ mod auth;
 mod credentials;
 mod device;
 mod dpop;
+mod end_session;
 mod endpoint;
 mod exchange;
 mod flight;
@@ -37,6 +38,7 @@ mod login;
 mod outbound;
 mod provider;
 mod session;
+mod userinfo;
 
 pub use auth::{AssertionKey, ClientAuth};
 pub use credentials::{
@@ -45,6 +47,7 @@ pub use credentials::{
 };
 pub use device::{DEFAULT_POLL_INTERVAL, DeviceAuthorization, DeviceFlow};
 pub use dpop::{DpopKey, MAX_CLIENT_NONCE_LEN, MAX_REMEMBERED_NONCES};
+pub use end_session::EndSession;
 pub use exchange::{Subject, TokenExchange, TokenType};
 pub use flight::RETRY_AFTER_FAILURE;
 pub use id_token::IdToken;

@@ -17,18 +17,21 @@ use super::http::Http;
 use super::id_token::IdTokens;
 use crate::fetch::Fetcher;
 
-/// The one discovery member `openidconnect`'s core metadata leaves out: whether the issuer puts
-/// `iss` in its authorization responses (RFC 9207 §3).
+/// The discovery members `openidconnect`'s core metadata leaves out: whether the issuer puts
+/// `iss` in its authorization responses (RFC 9207 §3), and where RP-initiated logout goes
+/// (OpenID Connect RP-Initiated Logout 1.0 §2.1).
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
-pub(super) struct IssParameter {
+pub(super) struct ExtraMetadata {
     #[serde(default)]
     pub(super) authorization_response_iss_parameter_supported: bool,
+    #[serde(default)]
+    pub(super) end_session_endpoint: Option<String>,
 }
 
-impl openidconnect::AdditionalProviderMetadata for IssParameter {}
+impl openidconnect::AdditionalProviderMetadata for ExtraMetadata {}
 
 pub(super) type Metadata = ProviderMetadata<
-    IssParameter,
+    ExtraMetadata,
     CoreAuthDisplay,
     CoreClientAuthMethod,
     CoreClaimName,

@@ -168,6 +168,8 @@ impl Drop for Idp {
 pub(crate) struct Browser {
     http: reqwest::Client,
     user: String,
+    /// How many times a provider's page asked this browser for credentials.
+    sign_ins: std::sync::atomic::AtomicUsize,
 }
 
 impl Browser {
@@ -179,7 +181,13 @@ impl Browser {
                 .build()
                 .expect("browser"),
             user: user.to_owned(),
+            sign_ins: std::sync::atomic::AtomicUsize::new(0),
         }
+    }
+
+    /// How many times a provider's page asked for credentials so far.
+    pub(crate) fn sign_ins(&self) -> usize {
+        self.sign_ins.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// GETs `url` and walks the sign-in; returns the first redirect that starts with `stop_at`.
@@ -225,7 +233,12 @@ impl Browser {
     /// and confirms it, as a user clicking "Yes, sign me out". Returns the final status.
     pub(crate) async fn end_session(&self, issuer: &str, client_id: &str) -> reqwest::StatusCode {
         let url = format!("{issuer}/session/end?client_id={client_id}");
-        let page = self.page(&url).await;
+        self.confirm_logout(&url).await.status()
+    }
+
+    /// Opens a logout URL (the provider's confirmation page) and confirms it; the answer.
+    pub(crate) async fn confirm_logout(&self, url: &str) -> reqwest::Response {
+        let page = self.page(url).await;
         let field = |name: &str| {
             page.split(name)
                 .nth(1)
@@ -234,21 +247,19 @@ impl Browser {
         };
         let action = field("action=").expect("the logout form's action");
         let xsrf = field("name=\"xsrf\" value=").expect("the logout form's xsrf");
-        let target = reqwest::Url::parse(&url)
+        let target = reqwest::Url::parse(url)
             .and_then(|u| u.join(&action))
             .expect("form action");
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs([("xsrf", xsrf.as_str()), ("logout", "yes")])
             .finish();
-        let response = self
-            .http
+        self.http
             .post(target)
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body)
             .send()
             .await
-            .expect("POST logout");
-        response.status()
+            .expect("POST logout")
     }
 
     async fn walk(&self, mut response: reqwest::Response, stop_at: &str) -> Option<reqwest::Url> {
@@ -274,6 +285,8 @@ impl Browser {
                 .and_then(|rest| rest.split('"').next())
                 .map(|a| here.join(a).expect("form action"));
             let form: Vec<(&str, &str)> = if page.contains("name=\"prompt\" value=\"login\"") {
+                self.sign_ins
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 vec![
                     ("prompt", "login"),
                     ("login", &self.user),

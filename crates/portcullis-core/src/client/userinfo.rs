@@ -1,0 +1,90 @@
+//! The UserInfo endpoint (OpenID Connect Core §5.3): the user's claims, fetched with the
+//! session's access token and used only when their `sub` is the one the ID token named
+//! (§5.3.2: a response about anyone else could be a substitution).
+
+use http::header::{ACCEPT, AUTHORIZATION, HeaderValue};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::http::Http;
+use super::login::LoginError;
+use super::provider::Provider;
+use super::session::UserTokens;
+use super::{ErrorCode, TokenError};
+
+/// Asks `provider`'s UserInfo endpoint about the user of `tokens`, who must be `subject`.
+pub(super) async fn userinfo<C: DeserializeOwned>(
+    provider: &Provider,
+    tokens: &UserTokens,
+    subject: &str,
+) -> Result<C, LoginError> {
+    let endpoint = provider
+        .metadata
+        .userinfo_endpoint()
+        .ok_or(LoginError::Token(TokenError::Config(
+            crate::ConfigError::InvalidValue {
+                name: "userinfo_endpoint",
+                why: "the provider publishes none",
+            },
+        )))?
+        .url()
+        .clone();
+    provider
+        .fetcher
+        .check_url(endpoint.as_str())
+        .map_err(TokenError::Config)?;
+    let access = tokens.access_token().await?;
+    let mut request = http::Request::get(endpoint.as_str()).header(ACCEPT, "application/json");
+    let scheme = match (&provider.dpop, access.is_dpop()) {
+        (Some(key), true) => {
+            let proof = key.proof("GET", endpoint.as_str(), Some(access.secret()))?;
+            request = request.header("dpop", proof);
+            "DPoP"
+        }
+        _ => "Bearer",
+    };
+    let mut credential = HeaderValue::from_str(&format!("{scheme} {}", access.secret()))
+        .map_err(|_| LoginError::UserInfo("the access token cannot be sent in a header"))?;
+    credential.set_sensitive(true);
+    let request = request
+        .header(AUTHORIZATION, credential)
+        .body(Vec::new())
+        .map_err(|_| LoginError::UserInfo("invalid request"))?;
+    let response = Http::new(&provider.fetcher)
+        .send(request)
+        .await
+        .map_err(TokenError::unavailable)?;
+    match response.status() {
+        http::StatusCode::OK => {}
+        http::StatusCode::UNAUTHORIZED | http::StatusCode::FORBIDDEN => {
+            return Err(LoginError::Token(TokenError::Rejected {
+                code: ErrorCode::parse("invalid_token"),
+                description: Some("the userinfo endpoint refused the access token".into()),
+            }));
+        }
+        status => {
+            return Err(LoginError::Token(TokenError::unavailable(format!(
+                "userinfo: status {}",
+                status.as_u16()
+            ))));
+        }
+    }
+    let json = response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(crate::fetch::is_json);
+    if !json {
+        // A signed or encrypted answer (`application/jwt`) is not read here.
+        return Err(LoginError::UserInfo("the answer is not JSON"));
+    }
+    let claims = crate::json::parse_object(response.body())
+        .map_err(|_| LoginError::UserInfo("the answer is not a JSON object"))?;
+    if claims.get("sub").and_then(Value::as_str) != Some(subject) {
+        return Err(LoginError::UserInfo(
+            "the answer is about another subject than the ID token",
+        ));
+    }
+    serde_json::from_value(Value::Object(claims))
+        .map_err(|_| LoginError::UserInfo("the claims do not have the requested type"))
+}
