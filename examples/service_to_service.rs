@@ -107,13 +107,15 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     // Service A.
     let tokens = ClientCredentials::builder(&setup.client_id)
         .auth(ClientAuth::SecretBasic(setup.secret.clone().into()))
-        .discover(&setup.issuer)
+        .issuer(&setup.issuer)
         .request(
             TokenRequest::new()
                 .scope("read:users")
                 .resource(&setup.audience),
         )
         .build()?;
+    // A wrong issuer, secret or scope fails here, at start-up, not on the first call.
+    tokens.warm_up().await?;
     let http = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
         .with(BearerMiddleware::new(tokens))
         .build();

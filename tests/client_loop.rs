@@ -49,7 +49,7 @@ fn client_with(
 ) -> ClientCredentials {
     let mut builder = ClientCredentials::builder("service-basic")
         .auth(ClientAuth::SecretBasic(idp.secret("basic").into()))
-        .discover(&idp.issuer)
+        .issuer(&idp.issuer)
         .request(TokenRequest::new().scope(scope).resource(resource));
     if let Some(key) = dpop {
         builder = builder.dpop(key);

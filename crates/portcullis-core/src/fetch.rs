@@ -87,17 +87,6 @@ impl Fetcher {
         })
     }
 
-    /// The same rules over a caller's client (proxies, private roots). Redirects must be
-    /// disabled on it; the deadline and the body cap still apply.
-    #[cfg(feature = "client")]
-    pub(crate) fn with_client(&self, client: reqwest::Client) -> Self {
-        Self {
-            client,
-            allow_http: self.allow_http,
-            limits: self.limits,
-        }
-    }
-
     /// The deadline of one fetch, enforced around any client (a caller's too).
     pub(crate) fn deadline(&self) -> Duration {
         self.limits.total

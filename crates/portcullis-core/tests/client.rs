@@ -23,8 +23,8 @@ use axum::{Json, Router};
 use idp::{Browser, Idp};
 use portcullis_core::client::{
     AccessToken, AssertionKey, BearerLayer, BearerMiddleware, ClientAuth, ClientCredentials,
-    DeviceFlow, ErrorCode, Introspection, LoggedIn, Login, LoginError, Revocation, Subject,
-    TokenError, TokenExchange, TokenRequest, TokenSource, TokenType, TokenTypeHint,
+    DeviceFlow, ErrorCode, Introspection, LoggedIn, Login, Revocation, Subject, TokenError,
+    TokenExchange, TokenRequest, TokenSource, TokenType, TokenTypeHint,
 };
 use portcullis_core::keys::RemoteJwks;
 use portcullis_core::testing::TestIssuer;
@@ -35,7 +35,7 @@ use serde_json::{Value, json};
 fn basic(idp: &Idp, request: TokenRequest) -> ClientCredentials {
     ClientCredentials::builder("service-basic")
         .auth(ClientAuth::SecretBasic(idp.secret("basic").into()))
-        .discover(&idp.issuer)
+        .issuer(&idp.issuer)
         .request(request)
         .build()
         .expect("config")
@@ -88,7 +88,7 @@ async fn each_client_authentication_method_gets_a_verifiable_jwt() {
             "service-jwt",
             ClientCredentials::builder("service-jwt")
                 .auth(ClientAuth::PrivateKeyJwt(key))
-                .discover(&idp.issuer)
+                .issuer(&idp.issuer)
                 .request(request.clone())
                 .build()
                 .expect("config"),
@@ -310,10 +310,19 @@ async fn every_flow_maps_error_answers_the_same_way() {
         .discover()
         .await
         .expect("discovery");
-    let device = DeviceFlow::new(&base, "tv", ClientAuth::None).expect("config");
-    let revocation = Revocation::new(&base, "svc", auth(), None).expect("config");
-    let exchange =
-        TokenExchange::new(&base, "svc", auth(), Some(format!("{base}/token"))).expect("config");
+    let device = DeviceFlow::builder(&base, "tv")
+        .discover()
+        .await
+        .expect("discovery");
+    let revocation = Revocation::builder(&base, "svc")
+        .auth(auth())
+        .build()
+        .expect("config");
+    let exchange = TokenExchange::builder(&base, "svc")
+        .auth(auth())
+        .token_url(format!("{base}/token"))
+        .build()
+        .expect("config");
     for (status, body, expected) in rows {
         let row = format!("{status} {body}");
         *answer.lock().unwrap() = (status, body);
@@ -349,7 +358,7 @@ async fn every_flow_maps_error_answers_the_same_way() {
             .finish(pending, &format!("code=c&state={state}"))
             .await
         {
-            Err(LoginError::Token(error)) => outcome(Err(error)),
+            Err(error) => outcome(Err(error)),
             other => panic!("login, {row}: {other:?}"),
         };
         assert_eq!(got, expected, "login code exchange, {row}");
@@ -602,7 +611,7 @@ fn configuration_mistakes_are_refused_at_build() {
         ClientCredentials::builder("svc")
             .auth(auth())
             .token_url("https://a/token")
-            .discover("https://a/"),
+            .issuer("https://a/"),
         ClientCredentials::builder("svc")
             .auth(auth())
             .token_url("http://login.example.com/token"),
@@ -694,16 +703,13 @@ async fn opaque_tokens_are_verified_by_introspection_and_revocation_ends_them() 
     assert_eq!(err.reason(), Reason::Inactive);
 
     // The owner revokes it; the next verification says inactive.
-    Revocation::new(
-        &idp.issuer,
-        "service-basic",
-        ClientAuth::SecretBasic(idp.secret("basic").into()),
-        None,
-    )
-    .expect("config")
-    .revoke(opaque.secret(), TokenTypeHint::AccessToken)
-    .await
-    .expect("revoked");
+    Revocation::builder(&idp.issuer, "service-basic")
+        .auth(ClientAuth::SecretBasic(idp.secret("basic").into()))
+        .build()
+        .expect("config")
+        .revoke(opaque.secret(), TokenTypeHint::AccessToken)
+        .await
+        .expect("revoked");
     let err = verifier
         .verify::<Value>(opaque.secret())
         .await
@@ -867,10 +873,15 @@ fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_device_flow_gets_tokens_once_approved_and_stops_when_denied() {
     let Some(idp) = Idp::start() else { return };
-    let flow =
-        Arc::new(DeviceFlow::new(&idp.issuer, "device-app", ClientAuth::None).expect("config"));
+    let flow = Arc::new(
+        DeviceFlow::builder(&idp.issuer, "device-app")
+            .discover()
+            .await
+            .expect("discovery"),
+    );
     let request = TokenRequest::new()
         .scope("openid")
+        .scope("offline_access")
         .scope("read:users")
         .resource(&idp.jwt_api);
     let approved = flow.start(&request).await.expect("start");
@@ -913,13 +924,25 @@ async fn the_device_flow_gets_tokens_once_approved_and_stops_when_denied() {
         .await;
 
     let (tokens, refusal) = tokio::join!(flow.poll(&approved), flow.poll(&denied));
-    let tokens = tokens.expect("approved");
-    let verified = verifier(&idp, &idp.jwt_api)
-        .verify::<Value>(tokens.access_token().secret())
+    // What a login gives: a validated ID token and a session that refreshes.
+    let user = tokens.expect("approved");
+    assert_eq!(user.subject, "alice");
+    assert_eq!(user.id_token.subject(), "alice");
+    assert_eq!(
+        user.id_token.verified().raw_claims()["aud"],
+        json!("device-app")
+    );
+    let verifier = verifier(&idp, &idp.jwt_api);
+    let access = user.tokens.access_token().await.expect("access token");
+    let verified = verifier
+        .verify::<Value>(access.secret())
         .await
         .expect("a JWT for the API");
     assert_eq!(verified.subject(), Some("alice"));
     assert_eq!(verified.client_id(), Some("device-app"));
+    let refreshed = user.tokens.refresh().await.expect("the session refreshes");
+    assert_ne!(refreshed.secret(), access.secret());
+    assert!(verifier.verify::<Value>(refreshed.secret()).await.is_ok());
     match refusal {
         Err(TokenError::Rejected { code, .. }) => assert_eq!(code, ErrorCode::AccessDenied),
         other => panic!("{other:?}"),
@@ -997,26 +1020,20 @@ async fn token_exchange_gets_a_delegated_token_for_the_next_service() {
     );
     let token_url = format!("{}/token", serve(app).await);
     // A secret with a reserved character: RFC 6749 §2.3.1 form-encodes it inside Basic.
-    let exchange = TokenExchange::new(
-        "https://unused.example/",
-        "orders",
-        ClientAuth::SecretBasic("s:ecret".to_owned().into()),
-        Some(token_url),
-    )
-    .expect("config");
+    let exchange = TokenExchange::builder("https://unused.example/", "orders")
+        .auth(ClientAuth::SecretBasic("s:ecret".to_owned().into()))
+        .token_url(token_url)
+        .build()
+        .expect("config");
     let user = Subject::new("user-token", TokenType::AccessToken);
     let me = Subject::new("orders-token", TokenType::AccessToken);
     let request = TokenRequest::new()
         .audience("https://billing.example")
         .scope("invoices:read");
-    let tokens = exchange
+    let token = exchange
         .exchange(&user, Some(&me), &request)
         .await
         .expect("exchanged");
-    assert_eq!(
-        tokens.issued_token_type(),
-        Some("urn:ietf:params:oauth:token-type:access_token")
-    );
     // The next service accepts it for its own audience and sees who acts for whom.
     let billing = issuer
         .verifier()
@@ -1025,7 +1042,7 @@ async fn token_exchange_gets_a_delegated_token_for_the_next_service() {
         .build()
         .expect("verifier");
     let verified = billing
-        .verify::<Value>(tokens.access_token().secret())
+        .verify::<Value>(token.secret())
         .await
         .expect("accepted by the next service");
     assert_eq!(verified.subject(), Some("alice"));
@@ -1044,7 +1061,7 @@ async fn token_exchange_gets_a_delegated_token_for_the_next_service() {
         exchange.exchange(&user, None, &weird).await,
         Err(TokenError::Unavailable { .. })
     ));
-    assert!(!format!("{user:?} {tokens:?}").contains("user-token"));
+    assert!(!format!("{user:?} {token:?}").contains("user-token"));
 }
 
 const CALLBACK: &str = "http://127.0.0.1/callback";
@@ -1156,7 +1173,7 @@ async fn sign_in(
     login: &Login,
     request: &TokenRequest,
     user: &str,
-) -> Result<LoggedIn, LoginError> {
+) -> Result<LoggedIn, TokenError> {
     sign_in_with(login, request, &Browser::new(user)).await
 }
 
@@ -1165,7 +1182,7 @@ async fn sign_in_with(
     login: &Login,
     request: &TokenRequest,
     browser: &Browser,
-) -> Result<LoggedIn, LoginError> {
+) -> Result<LoggedIn, TokenError> {
     let (url, pending) = login.start(request);
     let callback = browser
         .visit(url.as_str(), CALLBACK)
@@ -1237,7 +1254,7 @@ async fn userinfo_names_the_subject_and_logout_ends_the_provider_session() {
     assert_eq!(info.sub, "carol");
     assert_eq!(info.email, "carol@example.test");
     match login.userinfo::<Value>(&user.tokens, "mallory").await {
-        Err(LoginError::UserInfo(why)) => assert!(why.contains("another subject"), "{why}"),
+        Err(TokenError::Invalid(why)) => assert!(why.contains("another subject"), "{why}"),
         other => panic!("{other:?}"),
     }
 
@@ -1377,7 +1394,7 @@ async fn a_failing_provider_is_unavailable_and_a_refusal_stays_rejected() {
         .finish(pending, callback.query().expect("query"))
         .await
     {
-        Err(LoginError::Token(error)) => unavailable(Err(error), "code exchange"),
+        Err(error) => unavailable(Err(error), "code exchange"),
         other => panic!("code exchange: {other:?}"),
     }
     let user = sign_in(&login, &user_request(&idp), "alice")
@@ -1385,13 +1402,10 @@ async fn a_failing_provider_is_unavailable_and_a_refusal_stays_rejected() {
         .expect("login");
     idp.fail_token(500, Some("server_error"), 1).await;
     unavailable(user.tokens.refresh().await.map(drop), "refresh");
-    let revocation = Revocation::new(
-        &idp.issuer,
-        "resource-server",
-        ClientAuth::SecretBasic(idp.secret("resourceServer").into()),
-        None,
-    )
-    .expect("config");
+    let revocation = Revocation::builder(&idp.issuer, "resource-server")
+        .auth(ClientAuth::SecretBasic(idp.secret("resourceServer").into()))
+        .build()
+        .expect("config");
     idp.fail_token(500, Some("server_error"), 1).await;
     unavailable(
         revocation
@@ -1426,7 +1440,7 @@ async fn a_forged_or_mixed_up_callback_is_refused() {
     let query = callback.query().expect("query").to_owned();
     let (_, other) = login.start(&request);
     match login.finish(other, &query).await {
-        Err(LoginError::Callback(why)) => assert!(why.contains("state"), "{why}"),
+        Err(TokenError::Callback(why)) => assert!(why.contains("state"), "{why}"),
         other => panic!("{other:?}"),
     }
     drop(pending);
@@ -1448,7 +1462,7 @@ async fn a_forged_or_mixed_up_callback_is_refused() {
             .extend_pairs(pairs)
             .finish();
         match login.finish(pending, &forged).await {
-            Err(LoginError::Callback(reason)) => assert!(reason.contains("iss"), "{why}: {reason}"),
+            Err(TokenError::Callback(reason)) => assert!(reason.contains("iss"), "{why}: {reason}"),
             other => panic!("{why}: {other:?}"),
         }
     }
@@ -1466,14 +1480,14 @@ async fn a_forged_or_mixed_up_callback_is_refused() {
         urlencode(&idp.issuer)
     );
     match login.finish(pending, &denied).await {
-        Err(LoginError::Denied { code }) => assert_eq!(code, ErrorCode::AccessDenied),
+        Err(TokenError::Denied { code }) => assert_eq!(code, ErrorCode::AccessDenied),
         other => panic!("{other:?}"),
     }
     // A parameter given twice is refused before anything is read.
     let (_, pending) = login.start(&request);
     assert!(matches!(
         login.finish(pending, "code=a&code=b").await,
-        Err(LoginError::Callback(_))
+        Err(TokenError::Callback(_))
     ));
 }
 
@@ -1630,7 +1644,7 @@ async fn a_confidential_client_logs_in_with_its_secret_and_pkce() {
         .finish(pending, callback.query().expect("query"))
         .await
     {
-        Err(LoginError::Token(TokenError::Rejected { code, .. })) => {
+        Err(TokenError::Rejected { code, .. }) => {
             assert_eq!(code, ErrorCode::InvalidClient);
         }
         other => panic!("{other:?}"),
@@ -1888,9 +1902,11 @@ async fn login_refresh_and_the_device_flow_get_dpop_bound_tokens() {
     );
 
     // The device flow, approved by bob.
-    let flow = DeviceFlow::new(&idp.issuer, "device-app", ClientAuth::None)
-        .expect("config")
-        .dpop(key.clone());
+    let flow = DeviceFlow::builder(&idp.issuer, "device-app")
+        .dpop(key.clone())
+        .discover()
+        .await
+        .expect("discovery");
     let request = TokenRequest::new()
         .scope("openid")
         .scope("read:users")
@@ -1910,10 +1926,9 @@ async fn login_refresh_and_the_device_flow_get_dpop_bound_tokens() {
             "http://never/",
         )
         .await;
-    let tokens = flow.poll(&authorization).await.expect("approved");
-    assert!(tokens.access_token().is_dpop());
-    assert_eq!(
-        jkt_of(tokens.access_token().secret()).as_deref(),
-        Some(key.thumbprint())
-    );
+    let user = flow.poll(&authorization).await.expect("approved");
+    assert_eq!(user.subject, "bob");
+    let access = user.tokens.access_token().await.expect("access token");
+    assert!(access.is_dpop());
+    assert_eq!(jkt_of(access.secret()).as_deref(), Some(key.thumbprint()));
 }

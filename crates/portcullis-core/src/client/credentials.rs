@@ -149,7 +149,7 @@ impl TokenRequest {
 ///
 /// let tokens = ClientCredentials::builder("orders-service")
 ///     .auth(ClientAuth::SecretBasic(std::env::var("CLIENT_SECRET")?.into()))
-///     .discover("https://login.example.com/")
+///     .issuer("https://login.example.com/")
 ///     .request(TokenRequest::new().scope("read:users").resource("https://users.example.com"))
 ///     .build()?;
 /// let token = tokens.access_token().await?;
@@ -200,7 +200,7 @@ impl fmt::Debug for ClientCredentials {
 /// | option | default | why |
 /// |---|---|---|
 /// | [`auth`](Self::auth) | none: **required** | the token endpoint must know who asks |
-/// | [`token_url`](Self::token_url) or [`discover`](Self::discover) | none: **one required** | where to ask |
+/// | [`token_url`](Self::token_url) or [`issuer`](Self::issuer) | none: **one required** | where to ask |
 /// | [`request`](Self::request) | no scope, no resource | what [`access_token`](ClientCredentials::access_token) asks for |
 /// | [`refresh_ahead`](Self::refresh_ahead) | 60 s ([`DEFAULT_REFRESH_AHEAD`]), or 80 % of a short lifetime | a token is replaced before it can expire in flight |
 /// | [`http_client`](Self::http_client) | rustls, 2 s connect, 5 s total, no redirects, 64 KiB body | a slow or hostile server cannot hold callers or memory |
@@ -244,7 +244,15 @@ impl ClientCredentials {
         }
     }
 
-    /// A token for the configured [`TokenRequest`].
+    /// Gets the configured request's token now (finding the endpoint first, with
+    /// [`issuer`](ClientCredentialsBuilder::issuer)), so a wrong URL, secret or scope fails at
+    /// start-up instead of on the first outbound call. The token is cached as usual.
+    pub async fn warm_up(&self) -> Result<(), TokenError> {
+        self.access_token().await.map(drop)
+    }
+
+    /// A valid token for the configured [`TokenRequest`]: the cached one, or a new one from
+    /// its refresh point on.
     pub async fn access_token(&self) -> Result<AccessToken, TokenError> {
         self.access_token_for(&self.inner.default).await
     }
@@ -456,9 +464,10 @@ impl ClientCredentialsBuilder {
         self
     }
 
-    /// Finds the token endpoint by OIDC discovery, then RFC 8414 metadata, of `issuer` (the
-    /// document's `issuer` must match exactly). Resolved on first use and cached.
-    pub fn discover(mut self, issuer: impl Into<String>) -> Self {
+    /// The token endpoint is `issuer`'s, found by OIDC discovery, then RFC 8414 metadata (the
+    /// document's `issuer` must match exactly): on first use, or at
+    /// [`warm_up`](ClientCredentials::warm_up).
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         self.issuer = Some(issuer.into());
         self
     }
@@ -523,7 +532,7 @@ impl ClientCredentialsBuilder {
             _ => {
                 return Err(ConfigError::InvalidValue {
                     name: "token_url",
-                    why: "call exactly one of `token_url(..)` and `discover(..)`",
+                    why: "call exactly one of `token_url(..)` and `issuer(..)`",
                 });
             }
         };

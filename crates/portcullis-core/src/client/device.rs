@@ -5,20 +5,27 @@
 //! request; `authorization_pending` means ask again after `interval`; `slow_down` adds 5 s to
 //! the interval for this and every later request; `access_denied` and `expired_token` end the
 //! flow; so does the code's own `expires_in`, without another request.
+//!
+//! The flow is OpenID Connect's: `openid` is always asked, and what approval gives is what a
+//! login gives, a [`LoggedIn`] with a validated ID token (checked as a login's is, on the
+//! provider's key cache; the device flow sends no `nonce`) and a refreshing [`UserTokens`].
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
+use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::auth::ClientAuth;
 use super::credentials::TokenRequest;
 use super::dpop::DpopKey;
-use super::endpoint::{Endpoint, Party};
-use super::{AccessToken, ErrorCode, TokenError, Tokens};
-use crate::error::ConfigError;
+use super::endpoint::{ClientSetup, client_setters};
+use super::login::LoggedIn;
+use super::provider::Provider;
+use super::session::UserTokens;
+use super::{AccessToken, ErrorCode, TokenError};
 use crate::json;
 
 /// Poll interval when the server names none (RFC 8628 §3.2).
@@ -30,12 +37,60 @@ const MAX_INTERVAL: Duration = Duration::from_secs(60);
 /// A code lifetime above this is capped: 30 min.
 const MAX_CODE_LIFETIME: Duration = Duration::from_secs(1800);
 
-/// The device flow for one public or confidential client.
-#[derive(Debug)]
+/// The device flow for one public or confidential client at one provider. Cheap to clone.
+#[derive(Clone)]
 pub struct DeviceFlow {
-    party: Party,
-    device_endpoint: Endpoint,
-    token_endpoint: Endpoint,
+    provider: Arc<Provider>,
+    device_endpoint: Url,
+    token_endpoint: Url,
+}
+
+impl fmt::Debug for DeviceFlow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeviceFlow")
+            .field("issuer", &self.provider.issuer)
+            .field("client_id", &self.provider.party.client_id)
+            .field("device_endpoint", &self.device_endpoint.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`DeviceFlow`]: a public client unless [`auth`](Self::auth) says otherwise.
+#[derive(Debug)]
+pub struct DeviceFlowBuilder {
+    setup: ClientSetup,
+}
+
+impl DeviceFlowBuilder {
+    client_setters!();
+
+    /// Asks for DPoP-bound tokens (RFC 9449 §5): the token requests and every refresh carry a
+    /// proof by `key`, and the access token must come back as `token_type: DPoP`.
+    pub fn dpop(mut self, key: DpopKey) -> Self {
+        self.setup.dpop = Some(key);
+        self
+    }
+
+    /// Discovers the provider (its `issuer` must match exactly, and it must publish a
+    /// `device_authorization_endpoint`) and fetches its keys, so a wrong URL or an unreachable
+    /// provider fails here, at start-up.
+    pub async fn discover(self) -> Result<DeviceFlow, TokenError> {
+        let provider = Provider::discover(self.setup, None).await?;
+        let device = provider
+            .metadata
+            .additional_metadata()
+            .device_authorization_endpoint
+            .clone();
+        let device_endpoint =
+            provider.endpoint("device_authorization_endpoint", device.as_deref())?;
+        let token = provider.metadata.token_endpoint().map(|u| u.url().as_str());
+        let token_endpoint = provider.endpoint("token_endpoint", token)?;
+        Ok(DeviceFlow {
+            provider: Arc::new(provider),
+            device_endpoint,
+            token_endpoint,
+        })
+    }
 }
 
 /// What to show the user, and what to poll with.
@@ -52,6 +107,7 @@ pub struct DeviceAuthorization {
     /// The poll interval the server asked for.
     pub interval: Duration,
     issued: Instant,
+    resources: Vec<String>,
 }
 
 impl fmt::Debug for DeviceAuthorization {
@@ -85,44 +141,21 @@ pub(crate) fn next_step(code: ErrorCode, interval: Duration) -> Poll {
 
 impl DeviceFlow {
     /// The device flow at `issuer` (endpoints discovered: `device_authorization_endpoint` and
-    /// `token_endpoint`) for `client_id`, usually a public client (`ClientAuth::None`).
-    pub fn new(
-        issuer: &str,
-        client_id: impl Into<String>,
-        auth: ClientAuth,
-    ) -> Result<Self, ConfigError> {
-        let party = Party::new(client_id.into(), auth)?;
-        Ok(Self {
-            device_endpoint: Endpoint::new(
-                None,
-                issuer,
-                "device_authorization_endpoint",
-                &party.fetcher,
-            )?,
-            token_endpoint: Endpoint::new(None, issuer, "token_endpoint", &party.fetcher)?,
-            party,
-        })
+    /// `token_endpoint`) for `client_id`.
+    pub fn builder(issuer: &str, client_id: impl Into<String>) -> DeviceFlowBuilder {
+        DeviceFlowBuilder {
+            setup: ClientSetup::new(issuer, client_id),
+        }
     }
 
-    /// Sends requests with this client (proxies, private roots). Redirects must be disabled on
-    /// it; the 5 s deadline and the 64 KiB body cap still apply.
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.party.fetcher = self.party.fetcher.with_client(client);
-        self
-    }
-
-    /// Asks for DPoP-bound tokens (RFC 9449 §5): the token requests carry a proof by `key`,
-    /// and the access token must come back as `token_type: DPoP`.
-    pub fn dpop(mut self, key: DpopKey) -> Self {
-        self.party.dpop = Some(key);
-        self
-    }
-
-    /// Starts the flow: the codes to show the user.
+    /// Starts the flow: the codes to show the user. `request` names the scopes (`openid` is
+    /// always asked; `offline_access` for a refresh token) and resources.
     pub async fn start(&self, request: &TokenRequest) -> Result<DeviceAuthorization, TokenError> {
+        let request = request.clone().scope("openid");
         let body = self
+            .provider
             .party
-            .post(&self.device_endpoint, request.form(), false)
+            .post_to(self.device_endpoint.clone(), request.form(), false)
             .await?;
         let body = json::parse_object(&body)
             .map_err(|_| TokenError::unavailable("the device authorization answer is not JSON"))?;
@@ -150,15 +183,16 @@ impl DeviceFlow {
                 .min(MAX_CODE_LIFETIME),
             interval,
             issued: Instant::now(),
+            resources: request.resources().map(str::to_owned).collect(),
         })
     }
 
-    /// Polls until the user approves (the tokens), denies (`access_denied`), or the codes
-    /// expire (`expired_token`). While the server is unavailable (a timeout, a 5xx) polling
+    /// Polls until the user approves (the user's [`LoggedIn`]), denies (`access_denied`), or
+    /// the codes expire (`expired_token`). While the server is unavailable (a timeout, a 5xx) polling
     /// goes on at twice the interval each time, at most 60 s apart (RFC 8628 §3.5): the user
     /// may be approving on the other device meanwhile. If the codes expire while it still is,
     /// the answer is that [`TokenError::Unavailable`].
-    pub async fn poll(&self, authorization: &DeviceAuthorization) -> Result<Tokens, TokenError> {
+    pub async fn poll(&self, authorization: &DeviceAuthorization) -> Result<LoggedIn, TokenError> {
         let deadline = authorization.issued + authorization.expires_in;
         let mut interval = authorization.interval;
         let mut unavailable = None;
@@ -171,7 +205,7 @@ impl DeviceFlow {
             }
             tokio::time::sleep(interval).await;
             match self.ask(authorization).await {
-                Ok(tokens) => return Ok(tokens),
+                Ok(user) => return Ok(user),
                 Err(TokenError::Rejected { code, description }) => {
                     unavailable = None;
                     match next_step(code, interval) {
@@ -188,7 +222,8 @@ impl DeviceFlow {
         }
     }
 
-    async fn ask(&self, authorization: &DeviceAuthorization) -> Result<Tokens, TokenError> {
+    async fn ask(&self, authorization: &DeviceAuthorization) -> Result<LoggedIn, TokenError> {
+        let provider = &self.provider;
         let form = vec![
             (
                 "grant_type",
@@ -199,30 +234,31 @@ impl DeviceFlow {
                 authorization.device_code.expose_secret().to_owned(),
             ),
         ];
-        let body = self.party.post(&self.token_endpoint, form, true).await?;
-        Tokens::from_response(&body, self.party.dpop.is_some())
-    }
-}
-
-impl Tokens {
-    /// Reads a successful token response (RFC 6749 §5.1): a Bearer `access_token`, and the
-    /// optional `refresh_token`, `id_token` and `scope`.
-    /// The tokens of a token response; `dpop` when the request proved a key, so the access
-    /// token must be DPoP-bound.
-    pub(crate) fn from_response(body: &[u8], dpop: bool) -> Result<Self, TokenError> {
+        let sent = Instant::now();
+        let dpop = provider.party.dpop.is_some();
+        let body = provider
+            .party
+            .post_to(self.token_endpoint.clone(), form, true)
+            .await?;
         let answer =
-            crate::oauth_response::token_answer(body, dpop).map_err(TokenError::unavailable)?;
-        Ok(Self {
-            access_token: AccessToken::new(
-                SecretString::from(answer.access_token),
-                answer.expires_in.map(Duration::from_secs),
-            )
-            .bound(dpop),
-            refresh_token: answer.refresh_token.map(SecretString::from),
-            id_token: answer.id_token.map(SecretString::from),
-            scope: answer.scope,
-            issued_token_type: answer.issued_token_type,
-        })
+            crate::oauth_response::token_answer(&body, dpop).map_err(TokenError::unavailable)?;
+        let raw = answer
+            .id_token
+            .ok_or_else(|| TokenError::Invalid("the token response has no ID token".into()))?;
+        let id_token = provider.id_tokens.validate(raw, None).await?;
+        let access = AccessToken::new(
+            SecretString::from(answer.access_token),
+            answer.expires_in.map(Duration::from_secs),
+        )
+        .bound(dpop);
+        let tokens = UserTokens::new(
+            Arc::clone(provider),
+            access,
+            answer.refresh_token.map(SecretString::from),
+            sent,
+            authorization.resources.clone(),
+        );
+        Ok(LoggedIn::new(id_token, tokens))
     }
 }
 

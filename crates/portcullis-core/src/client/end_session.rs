@@ -4,8 +4,8 @@
 
 use reqwest::Url;
 
+use super::TokenError;
 use super::id_token::IdToken;
-use super::login::LoginError;
 use super::provider::Provider;
 
 /// The logout of one user at the provider, from [`Login::end_session`](super::Login::end_session).
@@ -52,28 +52,18 @@ impl<'a> EndSession<'a> {
     /// The URL: the provider's `end_session_endpoint` with `id_token_hint` (so the provider
     /// knows whose session, and that this client asks), `client_id`, and the redirect and
     /// `state` when set.
-    pub fn url(self) -> Result<Url, LoginError> {
+    pub fn url(self) -> Result<Url, TokenError> {
         let endpoint = self
             .provider
             .metadata
             .additional_metadata()
             .end_session_endpoint
-            .as_deref()
-            .ok_or(LoginError::Token(super::TokenError::Config(
-                crate::ConfigError::InvalidValue {
-                    name: "end_session_endpoint",
-                    why: "the provider publishes none",
-                },
-            )))?;
-        let mut url = self
-            .provider
-            .fetcher
-            .check_url(endpoint)
-            .map_err(super::TokenError::Config)?;
+            .as_deref();
+        let mut url = self.provider.endpoint("end_session_endpoint", endpoint)?;
         {
             let mut query = url.query_pairs_mut();
             query.append_pair("id_token_hint", self.id_token.raw());
-            query.append_pair("client_id", &self.provider.client_id);
+            query.append_pair("client_id", &self.provider.party.client_id);
             if let Some(redirect) = &self.redirect {
                 query.append_pair("post_logout_redirect_uri", redirect);
             }

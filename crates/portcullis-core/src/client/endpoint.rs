@@ -118,31 +118,121 @@ impl std::fmt::Debug for Party {
     }
 }
 
-impl Party {
-    /// With the default HTTP client.
-    pub(crate) fn new(client_id: String, auth: ClientAuth) -> Result<Self, ConfigError> {
-        Ok(Self {
-            client_id,
-            auth,
-            fetcher: Fetcher::new(None, false, crate::fetch::Limits::default())?,
+/// What every flow's builder knows about the client: the issuer it talks to, who it is, how
+/// it authenticates, and its HTTP rules. The builders share their setters through
+/// `client_setters!`.
+pub(crate) struct ClientSetup {
+    pub(crate) issuer: String,
+    pub(crate) client_id: String,
+    pub(crate) auth: ClientAuth,
+    pub(crate) http: Option<reqwest::Client>,
+    pub(crate) allow_http: bool,
+    pub(crate) dpop: Option<DpopKey>,
+}
+
+impl std::fmt::Debug for ClientSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientSetup")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("auth", &self.auth)
+            .field("allow_http", &self.allow_http)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientSetup {
+    /// A public client (`ClientAuth::None`) until `auth` says otherwise.
+    pub(crate) fn new(issuer: impl Into<String>, client_id: impl Into<String>) -> Self {
+        Self {
+            issuer: issuer.into(),
+            client_id: client_id.into(),
+            auth: ClientAuth::None,
+            http: None,
+            allow_http: false,
             dpop: None,
-        })
+        }
     }
 
-    /// An authenticated form POST to `endpoint`: the body of a 200 answer, or the server's
-    /// error as a [`TokenError`].
-    /// Posts `form` to `endpoint`, with a DPoP proof when `prove` and there is a key (token
-    /// requests; other endpoints take no proof).
+    /// The client, its HTTP rules checked; the issuer's URL must pass them too.
+    pub(crate) fn party(self) -> Result<(String, Party), ConfigError> {
+        if self.client_id.is_empty() {
+            return Err(ConfigError::InvalidValue {
+                name: "client_id",
+                why: "must not be empty",
+            });
+        }
+        let fetcher = Fetcher::new(self.http, self.allow_http, crate::fetch::Limits::default())?;
+        fetcher.check_url(&self.issuer)?;
+        Ok((
+            self.issuer,
+            Party {
+                client_id: self.client_id,
+                auth: self.auth,
+                fetcher,
+                dpop: self.dpop,
+            },
+        ))
+    }
+}
+
+/// The setters every flow's builder has, on its `setup: ClientSetup` field, so they read and
+/// behave the same everywhere.
+macro_rules! client_setters {
+    () => {
+        /// How the client authenticates (default: `ClientAuth::None`, a public client).
+        pub fn auth(mut self, auth: $crate::client::ClientAuth) -> Self {
+            self.setup.auth = auth;
+            self
+        }
+
+        /// Sends requests with this client (proxies, private roots). Redirects must be disabled
+        /// on it; the 5 s deadline and the 64 KiB body cap still apply.
+        pub fn http_client(mut self, client: reqwest::Client) -> Self {
+            self.setup.http = Some(client);
+            self
+        }
+
+        /// Allows plain-http URLs on any host (an issuer inside a cluster network, say;
+        /// loopback hosts are always allowed). Anyone on the path can then read the client's
+        /// secret and its tokens.
+        pub fn dangerous_allow_http(mut self) -> Self {
+            self.setup.allow_http = true;
+            self
+        }
+    };
+}
+pub(crate) use client_setters;
+
+impl Party {
+    /// An authenticated form POST of `form` to `endpoint`, with a DPoP proof when `prove` and
+    /// there is a key (token requests; other endpoints take no proof): the body of a 200
+    /// answer, or the server's error as a [`TokenError`].
     pub(crate) async fn post(
         &self,
         endpoint: &Endpoint,
+        form: Vec<(&'static str, String)>,
+        prove: bool,
+    ) -> Result<Vec<u8>, TokenError> {
+        let url = self.resolve(endpoint).await?;
+        self.post_to(url, form, prove).await
+    }
+
+    /// Where `endpoint` is (discovering it on first use).
+    pub(crate) async fn resolve(&self, endpoint: &Endpoint) -> Result<Url, TokenError> {
+        endpoint
+            .url(&self.fetcher)
+            .await
+            .map_err(TokenError::unavailable)
+    }
+
+    /// [`post`](Self::post) to a known URL.
+    pub(crate) async fn post_to(
+        &self,
+        url: Url,
         mut form: Vec<(&'static str, String)>,
         prove: bool,
     ) -> Result<Vec<u8>, TokenError> {
-        let url = endpoint
-            .url(&self.fetcher)
-            .await
-            .map_err(TokenError::unavailable)?;
         let basic = self.auth.apply(&self.client_id, url.as_str(), &mut form)?;
         let http = Http::new(&self.fetcher).dpop(self.dpop.as_ref().filter(|_| prove));
         let response = post_form(&http, url, &form, basic)

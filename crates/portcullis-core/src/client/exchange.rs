@@ -6,10 +6,9 @@ use std::fmt;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::auth::ClientAuth;
 use super::credentials::TokenRequest;
-use super::endpoint::{Endpoint, Party};
-use super::{TokenError, Tokens};
+use super::endpoint::{ClientSetup, Endpoint, Party, client_setters};
+use super::{AccessToken, TokenError};
 use crate::error::ConfigError;
 
 /// The grant type of RFC 8693 §2.1.
@@ -72,40 +71,60 @@ pub struct TokenExchange {
     endpoint: Endpoint,
 }
 
-impl TokenExchange {
-    /// Exchange at `issuer`'s token endpoint (discovered) unless `token_url` is given.
-    pub fn new(
-        issuer: &str,
-        client_id: impl Into<String>,
-        auth: ClientAuth,
-        token_url: Option<String>,
-    ) -> Result<Self, ConfigError> {
-        let party = Party::new(client_id.into(), auth)?;
-        Ok(Self {
-            endpoint: Endpoint::new(token_url, issuer, "token_endpoint", &party.fetcher)?,
+/// Builds a [`TokenExchange`]. The client usually authenticates ([`auth`](Self::auth)).
+#[derive(Debug)]
+pub struct TokenExchangeBuilder {
+    setup: ClientSetup,
+    token_url: Option<String>,
+}
+
+impl TokenExchangeBuilder {
+    client_setters!();
+
+    /// The token endpoint, instead of the issuer's discovered `token_endpoint`.
+    pub fn token_url(mut self, url: impl Into<String>) -> Self {
+        self.token_url = Some(url.into());
+        self
+    }
+
+    /// Checks the configuration. Nothing is fetched yet: call
+    /// [`warm_up`](TokenExchange::warm_up) to find the endpoint at start-up.
+    pub fn build(self) -> Result<TokenExchange, ConfigError> {
+        let (issuer, party) = self.setup.party()?;
+        Ok(TokenExchange {
+            endpoint: Endpoint::new(self.token_url, &issuer, "token_endpoint", &party.fetcher)?,
             party,
         })
     }
+}
 
-    /// Sends requests with this client (proxies, private roots). Redirects must be disabled on
-    /// it; the 5 s deadline and the 64 KiB body cap still apply.
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.party.fetcher = self.party.fetcher.with_client(client);
-        self
+impl TokenExchange {
+    /// Exchange at `issuer`'s token endpoint (discovered unless
+    /// [`token_url`](TokenExchangeBuilder::token_url) is given), as the client `client_id`.
+    pub fn builder(issuer: &str, client_id: impl Into<String>) -> TokenExchangeBuilder {
+        TokenExchangeBuilder {
+            setup: ClientSetup::new(issuer, client_id),
+            token_url: None,
+        }
+    }
+
+    /// Finds the token endpoint now (discovery), so a wrong issuer fails at start-up.
+    pub async fn warm_up(&self) -> Result<(), TokenError> {
+        self.party.resolve(&self.endpoint).await.map(drop)
     }
 
     /// Exchanges `subject` for an access token described by `request` (its `resource`,
     /// `audience` and scopes name the target service), on behalf of `actor` when given
     /// (delegation, RFC 8693 §1.1; the new token then carries an `act` claim).
     ///
-    /// The answer must be a Bearer token of type `access_token`
-    /// ([`Tokens::issued_token_type`]); anything else is refused.
+    /// The answer must be a Bearer token whose `issued_token_type` is the access-token type;
+    /// anything else is refused.
     pub async fn exchange(
         &self,
         subject: &Subject,
         actor: Option<&Subject>,
         request: &TokenRequest,
-    ) -> Result<Tokens, TokenError> {
+    ) -> Result<AccessToken, TokenError> {
         let mut form = vec![
             ("grant_type", GRANT_TYPE.to_owned()),
             ("subject_token", subject.token.expose_secret().to_owned()),
@@ -120,13 +139,17 @@ impl TokenExchange {
             form.push(("actor_token_type", actor.kind.uri().to_owned()));
         }
         form.extend(request.form());
-        let tokens =
-            Tokens::from_response(&self.party.post(&self.endpoint, form, false).await?, false)?;
-        if tokens.issued_token_type() != Some(TokenType::AccessToken.uri()) {
+        let body = self.party.post(&self.endpoint, form, false).await?;
+        let answer =
+            crate::oauth_response::token_answer(&body, false).map_err(TokenError::unavailable)?;
+        if answer.issued_token_type.as_deref() != Some(TokenType::AccessToken.uri()) {
             return Err(TokenError::unavailable(
                 "the exchange did not issue an access token (issued_token_type)",
             ));
         }
-        Ok(tokens)
+        Ok(AccessToken::new(
+            secrecy::SecretString::from(answer.access_token),
+            answer.expires_in.map(std::time::Duration::from_secs),
+        ))
     }
 }

@@ -17,7 +17,6 @@ use serde_json::Value;
 use subtle::ConstantTimeEq;
 
 use super::TokenError;
-use super::login::LoginError;
 use crate::error::{AuthError, Reason};
 use crate::keys::RemoteJwks;
 use crate::token::TypPolicy;
@@ -48,11 +47,13 @@ impl IdToken {
     }
 
     /// The claims typed as `C` (`email`, `name`, your provider's own claims).
-    pub fn claims<C: DeserializeOwned>(&self) -> Result<C, LoginError> {
+    pub fn claims<C: DeserializeOwned>(&self) -> Result<C, TokenError> {
         self.verified
             .typed::<C>()
             .map(Verified::into_claims)
-            .map_err(|_| LoginError::IdToken("the claims do not have the requested type".into()))
+            .map_err(|_| {
+                TokenError::Invalid("the ID token's claims do not have the requested type".into())
+            })
     }
 
     /// The token as the provider issued it, for `id_token_hint` at logout. Treat it as a
@@ -99,33 +100,41 @@ impl IdTokens {
         })
     }
 
-    /// Validates `raw`, the ID token of the login that sent `nonce`.
-    pub(super) async fn validate(&self, raw: String, nonce: &str) -> Result<IdToken, LoginError> {
+    /// Validates `raw`, the ID token of the login that sent `nonce` (the device flow sends
+    /// none, so its ID tokens are not asked for one).
+    pub(super) async fn validate(
+        &self,
+        raw: String,
+        nonce: Option<&str>,
+    ) -> Result<IdToken, TokenError> {
         let verified = self
             .verifier
             .verify::<Value>(&raw)
             .await
             .map_err(|error| match error {
-                AuthError::Unavailable { reason, .. } => LoginError::Token(
-                    TokenError::unavailable(format!("the provider's keys: {reason}")),
-                ),
-                other => LoginError::IdToken(explain(other.reason())),
+                AuthError::Unavailable { reason, .. } => {
+                    TokenError::unavailable(format!("the provider's keys: {reason}"))
+                }
+                other => TokenError::Invalid(format!("ID token {}", explain(other.reason()))),
             })?;
         let claims = verified.raw_claims();
-        let sent = claims.get("nonce").and_then(Value::as_str);
-        // Constant time: how long the comparison takes says nothing about how much matched.
-        if !sent.is_some_and(|n| bool::from(n.as_bytes().ct_eq(nonce.as_bytes()))) {
-            return Err(LoginError::IdToken(
-                "nonce does not match the login (a replayed or injected ID token)".into(),
-            ));
+        if let Some(nonce) = nonce {
+            let sent = claims.get("nonce").and_then(Value::as_str);
+            // Constant time: how long the comparison takes says nothing about how much matched.
+            if !sent.is_some_and(|n| bool::from(n.as_bytes().ct_eq(nonce.as_bytes()))) {
+                return Err(TokenError::Invalid(
+                    "ID token nonce does not match the login (a replayed or injected ID token)"
+                        .into(),
+                ));
+            }
         }
         let several = verified.audiences().nth(1).is_some();
         match claims.get("azp") {
             Some(Value::String(azp)) if *azp == self.client_id => {}
             None if !several => {}
             _ => {
-                return Err(LoginError::IdToken(
-                    "azp is not this client (or missing beside several audiences)".into(),
+                return Err(TokenError::Invalid(
+                    "ID token azp is not this client (or missing beside several audiences)".into(),
                 ));
             }
         }

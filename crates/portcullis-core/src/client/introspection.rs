@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use super::TokenError;
 use super::auth::ClientAuth;
-use super::endpoint::{Endpoint, Party, post_form};
+use super::endpoint::{ClientSetup, Endpoint, Party, client_setters, post_form};
 use super::http::Http;
 use crate::error::{ConfigError, KeySourceError};
 use crate::fetch::{Fetcher, Limits};
@@ -325,6 +325,39 @@ pub struct Revocation {
     endpoint: Endpoint,
 }
 
+/// Builds a [`Revocation`]. Only the client a token was issued to may revoke it, so this is
+/// that client ([`auth`](Self::auth) for a confidential one).
+#[derive(Debug)]
+pub struct RevocationBuilder {
+    setup: ClientSetup,
+    endpoint: Option<String>,
+}
+
+impl RevocationBuilder {
+    client_setters!();
+
+    /// The revocation endpoint, instead of the issuer's discovered `revocation_endpoint`.
+    pub fn endpoint(mut self, url: impl Into<String>) -> Self {
+        self.endpoint = Some(url.into());
+        self
+    }
+
+    /// Checks the configuration. Nothing is fetched yet: call
+    /// [`warm_up`](Revocation::warm_up) to find the endpoint at start-up.
+    pub fn build(self) -> Result<Revocation, ConfigError> {
+        let (issuer, party) = self.setup.party()?;
+        Ok(Revocation {
+            endpoint: Endpoint::new(
+                self.endpoint,
+                &issuer,
+                "revocation_endpoint",
+                &party.fetcher,
+            )?,
+            party,
+        })
+    }
+}
+
 /// Which kind of token is being revoked (RFC 7009 §2.1 `token_type_hint`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -336,26 +369,18 @@ pub enum TokenTypeHint {
 }
 
 impl Revocation {
-    /// Revocation for the client `client_id`, at `issuer`'s `revocation_endpoint` (discovered)
-    /// unless `endpoint` is given. Only the client a token was issued to may revoke it.
-    pub fn new(
-        issuer: &str,
-        client_id: impl Into<String>,
-        auth: ClientAuth,
-        endpoint: Option<String>,
-    ) -> Result<Self, ConfigError> {
-        let party = Party::new(client_id.into(), auth)?;
-        Ok(Self {
-            endpoint: Endpoint::new(endpoint, issuer, "revocation_endpoint", &party.fetcher)?,
-            party,
-        })
+    /// Revocation at `issuer` (its `revocation_endpoint`, discovered unless
+    /// [`endpoint`](RevocationBuilder::endpoint) is given) for the client `client_id`.
+    pub fn builder(issuer: &str, client_id: impl Into<String>) -> RevocationBuilder {
+        RevocationBuilder {
+            setup: ClientSetup::new(issuer, client_id),
+            endpoint: None,
+        }
     }
 
-    /// Sends requests with this client (proxies, private roots). Redirects must be disabled on
-    /// it; the 5 s deadline and the 64 KiB body cap still apply.
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.party.fetcher = self.party.fetcher.with_client(client);
-        self
+    /// Finds the revocation endpoint now (discovery), so a wrong issuer fails at start-up.
+    pub async fn warm_up(&self) -> Result<(), TokenError> {
+        self.party.resolve(&self.endpoint).await.map(drop)
     }
 
     /// Revokes `token`. Success includes tokens the server did not know (RFC 7009 §2.2).

@@ -16,52 +16,22 @@ use std::sync::Arc;
 
 use openidconnect::core::{CoreAuthPrompt, CoreAuthenticationFlow};
 use openidconnect::{
-    AuthorizationCode, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse as _, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, Scope, TokenResponse as _,
+    AuthorizationCode, CsrfToken, Nonce, OAuth2TokenResponse as _, PkceCodeChallenge,
+    PkceCodeVerifier, Scope, TokenResponse as _,
 };
 use reqwest::Url;
 use secrecy::SecretString;
 use subtle::ConstantTimeEq;
 use tokio::time::Instant;
 
-use super::auth::ClientAuth;
 use super::credentials::{TokenRequest, bound};
 use super::dpop::DpopKey;
 use super::end_session::EndSession;
-use super::http::Http;
-use super::id_token::{IdToken, IdTokens};
-use super::provider::{Metadata, Provider};
+use super::endpoint::{ClientSetup, client_setters};
+use super::id_token::IdToken;
+use super::provider::Provider;
 use super::session::{SavedSession, UserTokens};
-use super::{AccessToken, ErrorCode, TokenError, printable};
-use crate::error::ConfigError;
-use crate::fetch::{Fetcher, Limits};
-use crate::keys::RemoteJwks;
-
-/// Why a login did not complete, grouped by what the caller does.
-#[derive(Debug, Clone, thiserror::Error)]
-#[non_exhaustive]
-pub enum LoginError {
-    /// The callback is not the answer to a login this server started, or not from the right
-    /// issuer: refuse it (400) and start over. Never retry with it.
-    #[error("login callback refused: {0}")]
-    Callback(&'static str),
-    /// The user or the issuer refused (`access_denied`, `login_required`, ...): show it.
-    #[error("the issuer refused the login: {code}")]
-    Denied {
-        /// The `error` of the callback.
-        code: ErrorCode,
-    },
-    /// The ID token failed validation: refuse the login.
-    #[error("invalid ID token: {0}")]
-    IdToken(String),
-    /// The UserInfo answer cannot be used (about another subject, not a JSON object, not of
-    /// the requested type): do not trust it.
-    #[error("unusable userinfo answer: {0}")]
-    UserInfo(&'static str),
-    /// The code exchange failed (see [`TokenError`] for what to do).
-    #[error(transparent)]
-    Token(#[from] TokenError),
-}
+use super::{AccessToken, ErrorCode, TokenError};
 
 /// The authorization code flow for one client at one issuer. Cheap to clone.
 #[derive(Clone)]
@@ -72,96 +42,37 @@ pub struct Login {
 /// Builds a [`Login`]: a public client (PKCE, no secret) unless [`auth`](Self::auth) says
 /// otherwise; confidential clients use PKCE too.
 pub struct LoginBuilder {
-    issuer: String,
-    client_id: String,
+    setup: ClientSetup,
     redirect_uri: String,
-    auth: ClientAuth,
-    http: Option<reqwest::Client>,
-    dpop: Option<DpopKey>,
-    allow_http: bool,
 }
 
 impl fmt::Debug for LoginBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LoginBuilder")
-            .field("issuer", &self.issuer)
-            .field("client_id", &self.client_id)
-            .field("auth", &self.auth)
-            .finish_non_exhaustive()
+            .field("setup", &self.setup)
+            .field("redirect_uri", &self.redirect_uri)
+            .finish()
     }
 }
 
 impl LoginBuilder {
-    /// How the client authenticates at the token endpoint (default: `ClientAuth::None`).
-    pub fn auth(mut self, auth: ClientAuth) -> Self {
-        self.auth = auth;
-        self
-    }
-
-    /// Sends requests with this client (redirects must be disabled on it).
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http = Some(client);
-        self
-    }
+    client_setters!();
 
     /// Asks for DPoP-bound tokens (RFC 9449): the authorization request names the key
     /// (`dpop_jkt`), the code exchange and every refresh carry a proof by it, the access token
     /// must come back as `token_type: DPoP`, and [`UserTokens`] hands the key to the outbound
     /// middleware.
     pub fn dpop(mut self, key: DpopKey) -> Self {
-        self.dpop = Some(key);
-        self
-    }
-
-    /// Allows plain-http URLs to non-loopback hosts (an issuer inside a cluster network, say).
-    /// Anyone on the path can then read the codes and tokens and swap the provider's keys.
-    pub fn dangerous_allow_http(mut self) -> Self {
-        self.allow_http = true;
+        self.setup.dpop = Some(key);
         self
     }
 
     /// Discovers the issuer (its `issuer` must match exactly) and fetches its keys, so a wrong
     /// URL or an unreachable provider fails here, at start-up.
     pub async fn discover(self) -> Result<Login, TokenError> {
-        let fetcher = Fetcher::new(self.http.clone(), self.allow_http, Limits::default())?;
-        fetcher.check_url(&self.issuer)?;
-        let issuer_url = IssuerUrl::new(self.issuer.clone()).map_err(|_| {
-            TokenError::Config(ConfigError::InvalidValue {
-                name: "issuer",
-                why: "not a URL",
-            })
-        })?;
-        let redirect = RedirectUrl::new(self.redirect_uri).map_err(|_| {
-            TokenError::Config(ConfigError::InvalidValue {
-                name: "redirect_uri",
-                why: "not a URL",
-            })
-        })?;
-        let metadata = Metadata::discover_async(issuer_url, &Http::new(&fetcher))
-            .await
-            .map_err(|e| TokenError::unavailable(printable(&format!("discovery: {e}"), 160)))?;
-        let mut keys = RemoteJwks::builder(metadata.jwks_uri().url().as_str());
-        if let Some(client) = self.http {
-            keys = keys.http_client(client);
-        }
-        if self.allow_http {
-            keys = keys.dangerous_allow_http();
-        }
-        let keys = keys.build()?;
-        keys.warm_up().await.map_err(|e| {
-            TokenError::unavailable(printable(&format!("the provider's keys: {e}"), 160))
-        })?;
+        let provider = Provider::discover(self.setup, Some(self.redirect_uri)).await?;
         Ok(Login {
-            inner: Arc::new(Provider {
-                id_tokens: IdTokens::new(&self.issuer, &self.client_id, keys)?,
-                metadata,
-                issuer: self.issuer,
-                client_id: self.client_id,
-                auth: self.auth,
-                redirect,
-                fetcher,
-                dpop: self.dpop,
-            }),
+            inner: Arc::new(provider),
         })
     }
 }
@@ -170,8 +81,11 @@ impl fmt::Debug for Login {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Login")
             .field("issuer", &self.inner.issuer)
-            .field("client_id", &self.inner.client_id)
-            .field("redirect", &self.inner.redirect.as_str())
+            .field("client_id", &self.inner.party.client_id)
+            .field(
+                "redirect",
+                &self.inner.redirect.as_ref().map(|r| r.as_str()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -191,7 +105,7 @@ impl fmt::Debug for PendingLogin {
     }
 }
 
-/// A completed login: the validated ID token's claims and the user's tokens.
+/// A completed login (or device flow): the validated ID token's claims and the user's tokens.
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct LoggedIn {
@@ -220,16 +134,12 @@ impl Login {
             .await
     }
 
-    /// A builder for the same, with [`LoginBuilder::auth`] and [`LoginBuilder::http_client`].
+    /// A builder for the same: [`auth`](LoginBuilder::auth) for a confidential client,
+    /// [`http_client`](LoginBuilder::http_client), [`dpop`](LoginBuilder::dpop).
     pub fn builder(issuer: &str, client_id: impl Into<String>, redirect_uri: &str) -> LoginBuilder {
         LoginBuilder {
-            issuer: issuer.to_owned(),
-            client_id: client_id.into(),
+            setup: ClientSetup::new(issuer, client_id),
             redirect_uri: redirect_uri.to_owned(),
-            auth: ClientAuth::None,
-            http: None,
-            dpop: None,
-            allow_http: false,
         }
     }
 
@@ -262,7 +172,7 @@ impl Login {
             authorize = authorize.add_extra_param("audience", audience.to_owned());
         }
         // Binds the code to the key (RFC 9449 §10): a stolen code is useless without it.
-        if let Some(key) = &self.inner.dpop {
+        if let Some(key) = &self.inner.party.dpop {
             authorize = authorize.add_extra_param("dpop_jkt", key.thumbprint().to_owned());
         }
         let (url, state, nonce) = authorize.url();
@@ -293,7 +203,7 @@ impl Login {
         &self,
         tokens: &UserTokens,
         subject: &str,
-    ) -> Result<C, LoginError> {
+    ) -> Result<C, TokenError> {
         super::userinfo::userinfo(&self.inner, tokens, subject).await
     }
 
@@ -305,7 +215,7 @@ impl Login {
     }
 
     /// Completes `pending` with the callback URL's query (`code`, `state`, `iss`, or `error`).
-    pub async fn finish(&self, pending: PendingLogin, query: &str) -> Result<LoggedIn, LoginError> {
+    pub async fn finish(&self, pending: PendingLogin, query: &str) -> Result<LoggedIn, TokenError> {
         let mut code = None;
         let mut state = None;
         let mut iss = None;
@@ -319,18 +229,18 @@ impl Login {
                 _ => continue,
             };
             if slot.replace(value.into_owned()).is_some() {
-                return Err(LoginError::Callback("a parameter appears twice"));
+                return Err(TokenError::Callback("a parameter appears twice"));
             }
         }
         // `state` first: until it matches, nothing in this callback is ours to act on.
         let expected = pending.state.secret().as_bytes();
         // Constant time: how long the comparison takes says nothing about how much matched.
         if !state.is_some_and(|s| bool::from(s.as_bytes().ct_eq(expected))) {
-            return Err(LoginError::Callback("state does not match the login"));
+            return Err(TokenError::Callback("state does not match the login"));
         }
         match iss {
             Some(iss) if iss != self.inner.issuer => {
-                return Err(LoginError::Callback("iss names another issuer (RFC 9207)"));
+                return Err(TokenError::Callback("iss names another issuer (RFC 9207)"));
             }
             None if self
                 .inner
@@ -338,16 +248,16 @@ impl Login {
                 .additional_metadata()
                 .authorization_response_iss_parameter_supported =>
             {
-                return Err(LoginError::Callback("iss is missing (RFC 9207)"));
+                return Err(TokenError::Callback("iss is missing (RFC 9207)"));
             }
             _ => {}
         }
         if let Some(error) = error {
-            return Err(LoginError::Denied {
+            return Err(TokenError::Denied {
                 code: ErrorCode::parse(&error),
             });
         }
-        let code = code.ok_or(LoginError::Callback("no code"))?;
+        let code = code.ok_or(TokenError::Callback("no code"))?;
         let client = self.inner.client();
         let mut exchange = client
             .exchange_code(AuthorizationCode::new(code))
@@ -364,14 +274,14 @@ impl Login {
             .request_async(&self.inner.token_http())
             .await
             .map_err(super::credentials::token_error)?;
-        let dpop = bound(response.token_type(), self.inner.dpop.is_some())?;
+        let dpop = bound(response.token_type(), self.inner.party.dpop.is_some())?;
         let id_token = response
             .id_token()
-            .ok_or_else(|| LoginError::IdToken("the token response has no ID token".into()))?;
+            .ok_or_else(|| TokenError::Invalid("the token response has no ID token".into()))?;
         let id_token = self
             .inner
             .id_tokens
-            .validate(id_token.to_string(), pending.nonce.secret())
+            .validate(id_token.to_string(), Some(pending.nonce.secret()))
             .await?;
         let access = AccessToken::new(
             SecretString::from(response.access_token().secret().to_owned()),
@@ -381,7 +291,23 @@ impl Login {
         let refresh = response
             .refresh_token()
             .map(|r| SecretString::from(r.secret().to_owned()));
-        Ok(LoggedIn {
+        Ok(LoggedIn::new(
+            id_token,
+            UserTokens::new(
+                Arc::clone(&self.inner),
+                access,
+                refresh,
+                sent,
+                pending.resources,
+            ),
+        ))
+    }
+}
+
+impl LoggedIn {
+    /// The user of a validated ID token and their session.
+    pub(super) fn new(id_token: IdToken, tokens: UserTokens) -> Self {
+        Self {
             subject: id_token.subject().to_owned(),
             email: id_token
                 .verified()
@@ -390,13 +316,7 @@ impl Login {
                 .and_then(serde_json::Value::as_str)
                 .map(str::to_owned),
             id_token,
-            tokens: UserTokens::new(
-                Arc::clone(&self.inner),
-                access,
-                refresh,
-                sent,
-                pending.resources,
-            ),
-        })
+            tokens,
+        }
     }
 }

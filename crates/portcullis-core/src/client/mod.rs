@@ -18,9 +18,11 @@
 //! - [`DeviceFlow`]: the device authorization grant (RFC 8628) with §3.5 polling.
 //! - [`TokenExchange`]: RFC 8693 token exchange for on-behalf-of calls between services.
 //!
-//! Errors are [`TokenError`], grouped by what the caller does: fix the request or credentials
-//! ([`TokenError::Rejected`], carrying the RFC 6749 `error` code), retry later
-//! ([`TokenError::Unavailable`]), or fix the configuration ([`TokenError::Config`]). Secrets and
+//! Every flow's errors are [`TokenError`], grouped by what the caller does: fix the request or
+//! credentials ([`TokenError::Rejected`], carrying the RFC 6749 `error` code), retry later
+//! ([`TokenError::Unavailable`]), fix the configuration ([`TokenError::Config`]), or, for a
+//! login, refuse the callback ([`TokenError::Callback`]), show the refusal
+//! ([`TokenError::Denied`]) or refuse the identity ([`TokenError::Invalid`]). Secrets and
 //! tokens are held in `secrecy` types and never appear in `Debug`, logs or errors.
 
 mod auth;
@@ -45,24 +47,25 @@ pub use credentials::{
     ClientCredentials, ClientCredentialsBuilder, DEFAULT_REFRESH_AHEAD, DEFAULT_UNKNOWN_LIFETIME,
     TokenRequest, TokenSource, TokenSourceFuture,
 };
-pub use device::{DEFAULT_POLL_INTERVAL, DeviceAuthorization, DeviceFlow};
+pub use device::{DEFAULT_POLL_INTERVAL, DeviceAuthorization, DeviceFlow, DeviceFlowBuilder};
 pub use dpop::{DpopKey, MAX_CLIENT_NONCE_LEN, MAX_REMEMBERED_NONCES};
 pub use end_session::EndSession;
-pub use exchange::{Subject, TokenExchange, TokenType};
+pub use exchange::{Subject, TokenExchange, TokenExchangeBuilder, TokenType};
 pub use flight::RETRY_AFTER_FAILURE;
 pub use id_token::IdToken;
 pub use introspection::{
     DEFAULT_INACTIVE_TTL, DEFAULT_INTROSPECTION_ENTRIES, DEFAULT_INTROSPECTION_TTL, Introspection,
-    IntrospectionBuilder, MAX_OPAQUE_TOKEN_LEN, Revocation, TokenTypeHint,
+    IntrospectionBuilder, MAX_OPAQUE_TOKEN_LEN, Revocation, RevocationBuilder, TokenTypeHint,
 };
-pub use login::{LoggedIn, Login, LoginBuilder, LoginError, PendingLogin};
+pub use login::{LoggedIn, Login, LoginBuilder, PendingLogin};
 pub use outbound::{BearerLayer, BearerMiddleware, BearerService, BoxError};
+/// Secrets ([`ClientAuth`]'s, [`DpopKey`]'s) are `secrecy` types; re-exported so a client
+/// secret needs no extra dependency: `SecretString::from(std::env::var("SECRET")?)`.
+pub use secrecy::{ExposeSecret, SecretString};
 pub use session::{SavedSession, UserTokens};
 
 use std::fmt;
 use std::time::Duration;
-
-use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::ConfigError;
 
@@ -113,58 +116,6 @@ impl fmt::Debug for AccessToken {
             .field("expires_in", &self.expires_in)
             .field("dpop", &self.dpop)
             .finish()
-    }
-}
-
-/// What a token endpoint issued to a user-facing flow (device, authorization code, exchange).
-/// `Debug` never shows a token.
-#[derive(Clone)]
-pub struct Tokens {
-    access_token: AccessToken,
-    refresh_token: Option<SecretString>,
-    id_token: Option<SecretString>,
-    scope: Option<String>,
-    issued_token_type: Option<String>,
-}
-
-impl Tokens {
-    /// The access token.
-    pub fn access_token(&self) -> &AccessToken {
-        &self.access_token
-    }
-
-    /// The refresh token, if one was issued.
-    pub fn refresh_token(&self) -> Option<&str> {
-        self.refresh_token.as_ref().map(ExposeSecret::expose_secret)
-    }
-
-    /// The OpenID Connect ID token, if one was issued (not validated here).
-    pub fn id_token(&self) -> Option<&str> {
-        self.id_token.as_ref().map(ExposeSecret::expose_secret)
-    }
-
-    /// The granted scope, when the server named it.
-    pub fn scope(&self) -> Option<&str> {
-        self.scope.as_deref()
-    }
-
-    /// `issued_token_type` (RFC 8693), for token exchange.
-    pub fn issued_token_type(&self) -> Option<&str> {
-        self.issued_token_type.as_deref()
-    }
-}
-
-impl fmt::Debug for Tokens {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Tokens")
-            .field("access_token", &self.access_token)
-            .field(
-                "refresh_token",
-                &self.refresh_token.as_ref().map(|_| "<redacted>"),
-            )
-            .field("id_token", &self.id_token.as_ref().map(|_| "<redacted>"))
-            .field("scope", &self.scope)
-            .finish_non_exhaustive()
     }
 }
 
@@ -270,9 +221,25 @@ pub enum TokenError {
         /// What failed (never a response body or a secret).
         reason: String,
     },
-    /// The client is misconfigured (bad URL, unusable key): fix the configuration.
+    /// The client is misconfigured (bad URL, unusable key, an endpoint the provider does not
+    /// publish): fix the configuration.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// A login callback is not the answer to a login this server started, or not from the
+    /// right issuer: refuse it (400) and start over. Never retry with it.
+    #[error("login callback refused: {0}")]
+    Callback(&'static str),
+    /// The user or the provider refused the login (`access_denied`, `login_required`, ...):
+    /// show it.
+    #[error("the provider refused the login: {code}")]
+    Denied {
+        /// The `error` of the callback.
+        code: ErrorCode,
+    },
+    /// What the provider said about the user cannot be trusted: an ID token that fails
+    /// validation, a UserInfo answer about someone else. Refuse the login.
+    #[error("invalid identity: {0}")]
+    Invalid(String),
 }
 
 impl TokenError {

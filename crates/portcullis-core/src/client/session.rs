@@ -75,7 +75,7 @@ impl UserTokens {
                 let left = expires_at
                     .duration_since(SystemTime::now())
                     .unwrap_or(Duration::ZERO);
-                let dpop = provider.dpop.is_some();
+                let dpop = provider.party.dpop.is_some();
                 TokenState::new(
                     AccessToken::new(token, Some(left)).bound(dpop),
                     Some(saved.refresh_token),
@@ -298,7 +298,7 @@ impl UserTokens {
             .request_async(&inner.provider.token_http())
             .await
             .map_err(super::credentials::token_error)?;
-        let dpop = bound(response.token_type(), inner.provider.dpop.is_some())?;
+        let dpop = bound(response.token_type(), inner.provider.party.dpop.is_some())?;
         let access = AccessToken::new(
             SecretString::from(response.access_token().secret().to_owned()),
             response.expires_in(),
@@ -346,7 +346,7 @@ impl TokenSource for UserTokens {
     }
 
     fn dpop_key(&self) -> Option<&DpopKey> {
-        self.inner.provider.dpop.as_ref()
+        self.inner.provider.party.dpop.as_ref()
     }
 
     fn invalidate(&self, token: &str) {

@@ -7,7 +7,6 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::http::Http;
-use super::login::LoginError;
 use super::provider::Provider;
 use super::session::UserTokens;
 use super::{ErrorCode, TokenError};
@@ -17,25 +16,15 @@ pub(super) async fn userinfo<C: DeserializeOwned>(
     provider: &Provider,
     tokens: &UserTokens,
     subject: &str,
-) -> Result<C, LoginError> {
+) -> Result<C, TokenError> {
     let endpoint = provider
         .metadata
         .userinfo_endpoint()
-        .ok_or(LoginError::Token(TokenError::Config(
-            crate::ConfigError::InvalidValue {
-                name: "userinfo_endpoint",
-                why: "the provider publishes none",
-            },
-        )))?
-        .url()
-        .clone();
-    provider
-        .fetcher
-        .check_url(endpoint.as_str())
-        .map_err(TokenError::Config)?;
+        .map(|url| url.url().as_str());
+    let endpoint = provider.endpoint("userinfo_endpoint", endpoint)?;
     let access = tokens.access_token().await?;
     let mut request = http::Request::get(endpoint.as_str()).header(ACCEPT, "application/json");
-    let scheme = match (&provider.dpop, access.is_dpop()) {
+    let scheme = match (&provider.party.dpop, access.is_dpop()) {
         (Some(key), true) => {
             let proof = key.proof("GET", endpoint.as_str(), Some(access.secret()))?;
             request = request.header("dpop", proof);
@@ -43,30 +32,32 @@ pub(super) async fn userinfo<C: DeserializeOwned>(
         }
         _ => "Bearer",
     };
-    let mut credential = HeaderValue::from_str(&format!("{scheme} {}", access.secret()))
-        .map_err(|_| LoginError::UserInfo("the access token cannot be sent in a header"))?;
+    let mut credential =
+        HeaderValue::from_str(&format!("{scheme} {}", access.secret())).map_err(|_| {
+            TokenError::Invalid("userinfo: the access token cannot be sent in a header".into())
+        })?;
     credential.set_sensitive(true);
     let request = request
         .header(AUTHORIZATION, credential)
         .body(Vec::new())
-        .map_err(|_| LoginError::UserInfo("invalid request"))?;
-    let response = Http::new(&provider.fetcher)
+        .map_err(|_| TokenError::Invalid("userinfo: invalid request".into()))?;
+    let response = Http::new(&provider.party.fetcher)
         .send(request)
         .await
         .map_err(TokenError::unavailable)?;
     match response.status() {
         http::StatusCode::OK => {}
         http::StatusCode::UNAUTHORIZED | http::StatusCode::FORBIDDEN => {
-            return Err(LoginError::Token(TokenError::Rejected {
+            return Err(TokenError::Rejected {
                 code: ErrorCode::parse("invalid_token"),
                 description: Some("the userinfo endpoint refused the access token".into()),
-            }));
+            });
         }
         status => {
-            return Err(LoginError::Token(TokenError::unavailable(format!(
+            return Err(TokenError::unavailable(format!(
                 "userinfo: status {}",
                 status.as_u16()
-            ))));
+            )));
         }
     }
     let json = response
@@ -76,15 +67,18 @@ pub(super) async fn userinfo<C: DeserializeOwned>(
         .is_some_and(crate::fetch::is_json);
     if !json {
         // A signed or encrypted answer (`application/jwt`) is not read here.
-        return Err(LoginError::UserInfo("the answer is not JSON"));
-    }
-    let claims = crate::json::parse_object(response.body())
-        .map_err(|_| LoginError::UserInfo("the answer is not a JSON object"))?;
-    if claims.get("sub").and_then(Value::as_str) != Some(subject) {
-        return Err(LoginError::UserInfo(
-            "the answer is about another subject than the ID token",
+        return Err(TokenError::Invalid(
+            "userinfo: the answer is not JSON".into(),
         ));
     }
-    serde_json::from_value(Value::Object(claims))
-        .map_err(|_| LoginError::UserInfo("the claims do not have the requested type"))
+    let claims = crate::json::parse_object(response.body())
+        .map_err(|_| TokenError::Invalid("userinfo: the answer is not a JSON object".into()))?;
+    if claims.get("sub").and_then(Value::as_str) != Some(subject) {
+        return Err(TokenError::Invalid(
+            "userinfo: the answer is about another subject than the ID token".into(),
+        ));
+    }
+    serde_json::from_value(Value::Object(claims)).map_err(|_| {
+        TokenError::Invalid("userinfo: the claims do not have the requested type".into())
+    })
 }
