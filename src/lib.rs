@@ -48,6 +48,11 @@ pub struct ReadmeDoctests;
 #[doc = include_str!("../docs/dpop.md")]
 pub struct DpopDoctests;
 
+/// `docs/client.md`'s code blocks, compiled as doc tests.
+#[cfg(all(doctest, feature = "client"))]
+#[doc = include_str!("../docs/client.md")]
+pub struct ClientDoctests;
+
 /// `docs/fleet.md`'s code blocks, compiled as doc tests.
 #[cfg(all(doctest, feature = "redis"))]
 #[doc = include_str!("../docs/fleet.md")]
