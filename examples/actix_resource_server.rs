@@ -10,11 +10,13 @@
 //! `PORTCULLIS_ALGORITHMS`, `PORTCULLIS_REQUIRE_AT_JWT`, `PORTCULLIS_PUBLIC_URL`,
 //! `PORTCULLIS_TRUSTED_PROXIES`, `PORTCULLIS_DPOP`, `PORTCULLIS_DPOP_NONCE`,
 //! `PORTCULLIS_DPOP_NONCE_KEY`, `PORTCULLIS_REDIS_URL`, `PORTCULLIS_MAX_TOKEN_AGE`,
-//! `PORTCULLIS_LOGOUT_CLIENT_ID`, `RUST_LOG`, `PORT` (default 3000, binds 127.0.0.1); see
+//! `PORTCULLIS_LOGOUT_CLIENT_ID`, `PORTCULLIS_RESOURCE`, `PORTCULLIS_SCOPES_SUPPORTED`,
+//! `RUST_LOG`, `PORT` (default 3000, binds 127.0.0.1); see
 //! `axum_resource_server` for what each means. Routes: `GET /protected`, `GET /users` (needs
 //! `read:users` as a scope or a permission), `POST /revoke` (the caller's own token, session or
-//! subject), `POST /backchannel-logout` (with `PORTCULLIS_LOGOUT_CLIENT_ID`), `GET /health` (no
-//! authentication). Every decision is one audit line on stderr.
+//! subject), `POST /backchannel-logout` (with `PORTCULLIS_LOGOUT_CLIENT_ID`),
+//! `GET /.well-known/oauth-protected-resource<resource path>` (with `PORTCULLIS_RESOURCE`),
+//! `GET /health` (no authentication). Every decision is one audit line on stderr.
 
 #[path = "support/env_config.rs"]
 mod env_config;
@@ -23,7 +25,9 @@ use actix_web::http::StatusCode;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use portcullis::keys::RemoteJwks;
 use portcullis::revocation::Revocations;
-use portcullis_actix::{Authenticate, Authenticated, backchannel_logout, require};
+use portcullis_actix::{
+    Authenticate, Authenticated, backchannel_logout, require, resource_metadata,
+};
 
 async fn protected(Authenticated(principal): Authenticated) -> HttpResponse {
     HttpResponse::Ok().json(env_config::answer(&principal))
@@ -51,6 +55,7 @@ async fn main() -> std::io::Result<()> {
     let (authenticator, keys) = (config.authenticator, web::Data::new(config.keys));
     let revocations = web::Data::new(config.revocations);
     let logout = config.logout.map(web::Data::new);
+    let metadata = config.metadata.map(web::Data::new);
     eprintln!("listening on http://127.0.0.1:{}", config.port);
     HttpServer::new(move || {
         let mut app = App::new()
@@ -62,6 +67,12 @@ async fn main() -> std::io::Result<()> {
             app = app
                 .app_data(logout.clone())
                 .route("/backchannel-logout", web::post().to(backchannel_logout));
+        }
+        // Outside the middleware too: clients read it before they have a token.
+        if let Some(metadata) = &metadata {
+            app = app
+                .app_data(metadata.clone())
+                .route(metadata.path(), web::get().to(resource_metadata));
         }
         app.service(
             web::scope("")

@@ -20,6 +20,8 @@
 //! | `PORTCULLIS_LOGOUT_CLIENT_ID` | optional: enables `POST /backchannel-logout` (OpenID Back-Channel Logout 1.0) for logout tokens from the issuer to this client id; a valid one revokes its session (or subject) on every replica sharing the Redis |
 //! | `PORTCULLIS_MAX_TOKEN_AGE` | optional: seconds; a token issued (`iat`) longer ago is rejected even if `exp` is later, and a token without `iat` too |
 //! | `PORTCULLIS_DPOP_NONCE_KEY` | optional: the nonce key, 32 bytes in base64url, the same on every replica; random per process otherwise |
+//! | `PORTCULLIS_RESOURCE` | optional: this API's canonical URI (RFC 9728), e.g. `https://api.example.com/mcp`: serves its protected resource metadata at `/.well-known/oauth-protected-resource<path>` and names it in every 401 and 403 challenge (`resource_metadata`) |
+//! | `PORTCULLIS_SCOPES_SUPPORTED` | optional, with `PORTCULLIS_RESOURCE`: comma list for the metadata's `scopes_supported` |
 //! | `RUST_LOG` | optional: filters the audit log on stderr (default `portcullis::audit=info`) |
 //! | `PORT` | optional: default 3000; binds 127.0.0.1 |
 //!
@@ -30,7 +32,8 @@
 //! every replica sharing the Redis: 200 `{"revoked": kind}`, 400 when the token lacks the
 //! claim, 503 when the store did not take it), `POST /backchannel-logout` (with
 //! `PORTCULLIS_LOGOUT_CLIENT_ID`; no access token: 200, 400 or 503, `Cache-Control: no-store`),
-//! `GET /health`
+//! `GET /.well-known/oauth-protected-resource<resource path>` (with `PORTCULLIS_RESOURCE`; no
+//! access token), `GET /health`
 //! (key-source health, no authentication). Every decision is one audit line on stderr, with the
 //! method, path, effective URI, peer address and request id (`x-request-id`, else generated).
 
@@ -43,7 +46,7 @@ use axum::http::{StatusCode, Uri};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use portcullis::revocation::Revocations;
-use portcullis_axum::{AuthLayer, Authenticated, backchannel_logout, require};
+use portcullis_axum::{AuthLayer, Authenticated, backchannel_logout, require, resource_metadata};
 use serde_json::Value;
 
 async fn protected(Authenticated(principal): Authenticated) -> Json<Value> {
@@ -82,6 +85,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Outside the layer: the provider proves itself with the logout token's signature.
     let app = match config.logout {
         Some(logout) => app.route("/backchannel-logout", backchannel_logout(logout)),
+        None => app,
+    };
+    // Outside the layer too: clients read it before they have a token.
+    let app = match config.metadata {
+        Some(metadata) => {
+            let path = metadata.path().to_owned();
+            app.route(&path, resource_metadata(metadata))
+        }
         None => app,
     };
     axum_serve::serve(app, config.port, "").await?;

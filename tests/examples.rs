@@ -312,6 +312,116 @@ async fn actix_resource_server_public_url() {
     public_url("actix_resource_server").await;
 }
 
+/// RFC 9728 through the example: the metadata document at the path-inserted well-known URL
+/// (no token needed), from the configuration whatever the `Host`; every 401 and 403 points at
+/// it; a token for another audience is 401 (no passthrough).
+async fn resource_metadata(name: &str) {
+    let (issuer, _server) = TestIssuer::serve().await.expect("issuer");
+    let port = free_port();
+    let resource = format!("http://127.0.0.1:{port}/api");
+    let (_running, base, _log) = start_for(
+        name,
+        issuer.issuer(),
+        issuer.audience(),
+        port,
+        &[
+            ("PORTCULLIS_RESOURCE", &resource),
+            ("PORTCULLIS_SCOPES_SUPPORTED", "read:users, write:users"),
+        ],
+    );
+    started(name, &base).await;
+    let client = reqwest::Client::new();
+    let metadata_url = format!("{base}/.well-known/oauth-protected-resource/api");
+    let answer = client
+        .get(&metadata_url)
+        .header("host", "evil.example")
+        .send()
+        .await
+        .expect("metadata");
+    assert_eq!(answer.status(), 200, "{name}");
+    assert_eq!(
+        answer.headers()["cache-control"],
+        "public, max-age=3600",
+        "{name}"
+    );
+    let doc: Value = answer.json().await.expect("json");
+    assert_eq!(doc["resource"], resource.as_str(), "{name}: {doc}");
+    assert_eq!(
+        doc["authorization_servers"],
+        serde_json::json!([issuer.issuer()]),
+        "{name}"
+    );
+    assert_eq!(
+        doc["scopes_supported"],
+        serde_json::json!(["read:users", "write:users"]),
+        "{name}"
+    );
+    assert_eq!(
+        doc["bearer_methods_supported"],
+        serde_json::json!(["header"])
+    );
+
+    let pointer = format!("resource_metadata=\"{metadata_url}\"");
+    let challenge = |r: &reqwest::Response| {
+        r.headers()["www-authenticate"]
+            .to_str()
+            .expect("ascii")
+            .to_owned()
+    };
+    let missing = client
+        .get(format!("{base}/protected"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(missing.status(), 401, "{name}");
+    assert!(
+        challenge(&missing).contains(&pointer),
+        "{name}: {}",
+        challenge(&missing)
+    );
+    let elsewhere = issuer
+        .token()
+        .audience("https://another-api.example")
+        .sign()
+        .expect("sign");
+    let refused = client
+        .get(format!("{base}/protected"))
+        .bearer_auth(&elsewhere)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        refused.status(),
+        401,
+        "{name}: a token for another audience"
+    );
+    assert!(challenge(&refused).contains(&pointer), "{name}");
+    let reader = issuer.token().scope("profile").sign().expect("sign");
+    let denied = client
+        .get(format!("{base}/users"))
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(denied.status(), 403, "{name}");
+    let header = challenge(&denied);
+    assert!(
+        header.contains("error=\"insufficient_scope\""),
+        "{name}: {header}"
+    );
+    assert!(header.contains(&pointer), "{name}: {header}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axum_resource_server_resource_metadata() {
+    resource_metadata("axum_resource_server").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actix_resource_server_resource_metadata() {
+    resource_metadata("actix_resource_server").await;
+}
+
 /// DPoP through the example: a bound token with its proof is 200 `"auth": "dpop"`; the same
 /// proof again, the token as Bearer, and a proof for the URI the server sees on loopback
 /// instead of the public one are 401. With `PORTCULLIS_DPOP=required`, Bearer is 401.

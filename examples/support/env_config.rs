@@ -11,6 +11,7 @@ use portcullis::keys::RemoteJwks;
 use portcullis::logout::BackChannelLogout;
 use portcullis::principal::{AuthMethod, Principal};
 use portcullis::request::{PublicUrl, TrustedProxies};
+use portcullis::resource_metadata::{ProtectedResource, ResourceMetadata};
 use portcullis::revocation::{Revocation, RevocationError, Revocations};
 use portcullis::{Algorithm, Verifier};
 use portcullis_redis::RedisStore;
@@ -27,6 +28,9 @@ pub(crate) struct Config {
     /// The back-channel logout receiver, when `PORTCULLIS_LOGOUT_CLIENT_ID` is set.
     #[allow(dead_code)] // the gRPC example has no logout route
     pub(crate) logout: Option<BackChannelLogout>,
+    /// The RFC 9728 document, when `PORTCULLIS_RESOURCE` is set.
+    #[allow(dead_code)] // the gRPC example serves no metadata
+    pub(crate) metadata: Option<ResourceMetadata>,
     pub(crate) port: u16,
 }
 
@@ -127,7 +131,8 @@ fn required(variable: &str) -> String {
 /// `PORTCULLIS_ALGORITHMS`, `PORTCULLIS_REQUIRE_AT_JWT`, `PORTCULLIS_PUBLIC_URL`,
 /// `PORTCULLIS_TRUSTED_PROXIES`, `PORTCULLIS_DPOP`, `PORTCULLIS_DPOP_NONCE`,
 /// `PORTCULLIS_DPOP_NONCE_KEY`, `PORTCULLIS_REDIS_URL`, `PORTCULLIS_MAX_TOKEN_AGE`,
-/// `PORTCULLIS_LOGOUT_CLIENT_ID` and `PORT`.
+/// `PORTCULLIS_LOGOUT_CLIENT_ID`, `PORTCULLIS_RESOURCE`, `PORTCULLIS_SCOPES_SUPPORTED` and
+/// `PORT`.
 /// Call inside the runtime.
 pub(crate) async fn from_env() -> Config {
     let issuer = required("PORTCULLIS_ISSUER");
@@ -252,6 +257,29 @@ pub(crate) async fn from_env() -> Config {
         policy = policy.replay_store(store);
     }
     authenticator = authenticator.dpop(policy);
+    if let Some(resource) = optional("PORTCULLIS_RESOURCE") {
+        let mut builder = ProtectedResource::builder(resource);
+        for scope in optional("PORTCULLIS_SCOPES_SUPPORTED")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            builder = builder.scope(scope);
+        }
+        let resource = builder
+            .build()
+            .unwrap_or_else(|e| fail("PORTCULLIS_RESOURCE", &e.to_string()));
+        authenticator = authenticator.protected_resource(resource);
+    } else if optional("PORTCULLIS_SCOPES_SUPPORTED").is_some() {
+        fail(
+            "PORTCULLIS_SCOPES_SUPPORTED",
+            "needs PORTCULLIS_RESOURCE (the scopes are listed in its metadata)",
+        );
+    }
+    let metadata = authenticator
+        .resource_metadata()
+        .map(|m| m.unwrap_or_else(|e| fail("PORTCULLIS_RESOURCE", &e.to_string())));
     // Fail at start-up, not on the first request, if the issuer's keys cannot be fetched.
     if let Err(e) = tokio::time::timeout(Duration::from_secs(15), keys.warm_up())
         .await
@@ -271,6 +299,7 @@ pub(crate) async fn from_env() -> Config {
         keys,
         revocations,
         logout,
+        metadata,
         port,
     }
 }

@@ -47,12 +47,14 @@
 
 mod extract;
 mod logout;
+mod metadata;
 mod middleware;
 mod require;
 mod view;
 
 pub use extract::{Authenticated, Claims, ClaimsRejection};
 pub use logout::backchannel_logout;
+pub use metadata::resource_metadata;
 pub use middleware::{Authenticate, AuthenticateMiddleware};
 pub use portcullis_core::render::{ProblemJson, Rejection, Renderer};
 pub use portcullis_core::request::{ClientCertificateChain, PublicUrl, TrustedProxies};

@@ -42,6 +42,7 @@
 mod extract;
 mod layer;
 mod logout;
+mod metadata;
 mod render;
 mod require;
 mod view;
@@ -49,6 +50,7 @@ mod view;
 pub use extract::{Authenticated, Claims, ClaimsRejection};
 pub use layer::{Auth, AuthBody, AuthLayer};
 pub use logout::backchannel_logout;
+pub use metadata::resource_metadata;
 pub use portcullis_core::render::{ProblemJson, Rejection, Renderer};
 pub use portcullis_core::request::{ClientCertificateChain, PublicUrl, TrustedProxies};
 pub use portcullis_core::{Principal, RequestState};

@@ -11,13 +11,14 @@ use crate::audit;
 use crate::challenge::ChallengeOptions;
 use crate::credential::{BearerRules, RequestParts, Scheme};
 use crate::dpop::{DpopMode, DpopPolicy, htu};
-use crate::error::{AuthError, Reason};
+use crate::error::{AuthError, ConfigError, Reason};
 use crate::principal::Principal;
 use crate::render::{ProblemJson, Rejection, Renderer, Rendering};
 use crate::request::context::RequestContext;
 use crate::request::origin::resolve;
 use crate::request::view::{Leading, single, values};
 use crate::request::{EffectiveUri, PublicUrl, RequestView, TrustedProxies};
+use crate::resource_metadata::{Advertised, ProtectedResource, ResourceMetadata};
 use crate::state::{Outcome, RequestState, count};
 use crate::verifier::{Presentation, Verifier};
 
@@ -37,6 +38,7 @@ struct Config {
     public_url: Option<PublicUrl>,
     proxies: TrustedProxies,
     dpop: DpopPolicy,
+    resource: Option<ProtectedResource>,
     rendering: Arc<Rendering>,
 }
 
@@ -49,6 +51,7 @@ impl fmt::Debug for Authenticator {
             .field("public_url", &self.inner.public_url)
             .field("trusted_proxies", &self.inner.proxies)
             .field("dpop", &self.inner.dpop)
+            .field("resource", &self.inner.resource)
             .field("rendering", &self.inner.rendering)
             .finish()
     }
@@ -61,7 +64,7 @@ impl Authenticator {
     pub fn new(verifier: Verifier) -> Self {
         let dpop = DpopPolicy::default();
         let mut challenge = ChallengeOptions::default();
-        offer_schemes(&mut challenge, &dpop);
+        offer_schemes(&mut challenge, &dpop, None);
         Self {
             inner: Arc::new(Config {
                 verifier,
@@ -70,6 +73,7 @@ impl Authenticator {
                 public_url: None,
                 proxies: TrustedProxies::default(),
                 dpop,
+                resource: None,
                 rendering: Arc::new(Rendering {
                     challenge,
                     renderer: Arc::new(ProblemJson),
@@ -97,7 +101,7 @@ impl Authenticator {
     /// The challenge's `realm` and detail level.
     pub fn challenge(self, mut options: ChallengeOptions) -> Self {
         self.edit(|c| {
-            offer_schemes(&mut options, &c.dpop);
+            offer_schemes(&mut options, &c.dpop, c.resource.as_ref());
             Arc::make_mut(&mut c.rendering).challenge = options;
         })
     }
@@ -106,9 +110,49 @@ impl Authenticator {
     /// the replay store (see [`dpop`](crate::dpop)).
     pub fn dpop(self, policy: DpopPolicy) -> Self {
         self.edit(|c| {
-            offer_schemes(&mut Arc::make_mut(&mut c.rendering).challenge, &policy);
+            offer_schemes(
+                &mut Arc::make_mut(&mut c.rendering).challenge,
+                &policy,
+                c.resource.as_ref(),
+            );
             c.dpop = policy;
         })
+    }
+
+    /// This service as an RFC 9728 protected resource: every 401 and 403 challenge names its
+    /// metadata URL (`resource_metadata`), and [`resource_metadata`](Self::resource_metadata)
+    /// gives the document to serve. Set it to the URI clients use and tokens carry in `aud`.
+    pub fn protected_resource(self, resource: ProtectedResource) -> Self {
+        self.edit(|c| {
+            offer_schemes(
+                &mut Arc::make_mut(&mut c.rendering).challenge,
+                &c.dpop,
+                Some(&resource),
+            );
+            c.resource = Some(resource);
+        })
+    }
+
+    /// The protected resource metadata document (RFC 9728), derived from this whole
+    /// configuration: `resource` as configured (never from the request), the verifier's
+    /// trusted issuers as `authorization_servers` (unless named on the resource),
+    /// `bearer_methods_supported` from the credential rules, the DPoP members from the DPoP
+    /// policy. `None` without a [`protected_resource`](Self::protected_resource); an error
+    /// when no authorization server can be named.
+    pub fn resource_metadata(&self) -> Option<Result<ResourceMetadata, ConfigError>> {
+        let c = &*self.inner;
+        let resource = c.resource.as_ref()?;
+        let mode = c.dpop.current_mode();
+        let algs = (mode != DpopMode::Disabled).then(|| c.dpop.algs());
+        Some(ResourceMetadata::new(
+            resource,
+            Advertised {
+                issuers: c.verifier.trusted_issuers(),
+                query: c.rules.allows_query(),
+                dpop_algs: algs.as_deref(),
+                dpop_required: mode == DpopMode::Required,
+            },
+        ))
     }
 
     /// A custom rejection renderer (the default is [`ProblemJson`]; gRPC requests always get the
@@ -284,8 +328,15 @@ impl Authenticator {
 const DPOP_NONCE: &str = "dpop-nonce";
 
 /// Offers Bearer unless DPoP is required, and DPoP with its `algs` unless disabled.
-fn offer_schemes(challenge: &mut ChallengeOptions, dpop: &DpopPolicy) {
+/// What the challenges say about the policy: the schemes offered, and where the resource's
+/// metadata is.
+fn offer_schemes(
+    challenge: &mut ChallengeOptions,
+    dpop: &DpopPolicy,
+    resource: Option<&ProtectedResource>,
+) {
     let mode = dpop.current_mode();
     let algs = (mode != DpopMode::Disabled).then(|| dpop.algs());
     challenge.schemes(mode != DpopMode::Required, algs);
+    challenge.resource_metadata(resource.map(|r| r.metadata_url().to_owned()));
 }

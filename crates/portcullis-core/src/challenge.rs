@@ -10,6 +10,9 @@
 //! | bad DPoP proof | 401 | `DPoP error="invalid_dpop_proof", algs="..."` (RFC 9449 §7.1) |
 //! | proof without the server nonce | 401 | `DPoP error="use_dpop_nonce", algs="..."`, plus `DPoP-Nonce` (§9) |
 //!
+//! With a protected resource configured, every 401 and 403 challenge, Bearer and DPoP, also
+//! carries `resource_metadata="<metadata URL>"` (RFC 9728 §5.1).
+//!
 //! Where DPoP is allowed, every challenge also offers `DPoP algs="..."` after `Bearer`, in one
 //! `WWW-Authenticate` value (RFC 9110 §11.6.1); where it is required, only DPoP is offered. The
 //! `error` attributes go on the scheme the request used.
@@ -30,6 +33,9 @@ pub struct ChallengeOptions {
     dpop_algs: Option<String>,
     /// Whether the Bearer scheme is offered (not when DPoP is required).
     no_bearer: bool,
+    /// RFC 9728 §5.1: where the protected resource metadata is, on every 401 and 403 (set
+    /// from the authenticator's protected resource, never by hand).
+    resource_metadata: Option<String>,
 }
 
 impl ChallengeOptions {
@@ -59,6 +65,11 @@ impl ChallengeOptions {
     pub(crate) fn schemes(&mut self, bearer: bool, dpop_algs: Option<String>) {
         self.no_bearer = !bearer;
         self.dpop_algs = dpop_algs;
+    }
+
+    /// The metadata URL every 401 and 403 challenge names.
+    pub(crate) fn resource_metadata(&mut self, url: Option<String>) {
+        self.resource_metadata = url;
     }
 }
 
@@ -139,6 +150,13 @@ impl Challenge {
             if let Some(realm) = &options.realm {
                 params.push(param("realm", &escape_quoted(realm)));
             }
+            if let Some(url) = options
+                .resource_metadata
+                .as_ref()
+                .filter(|_| error.status() != 400)
+            {
+                params.push(param("resource_metadata", &escape_quoted(url)));
+            }
             if with_error {
                 if let Some(code) = code {
                     params.push(param("error", code));
@@ -216,7 +234,7 @@ fn description_chars(value: &str) -> String {
 }
 
 /// RFC 6749 §3.3 scope-token: %x21 / %x23-5B / %x5D-7E, non-empty.
-fn is_scope_token(s: &str) -> bool {
+pub(crate) fn is_scope_token(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
             .all(|b| matches!(b, 0x21 | 0x23..=0x5b | 0x5d..=0x7e))

@@ -71,6 +71,11 @@ impl<'a> RequestParts<'a> {
 }
 
 impl BearerRules {
+    /// Whether `?access_token=` is accepted.
+    pub(crate) fn allows_query(&self) -> bool {
+        self.query
+    }
+
     /// Also accepts `?access_token=` in the query string (RFC 6750 §2.3). Tokens in URLs end up
     /// in access logs, browser history and `Referer` headers: use only where headers cannot be set.
     pub fn allow_query(mut self) -> Self {

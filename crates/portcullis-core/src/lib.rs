@@ -84,6 +84,7 @@ pub(crate) mod oauth_response;
 pub mod principal;
 pub mod render;
 pub mod request;
+pub mod resource_metadata;
 pub mod revocation;
 #[cfg(feature = "remote")]
 pub(crate) mod single_flight;

@@ -267,6 +267,11 @@ impl Issuers {
         }
     }
 
+    /// The statically configured issuers.
+    pub(crate) fn names(&self) -> Vec<String> {
+        self.fixed.keys().cloned().collect()
+    }
+
     /// Key-source health of the statically configured issuers.
     pub(crate) fn health(&self) -> Vec<(String, crate::keys::KeySourceHealth)> {
         let mut out: Vec<_> = self

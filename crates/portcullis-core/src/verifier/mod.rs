@@ -115,6 +115,18 @@ impl Verifier {
         self.inner.issuers.health()
     }
 
+    /// The issuers this verifier trusts without asking a resolver: the fixed ones and the
+    /// opaque-token source's, sorted.
+    pub(crate) fn trusted_issuers(&self) -> Vec<String> {
+        let mut issuers: Vec<String> = self.inner.issuers.names();
+        if let Some(opaque) = &self.inner.opaque {
+            issuers.push(opaque.issuer().to_owned());
+        }
+        issuers.sort();
+        issuers.dedup();
+        issuers
+    }
+
     /// Now, by the verifier's clock (a DPoP proof's `iat` is judged by the same clock as the
     /// token's times).
     pub(crate) fn now(&self) -> u64 {
