@@ -1319,3 +1319,106 @@ fn login_names_a_missing_variable() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("PORTCULLIS_ISSUER"), "{stderr}");
 }
+
+/// MCP discovery end to end, against the real OpenID provider: portcullis' client knows only
+/// the MCP server's URL; its first 401 names the metadata, the metadata the provider, and a
+/// client-credentials token asked with `resource` = that URL calls the `echo` tool. A token
+/// without the tool's scope is 403 with `scope` and `resource_metadata`; a token for another
+/// resource is 401 (no passthrough).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_mcp_client_discovers_the_server_and_calls_a_tool() {
+    use portcullis::client::{ClientAuth, ClientCredentials, ResourceDiscovery};
+
+    let Some(provider) = idp::Idp::start() else {
+        return;
+    };
+    let port = free_port();
+    let mcp_url = format!("http://127.0.0.1:{port}/mcp");
+    let _server = Running(
+        Command::new(example("mcp_resource_server"))
+            .env("PORTCULLIS_ISSUER", &provider.issuer)
+            .env("PORT", port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the MCP example"),
+    );
+    let mut ready = false;
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(ready, "the MCP example did not start listening");
+
+    // Step 1-3: the 401, the resource metadata, the authorization server's metadata.
+    let discovery = ResourceDiscovery::builder().build().expect("config");
+    let info = discovery.discover(&mcp_url).await.expect("discovered");
+    assert_eq!(info.resource, mcp_url);
+    assert_eq!(info.authorization_server, provider.issuer);
+    assert_eq!(info.token_endpoint, format!("{}/token", provider.issuer));
+    assert_eq!(info.scopes_supported, ["tools:echo"]);
+    assert_eq!(
+        info.metadata_url,
+        format!("http://127.0.0.1:{port}/.well-known/oauth-protected-resource/mcp")
+    );
+
+    // Step 4: a token for exactly this resource (RFC 8707), and a tool call with it.
+    let client = |request| {
+        ClientCredentials::builder("service-basic")
+            .auth(ClientAuth::SecretBasic(provider.secret("basic").into()))
+            .issuer(&info.authorization_server)
+            .request(request)
+            .build()
+            .expect("config")
+    };
+    let with_scope = client(info.token_request().scope("tools:echo"));
+    let token = with_scope.access_token().await.expect("token");
+    let http = reqwest::Client::new();
+    let call = |token: String| {
+        let http = http.clone();
+        let url = mcp_url.clone();
+        async move {
+            http.post(url)
+                .bearer_auth(token)
+                .json(&serde_json::json!({
+                    "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                    "params": {"name": "echo", "arguments": {"text": "hello"}},
+                }))
+                .send()
+                .await
+                .expect("call")
+        }
+    };
+    let answer = call(token.secret().to_owned()).await;
+    assert_eq!(answer.status(), 200);
+    let body: Value = answer.json().await.expect("json");
+    assert_eq!(body["result"]["content"][0]["text"], "hello", "{body}");
+    assert_eq!(body["result"]["caller"], "service-basic");
+
+    // Without the tool's scope: 403 naming the scope and the metadata.
+    let without = client(info.token_request())
+        .access_token()
+        .await
+        .expect("token");
+    let denied = call(without.secret().to_owned()).await;
+    assert_eq!(denied.status(), 403);
+    let challenge = denied.headers()["www-authenticate"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(challenge.contains("scope=\"tools:echo\""), "{challenge}");
+    assert!(
+        challenge.contains(&format!("resource_metadata=\"{}\"", info.metadata_url)),
+        "{challenge}"
+    );
+
+    // A valid token of the same provider for another resource is refused.
+    let elsewhere = client(portcullis::client::TokenRequest::new().resource(&provider.jwt_api))
+        .access_token()
+        .await
+        .expect("token");
+    assert_eq!(call(elsewhere.secret().to_owned()).await.status(), 401);
+}

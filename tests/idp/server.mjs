@@ -5,7 +5,8 @@
 //
 // DPoP-bound tokens are issued to any client that sends a proof (see IDP_DPOP_NONCE).
 // Resources (RFC 8707): JWT_API gets RFC 9068 JWT access tokens, OPAQUE_API opaque ones (which
-// is also what introspection is tested with: oidc-provider does not introspect its own JWTs).
+// is also what introspection is tested with: oidc-provider does not introspect its own JWTs),
+// and any loopback MCP server (`http://127.0.0.1:<port>/mcp`) JWTs with the scope `tools:echo`.
 // Token requests are counted at GET /_test/counters, per client for HTTP Basic client
 // authentication (the body is left to the provider), so tests can prove that 500 concurrent
 // callers cost exactly one request.
@@ -193,6 +194,12 @@ const configuration = () => ({
         if (indicator === OPAQUE_API) {
           return {
             scope, audience: OPAQUE_API, accessTokenTTL: ACCESS_TTL, accessTokenFormat: 'opaque',
+          };
+        }
+        // An MCP server on loopback (examples/mcp_resource_server.rs): any port, path /mcp.
+        if (/^http:\/\/127\.0\.0\.1:\d+\/mcp$/.test(indicator)) {
+          return {
+            scope: 'tools:echo', audience: indicator, accessTokenTTL: ACCESS_TTL, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } },
           };
         }
         throw new errors.InvalidTarget();

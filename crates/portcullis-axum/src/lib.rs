@@ -54,4 +54,5 @@ pub use metadata::resource_metadata;
 pub use portcullis_core::render::{ProblemJson, Rejection, Renderer};
 pub use portcullis_core::request::{ClientCertificateChain, PublicUrl, TrustedProxies};
 pub use portcullis_core::{Principal, RequestState};
+pub use render::respond;
 pub use require::{Require, RequireLayer, require};

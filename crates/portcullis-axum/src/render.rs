@@ -23,3 +23,24 @@ pub(crate) fn append_headers(map: &mut HeaderMap, headers: Vec<(&'static str, St
         }
     }
 }
+
+/// The axum response for a core [`Rejection`]: what a handler returns when it checks a
+/// requirement itself, because the requirement depends on the request's body (an MCP tool
+/// call, a GraphQL field), with [`RequestState::require`](portcullis_core::RequestState::require).
+///
+/// ```no_run
+/// use axum::Extension;
+/// use axum::response::{IntoResponse, Response};
+/// use portcullis_core::RequestState;
+/// use portcullis_core::authz::scope;
+///
+/// async fn call(Extension(state): Extension<RequestState>) -> Response {
+///     if let Err(rejection) = state.require(&scope("tools:echo")) {
+///         return portcullis_axum::respond(rejection);
+///     }
+///     "called".into_response()
+/// }
+/// ```
+pub fn respond(rejection: Rejection) -> axum_core::response::Response {
+    to_response(rejection).map(axum_core::body::Body::from)
+}

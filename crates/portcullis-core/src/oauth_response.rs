@@ -1,5 +1,6 @@
 //! Reading an authorization server's JSON answers: token responses (RFC 6749 §5.1), error
-//! responses (§5.2) and introspection responses (RFC 7662 §2.2). The one place these bytes are
+//! responses (§5.2) and introspection responses (RFC 7662 §2.2); and a protected resource's
+//! metadata (RFC 9728 §2). The one place these bytes are
 //! interpreted, apart from the fetching, so they can be fuzzed and tested without a network.
 //!
 //! Every answer must be a strict JSON object (no duplicate members: two `active` or two
@@ -79,6 +80,65 @@ pub(crate) fn error_answer(body: &[u8]) -> Option<(String, Option<String>)> {
         .and_then(Value::as_str)
         .map(str::to_owned);
     Some((code, description))
+}
+
+/// At most this many authorization servers are read from a resource's metadata: 16.
+pub(crate) const MAX_AUTHORIZATION_SERVERS: usize = 16;
+
+/// A protected resource's metadata document, checked.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct ResourceAnswer {
+    pub(crate) authorization_servers: Vec<String>,
+    pub(crate) scopes_supported: Vec<String>,
+    pub(crate) dpop_algs: Vec<String>,
+    pub(crate) dpop_required: bool,
+}
+
+/// Reads a protected resource metadata document (RFC 9728 §2) for the resource `expected`:
+/// its `resource` must be exactly that URI (§3.3: a document about another resource is an
+/// impersonation attempt), `authorization_servers` a non-empty array of strings (at most
+/// [`MAX_AUTHORIZATION_SERVERS`]); the optional members have their types.
+pub(crate) fn resource_answer(body: &[u8], expected: &str) -> Result<ResourceAnswer, &'static str> {
+    let doc = json::parse_object(body).map_err(|_| "the metadata is not a JSON object")?;
+    match doc.get("resource") {
+        Some(Value::String(resource)) if resource == expected => {}
+        Some(Value::String(_)) => {
+            return Err("the metadata's resource is not the URI that was called");
+        }
+        _ => return Err("the metadata has no resource"),
+    }
+    let strings = |name: &str| -> Result<Vec<String>, &'static str> {
+        match doc.get(name) {
+            None => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_owned)
+                        .ok_or("a metadata list holds a non-string")
+                })
+                .collect(),
+            Some(_) => Err("a metadata list is not an array"),
+        }
+    };
+    let authorization_servers = strings("authorization_servers")?;
+    if authorization_servers.is_empty() {
+        return Err("the metadata names no authorization server");
+    }
+    if authorization_servers.len() > MAX_AUTHORIZATION_SERVERS {
+        return Err("the metadata names more than 16 authorization servers");
+    }
+    let dpop_required = match doc.get("dpop_bound_access_tokens_required") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err("dpop_bound_access_tokens_required is not a boolean"),
+    };
+    Ok(ResourceAnswer {
+        authorization_servers,
+        scopes_supported: strings("scopes_supported")?,
+        dpop_algs: strings("dpop_signing_alg_values_supported")?,
+        dpop_required,
+    })
 }
 
 /// What an introspection response says about a token.

@@ -39,6 +39,7 @@ mod introspection;
 mod login;
 mod outbound;
 mod provider;
+mod resource;
 mod session;
 mod userinfo;
 
@@ -59,6 +60,7 @@ pub use introspection::{
 };
 pub use login::{LoggedIn, Login, LoginBuilder, PendingLogin};
 pub use outbound::{BearerLayer, BearerMiddleware, BearerService, BoxError};
+pub use resource::{ResourceDiscovery, ResourceDiscoveryBuilder, ResourceInfo};
 /// Secrets ([`ClientAuth`]'s, [`DpopKey`]'s) are `secrecy` types; re-exported so a client
 /// secret needs no extra dependency: `SecretString::from(std::env::var("SECRET")?)`.
 pub use secrecy::{ExposeSecret, SecretString};
