@@ -399,6 +399,139 @@ async fn the_authorization_request_carries_scopes_resources_and_audience() {
     assert_eq!(values("client_id"), ["web"]);
 }
 
+/// RFC 9728 discovery refuses metadata about anything but the URL that was called, and needs
+/// an authorization server whose own metadata reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resource_discovery_trusts_only_metadata_about_the_called_url() {
+    use portcullis_core::client::ResourceDiscovery;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let doc = Arc::new(std::sync::Mutex::new(Value::Null));
+    let challenge = Arc::new(std::sync::Mutex::new(None::<String>));
+    let app = Router::new()
+        .route(
+            "/mcp",
+            get({
+                let challenge = Arc::clone(&challenge);
+                move || async move {
+                    match challenge.lock().unwrap().clone() {
+                        Some(value) => (
+                            StatusCode::UNAUTHORIZED,
+                            [("www-authenticate", value)],
+                        )
+                            .into_response(),
+                        None => StatusCode::OK.into_response(),
+                    }
+                }
+            }),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource/mcp",
+            get({
+                let doc = Arc::clone(&doc);
+                move || async move { Json(doc.lock().unwrap().clone()) }
+            }),
+        )
+        .route(
+            "/elsewhere.json",
+            get({
+                let base = base.clone();
+                move || async move {
+                    Json(json!({"resource": format!("{base}/other"), "authorization_servers": [base]}))
+                }
+            }),
+        )
+        .route(
+            "/.well-known/openid-configuration",
+            get({
+                let base = base.clone();
+                move || async move {
+                    Json(json!({"issuer": base, "token_endpoint": format!("{base}/token"), "jwks_uri": format!("{base}/jwks")}))
+                }
+            }),
+        );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let resource = format!("{base}/mcp");
+    let metadata = format!("{base}/.well-known/oauth-protected-resource/mcp");
+    let discovery = ResourceDiscovery::builder().build().expect("config");
+    let set = |value: Value, pointer: Option<String>| {
+        *doc.lock().unwrap() = value;
+        *challenge.lock().unwrap() = pointer;
+    };
+    let good =
+        json!({"resource": resource, "authorization_servers": [base], "scopes_supported": ["a"]});
+
+    set(
+        good.clone(),
+        Some(format!("Bearer resource_metadata=\"{metadata}\"")),
+    );
+    let info = discovery.discover(&resource).await.expect("discovered");
+    assert_eq!(info.authorization_server, base);
+    assert_eq!(info.token_endpoint, format!("{base}/token"));
+    assert_eq!(
+        info.token_request(),
+        TokenRequest::new().resource(&resource)
+    );
+
+    // No challenge (a 200): the well-known URL is tried.
+    set(good.clone(), None);
+    assert!(discovery.discover(&resource).await.is_ok());
+
+    let invalid = |outcome: Result<_, TokenError>, what: &str| match outcome {
+        Err(TokenError::Invalid(why)) => why,
+        other => panic!("{what}: {other:?}"),
+    };
+    // A document about another resource, at the right place or where a forged pointer leads.
+    set(
+        json!({"resource": format!("{base}/other"), "authorization_servers": [base]}),
+        None,
+    );
+    let why = invalid(discovery.discover(&resource).await, "another resource");
+    assert!(why.contains("not the URI"), "{why}");
+    set(
+        good.clone(),
+        Some(format!(
+            "Bearer resource_metadata=\"{base}/elsewhere.json\""
+        )),
+    );
+    let why = invalid(discovery.discover(&resource).await, "forged pointer");
+    assert!(why.contains("not the URI"), "{why}");
+    // No authorization server; a list that is not one.
+    set(
+        json!({"resource": resource, "authorization_servers": []}),
+        None,
+    );
+    invalid(discovery.discover(&resource).await, "no server");
+    set(
+        json!({"resource": resource, "authorization_servers": base}),
+        None,
+    );
+    invalid(discovery.discover(&resource).await, "not a list");
+    // An authorization server whose metadata cannot be read.
+    set(
+        json!({"resource": resource, "authorization_servers": ["http://127.0.0.1:1"]}),
+        None,
+    );
+    match discovery.discover(&resource).await {
+        Err(TokenError::Unavailable { reason }) => {
+            assert!(reason.contains("authorization server"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // A pointer over plain http to another host is refused before any request.
+    set(
+        good,
+        Some("Bearer resource_metadata=\"http://metadata.example/x\"".to_owned()),
+    );
+    assert!(matches!(
+        discovery.discover(&resource).await,
+        Err(TokenError::Config(_))
+    ));
+}
+
 /// Runs `n` calls of `call` at once, each on its own task, and returns their outcomes in order.
 async fn concurrently<F, Fut>(n: usize, call: F) -> Vec<Result<AccessToken, TokenError>>
 where

@@ -14,7 +14,7 @@ use portcullis_core::fuzzing;
 /// A fuzz target: its corpus directory name and its entry point.
 type Target = (&'static str, fn(&[u8]));
 
-const TARGETS: [Target; 15] = [
+const TARGETS: [Target; 16] = [
     ("token_response", fuzzing::token_response),
     ("introspection_response", fuzzing::introspection_response),
     ("verify", fuzzing::verify),
@@ -30,6 +30,7 @@ const TARGETS: [Target; 15] = [
     ("dpop_nonce", fuzzing::dpop_nonce),
     ("revocation_wire", fuzzing::revocation_wire),
     ("logout_form", fuzzing::logout_form),
+    ("resource_metadata", fuzzing::resource_metadata),
 ];
 
 fn files(dir: &Path) -> Vec<std::path::PathBuf> {

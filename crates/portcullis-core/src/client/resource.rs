@@ -15,6 +15,7 @@ use reqwest::Url;
 use super::TokenError;
 use super::credentials::TokenRequest;
 use super::endpoint::DISCOVERY_TTL;
+use crate::challenge::metadata_pointer;
 use crate::fetch::{Fetched, Fetcher, Limits};
 use crate::keys::discovery::Discovery;
 use crate::oauth_response::resource_answer;
@@ -184,91 +185,9 @@ fn well_known(resource: &str) -> Result<String, TokenError> {
     ))
 }
 
-/// The `resource_metadata` auth-param of a `WWW-Authenticate` value (RFC 9728 §5.1), in any
-/// challenge: a quoted string (backslash escapes undone) or a token. Text inside another
-/// parameter's quoted value is never taken for it.
-pub(crate) fn metadata_pointer(header: &str) -> Option<String> {
-    const NAME: &str = "resource_metadata";
-    let mut quoted = false;
-    let mut escaped = false;
-    let mut previous = None;
-    for (at, c) in header.char_indices() {
-        if quoted {
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => quoted = false,
-                _ => {}
-            }
-        } else if c == '"' {
-            quoted = true;
-        } else if matches!(previous, None | Some(' ' | ',' | '\t'))
-            && let Some(value) = header.get(at..).and_then(|r| r.strip_prefix(NAME))
-            && let Some(value) = value.trim_start().strip_prefix('=')
-        {
-            return param_value(value.trim_start());
-        }
-        previous = Some(c);
-    }
-    None
-}
-
-/// An auth-param value at the start of `text`: a quoted string or a token.
-fn param_value(text: &str) -> Option<String> {
-    match text.strip_prefix('"') {
-        Some(quoted) => {
-            let mut out = String::new();
-            let mut chars = quoted.chars();
-            loop {
-                match chars.next()? {
-                    '"' => break Some(out),
-                    '\\' => out.push(chars.next()?),
-                    c => out.push(c),
-                }
-            }
-        }
-        None => {
-            let token: String = text
-                .chars()
-                .take_while(|c| !matches!(c, ',' | ' ' | '\t'))
-                .collect();
-            (!token.is_empty()).then_some(token)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_pointer_is_read_from_any_challenge() {
-        let url = "https://api.example.com/.well-known/oauth-protected-resource/mcp";
-        for header in [
-            format!(r#"Bearer resource_metadata="{url}""#),
-            format!(r#"Bearer realm="x", error="invalid_token", resource_metadata="{url}""#),
-            format!(r#"Bearer, DPoP algs="ES256", resource_metadata="{url}""#),
-            format!("Bearer resource_metadata={url}"),
-            format!(r#"Bearer resource_metadata = "{url}""#),
-        ] {
-            assert_eq!(metadata_pointer(&header).as_deref(), Some(url), "{header}");
-        }
-        assert_eq!(
-            metadata_pointer(r#"Bearer resource_metadata="a\"b""#).as_deref(),
-            Some("a\"b")
-        );
-        for header in [
-            "Bearer",
-            r#"Bearer realm="resource_metadata""#,
-            r#"Bearer realm="x, resource_metadata=https://evil""#,
-            r#"Bearer realm="a\" resource_metadata=https://evil""#,
-            r#"Bearer xresource_metadata="https://evil""#,
-            r#"Bearer resource_metadata="unterminated"#,
-            "Bearer resource_metadata=",
-        ] {
-            assert_eq!(metadata_pointer(header), None, "{header}");
-        }
-    }
 
     #[test]
     fn the_well_known_url_inserts_the_path() {

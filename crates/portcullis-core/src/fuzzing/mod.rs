@@ -281,6 +281,31 @@ pub fn token_response(data: &[u8]) {
     }
 }
 
+/// A protected resource's metadata document (for a fixed resource) and a `WWW-Authenticate`
+/// value, read as a client discovering the resource reads them. Invariants: an accepted
+/// document is one serde_json reads with exactly that `resource` and the same non-empty
+/// `authorization_servers`; a pointer found in the text is no longer than the text.
+pub fn resource_metadata(data: &[u8]) {
+    const RESOURCE: &str = "https://api.example.com/mcp";
+    if let Ok(answer) = crate::oauth_response::resource_answer(data, RESOURCE) {
+        let doc: Value = serde_json::from_slice(data)
+            .unwrap_or_else(|e| panic!("accepted what serde_json refuses: {e}"));
+        assert_eq!(doc.get("resource").and_then(Value::as_str), Some(RESOURCE));
+        let servers: Vec<&str> = doc
+            .get("authorization_servers")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        assert!(!answer.authorization_servers.is_empty());
+        assert_eq!(answer.authorization_servers, servers);
+    }
+    if let Ok(text) = std::str::from_utf8(data)
+        && let Some(pointer) = crate::challenge::metadata_pointer(text)
+    {
+        assert!(pointer.len() <= text.len());
+    }
+}
+
 /// An introspection answer. Invariant: "active" only when serde_json reads `active: true` and
 /// a Bearer `token_type` (or none, when not required) or a DPoP one with a `cnf.jkt` string; and
 /// requiring the type never makes more answers active.
