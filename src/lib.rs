@@ -53,6 +53,11 @@ pub struct DpopDoctests;
 #[doc = include_str!("../docs/client.md")]
 pub struct ClientDoctests;
 
+/// `docs/metadata.md`'s code blocks, compiled as doc tests.
+#[cfg(all(doctest, feature = "axum", feature = "client"))]
+#[doc = include_str!("../docs/metadata.md")]
+pub struct MetadataDoctests;
+
 /// `docs/fleet.md`'s code blocks, compiled as doc tests.
 #[cfg(all(doctest, feature = "redis"))]
 #[doc = include_str!("../docs/fleet.md")]

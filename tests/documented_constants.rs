@@ -10,6 +10,7 @@ use portcullis::client;
 use portcullis::fetch;
 use portcullis::keys::remote;
 use portcullis::logout;
+use portcullis::resource_metadata;
 use portcullis::revocation;
 use portcullis_redis as redis;
 
@@ -259,6 +260,12 @@ fn constants() -> Vec<(&'static str, Value)> {
         (
             "MAX_LOGOUT_REQUEST_LEN",
             count(logout::MAX_LOGOUT_REQUEST_LEN),
+        ),
+        ("WELL_KNOWN_PATH", Text(resource_metadata::WELL_KNOWN_PATH)),
+        ("METADATA_MAX_AGE", Time(resource_metadata::METADATA_MAX_AGE)),
+        (
+            "MAX_SCOPES_SUPPORTED",
+            count(resource_metadata::MAX_SCOPES_SUPPORTED),
         ),
     ]
 }
