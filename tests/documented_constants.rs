@@ -262,7 +262,10 @@ fn constants() -> Vec<(&'static str, Value)> {
             count(logout::MAX_LOGOUT_REQUEST_LEN),
         ),
         ("WELL_KNOWN_PATH", Text(resource_metadata::WELL_KNOWN_PATH)),
-        ("METADATA_MAX_AGE", Time(resource_metadata::METADATA_MAX_AGE)),
+        (
+            "METADATA_MAX_AGE",
+            Time(resource_metadata::METADATA_MAX_AGE),
+        ),
         (
             "MAX_SCOPES_SUPPORTED",
             count(resource_metadata::MAX_SCOPES_SUPPORTED),

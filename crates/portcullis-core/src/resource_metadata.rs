@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
+use crate::authz::Requirement;
 use crate::challenge::is_scope_token;
 use crate::error::ConfigError;
 use crate::render::Rejection;
@@ -38,7 +39,7 @@ pub const MAX_SCOPES_SUPPORTED: usize = 256;
 /// |---|---|---|
 /// | `resource` ([`builder`](Self::builder)) | **required** | the canonical URI clients use and tokens name in `aud`; `https`, or `http` on a loopback host |
 /// | [`authorization_server`](ProtectedResourceBuilder::authorization_server) | the verifier's trusted issuers | at least one is required (MCP); name them when issuers come from a resolver |
-/// | [`scope`](ProtectedResourceBuilder::scope) | none listed | `scopes_supported`, and what a client asks for |
+/// | [`scope`](ProtectedResourceBuilder::scope), [`scopes_of`](ProtectedResourceBuilder::scopes_of) | none listed | `scopes_supported`, and what a client asks for; `scopes_of` collects a route requirement's scopes |
 /// | [`resource_name`](ProtectedResourceBuilder::resource_name), [`resource_documentation`](ProtectedResourceBuilder::resource_documentation), [`resource_policy_uri`](ProtectedResourceBuilder::resource_policy_uri), [`resource_tos_uri`](ProtectedResourceBuilder::resource_tos_uri) | absent | shown to users by clients |
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProtectedResource {
@@ -109,6 +110,15 @@ impl ProtectedResourceBuilder {
         let scope = scope.into();
         if !self.scopes.contains(&scope) {
             self.scopes.push(scope);
+        }
+        self
+    }
+
+    /// Every scope `requirement` asks for (outside a `not`), for `scopes_supported`: give it the
+    /// requirements of your routes, so the document lists what they check.
+    pub fn scopes_of(mut self, requirement: &Requirement) -> Self {
+        for scope in requirement.scope_hint() {
+            self = self.scope(scope);
         }
         self
     }
@@ -356,6 +366,18 @@ mod tests {
             assert!(url.ends_with(&built.path), "{resource}");
             assert_eq!(built.resource(), resource);
         }
+    }
+
+    #[test]
+    fn scopes_are_collected_from_requirements() {
+        use crate::authz::{all_of, any_of, not, role, scope};
+        let built = ProtectedResource::builder("https://api.example.com")
+            .scope("a")
+            .scopes_of(&all_of([scope("b"), any_of([scope("a"), scope("c")])]))
+            .scopes_of(&all_of([role("admin"), not(scope("d"))]))
+            .build()
+            .unwrap();
+        assert_eq!(built.scopes().collect::<Vec<_>>(), ["a", "b", "c"]);
     }
 
     #[test]
