@@ -5,9 +5,12 @@
 #
 # Builds the servers (release), mints an RS256 key set and tokens once, installs wrk if missing,
 # pins each server to CPU 0 and wrk to CPU 1 (when there are two), and runs every server
-# `rounds` times for `seconds` after a warm-up, alternating servers within each round. Three
+# `rounds` times for `seconds` after a warm-up, alternating servers within each round. Four
 # modes: `reused` (one token for every request, as clients send it), `distinct` (a different
-# token per request, cycling through BENCH_TOKENS pre-minted ones) and `dpop` (one DPoP-bound
+# token per request, cycling through BENCH_TOKENS pre-minted ones), `mixed` (many clients, each
+# reusing its own token: BENCH_MIXED_CLIENTS tokens picked at random, default 10 000, plus
+# BENCH_MIXED_NEW percent of requests with a new token, default 5; the verified-token cache's
+# size at the end of each run is reported) and `dpop` (one DPoP-bound
 # token with a distinct proof per request, BENCH_PROOFS of them signed just before each server
 # starts, against bare axum and a raw ES256 floor). Rows with Redis (a revocation mirror of
 # 10 000 entries on the cached path; DPoP with the Redis replay store) start a local
@@ -22,7 +25,7 @@ rounds="${2:-3}"
 warmup="${BENCH_WARMUP:-3}"
 conns="${BENCH_CONNECTIONS:-64}"
 port="${BENCH_PORT:-18080}"
-modes="${BENCH_MODES:-reused distinct dpop}"
+modes="${BENCH_MODES:-reused distinct mixed dpop}"
 # A regular expression: only servers whose name matches run (bare axum always does: ratios).
 only="${BENCH_SERVERS:-.}"
 export BENCH_TOKENS="${BENCH_TOKENS:-300000}"
@@ -55,7 +58,7 @@ tick="$(getconf CLK_TCK)"
 redis_port="${BENCH_REDIS_PORT:-16379}"
 redis_url="redis://127.0.0.1:$redis_port/0"
 
-# name | binary | environment | path | modes it runs in (empty: reused and distinct)
+# name | binary | environment | path | modes it runs in (empty: reused, distinct and mixed)
 servers=(
     "bare axum|bare_axum||/open|reused distinct dpop"
     "bare axum, no token header|bare_axum||/open|reused"
@@ -123,6 +126,18 @@ status() {
     echo "$line" | awk '{print $2}'
 }
 
+# The body of a GET over bash's /dev/tcp (empty when the route is not there).
+body() {
+    exec 3<>"/dev/tcp/127.0.0.1/$port"
+    printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nConnection: close\r\n\r\n' "$1" "$port" >&3
+    local response
+    response="$(cat <&3)"
+    exec 3<&- 3>&-
+    case "$response" in
+        "HTTP/1.1 200"*) printf '%s' "${response##*$'\r\n\r\n'}" ;;
+    esac
+}
+
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 sys_ticks() { awk '{print $15}' "/proc/$1/stat"; }
 rss_kb() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status"; }
@@ -139,7 +154,7 @@ trap '[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; [ -n "${redis_pid:-}" ] && k
 run_one() {
     local mode="$1" round="$2" name="$3" binary="$4" envs="$5" path="$6"
     # Bare axum has no token to vary.
-    if [ "$mode" = distinct ] && [ "$path" = /open ]; then
+    if { [ "$mode" = distinct ] || [ "$mode" = mixed ]; } && [ "$path" = /open ]; then
         return 0
     fi
     if [ "$mode" = dpop ]; then
@@ -176,6 +191,9 @@ run_one() {
     if [ "$mode" = distinct ]; then
         load+=(-s distinct.lua)
         extra=(-- data/tokens.txt)
+    elif [ "$mode" = mixed ]; then
+        load+=(-s mixed.lua)
+        extra=(-- data/tokens.txt)
     elif [ "$mode" = dpop ]; then
         load+=(-s dpop.lua)
         extra=(-- data/dpop_token.txt data/dpop_proofs.txt)
@@ -195,6 +213,16 @@ run_one() {
     after="$(cpu_ticks "$pid")"
     sys_after="$(sys_ticks "$pid")"
     peak="$(rss_kb "$pid" VmHWM)"
+    # The verified-token cache at the end of the run (servers that report it: `GET /cache`,
+    # "entries bytes"), kept for the summary.
+    if [ "$mode" = mixed ]; then
+        local usage
+        usage="$(body /cache)"
+        if [ -n "$usage" ]; then
+            printf '%s	%s	%s	cache	%s
+' "$mode" "$name" "$round" "$usage" >>"$results"
+        fi
+    fi
     kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
     if echo "$out" | grep -q "Non-2xx\|Socket errors"; then
         printf '%s\t%s\t%s\terror\t%s\n' "$mode" "$name" "$round" "$(echo "$out" | grep "Non-2xx\|Socket errors" | tr -s ' ')" >>"$results"
@@ -225,7 +253,7 @@ for mode in $modes; do
             if [ "$name" != "bare axum" ] && ! [[ "$name" =~ $only ]]; then
                 continue
             fi
-            if ! [[ " ${runs_in:-reused distinct} " == *" $mode "* ]]; then
+            if ! [[ " ${runs_in:-reused distinct mixed} " == *" $mode "* ]]; then
                 continue
             fi
             echo "bench: $mode round $round: $name" >&2
@@ -242,6 +270,8 @@ function median(list,   n, a, i, j, t) {
     for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
     return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
+$4 == "cache" && $5 !~ /^[0-9]+ [0-9]+$/ { next }
+$4 == "cache" { split($5, u, " "); centries[$1 SUBSEP $2] = centries[$1 SUBSEP $2] " " u[1]; cbytes[$1 SUBSEP $2] = cbytes[$1 SUBSEP $2] " " u[2]; next }
 $4 == "error" { err[$1 SUBSEP $2] = $5; if (!($1 SUBSEP $2 in seen)) { seen[$1 SUBSEP $2] = 1; order[++k] = $1 SUBSEP $2 } next }
 {
     key = $1 SUBSEP $2
@@ -259,6 +289,12 @@ END {
         r = median(rps[order[i]])
         base = (kk[1] SUBSEP "bare axum") in seen ? median(rps[kk[1] SUBSEP "bare axum"]) : reused
         printf "%-9s %-30s %10.0f %9.0f %9.0f %10.1f %10.1f %9.1f %9.1f %8.3fx\n", kk[1], kk[2], r, median(p50[order[i]]), median(p99[order[i]]), median(cpu[order[i]]), median(sys[order[i]]), median(idle[order[i]]) / 1024, median(peak[order[i]]) / 1024, (base > 0 ? r / base : 0)
+    }
+    for (i = 1; i <= k; i++) {
+        if (order[i] in centries) {
+            split(order[i], kk, SUBSEP)
+            printf "%-9s %-30s verified-token cache at the end: %d entries, %.1f MB\n", kk[1], kk[2], median(centries[order[i]]), median(cbytes[order[i]]) / 1048576
+        }
     }
 }' "$results"
 if grep -q $'\terror\t' "$results"; then

@@ -5,6 +5,8 @@
 //! `BENCH_REDIS_URL` puts the replay store on that Redis and adds a revocation mirror of it,
 //! holding `BENCH_REVOCATIONS` (default 10 000) revocations of other sessions, so every
 //! request's check runs against a populated mirror.
+//! `GET /cache` (no token) answers the verified-token cache's size, `entries bytes` (`0 0`
+//! with the cache off), for the mixed mode's report.
 
 use axum::{Router, routing::get};
 use portcullis::axum::{AuthLayer, Authenticated};
@@ -54,6 +56,14 @@ async fn main() {
         builder = builder.revocations(revocations);
     }
     let verifier = builder.build().expect("verifier");
+    let usage = {
+        let verifier = verifier.clone();
+        move || async move {
+            verifier
+                .token_cache_usage()
+                .map_or_else(|| "0 0".to_owned(), |u| format!("{} {}", u.entries, u.bytes))
+        }
+    };
     let mut layer = AuthLayer::new(verifier);
     if std::env::var("BENCH_DPOP").as_deref() == Ok("required") {
         let policy = DpopPolicy::default()
@@ -69,7 +79,8 @@ async fn main() {
     let app = Router::new()
         .route("/protected", get(protected))
         .layer(layer)
-        .route("/open", get(|| async { "ok" }));
+        .route("/open", get(|| async { "ok" }))
+        .route("/cache", get(usage));
     let listener = tokio::net::TcpListener::bind(portcullis_bench::addr())
         .await
         .expect("bind");
