@@ -205,7 +205,9 @@ async fn an_unreachable_token_endpoint_is_unavailable_and_failures_are_shared() 
 /// A loopback authorization server whose token and revocation endpoints give one scripted
 /// answer (status and body), with discovery, keys and a device endpoint that work, so every
 /// flow reaches the scripted answer.
-async fn scripted_server(answer: Arc<std::sync::Mutex<(u16, String)>>) -> String {
+async fn scripted_server(
+    answer: Arc<std::sync::Mutex<(u16, String)>>,
+) -> (String, Arc<AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -222,6 +224,8 @@ async fn scripted_server(answer: Arc<std::sync::Mutex<(u16, String)>>) -> String
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
     });
+    let token_hits = Arc::new(AtomicUsize::new(0));
+    let hits = Arc::clone(&token_hits);
     let scripted = move || {
         let (status, body) = answer.lock().unwrap().clone();
         (
@@ -249,13 +253,16 @@ async fn scripted_server(answer: Arc<std::sync::Mutex<(u16, String)>>) -> String
         .route(
             "/token",
             post({
-                let scripted = scripted.clone();
-                move || async move { scripted() }
+                let (scripted, hits) = (scripted.clone(), Arc::clone(&hits));
+                move || async move {
+                    hits.fetch_add(1, Ordering::SeqCst);
+                    scripted()
+                }
             }),
         )
         .route("/revoke", post(move || async move { scripted() }));
     tokio::spawn(async move { axum::serve(listener, app).await });
-    base
+    (base, token_hits)
 }
 
 /// What each flow reports for each kind of error answer: a refusal of the request is
@@ -270,7 +277,7 @@ async fn every_flow_maps_error_answers_the_same_way() {
         Unavailable,
     }
     let answer = Arc::new(std::sync::Mutex::new((200, String::new())));
-    let base = scripted_server(Arc::clone(&answer)).await;
+    let (base, token_hits) = scripted_server(Arc::clone(&answer)).await;
     let error = |code: &str| json!({ "error": code, "error_description": "why" }).to_string();
     let rows: Vec<(u16, String, Outcome)> = vec![
         (
@@ -366,14 +373,19 @@ async fn every_flow_maps_error_answers_the_same_way() {
         // The device flow stops on a refusal, and keeps polling through failures until its
         // codes expire (3 s here), then reports the failure.
         let authorization = device.start(&TokenRequest::new()).await.expect("start");
+        let before = token_hits.load(Ordering::SeqCst);
         let got = outcome(device.poll(&authorization).await.map(drop));
         assert_eq!(got, expected, "device poll, {row}");
+        if status == 200 {
+            // A 200 spends the device code: its answer is final, never polled again.
+            assert_eq!(token_hits.load(Ordering::SeqCst) - before, 1, "{row}");
+        }
     }
 }
 
 #[tokio::test]
 async fn the_authorization_request_carries_scopes_resources_and_audience() {
-    let base = scripted_server(Arc::default()).await;
+    let (base, _) = scripted_server(Arc::default()).await;
     let login = Login::builder(&base, "web", CALLBACK)
         .discover()
         .await
@@ -563,6 +575,21 @@ async fn token_endpoint(response: Value) -> (String, Arc<AtomicUsize>) {
         )
         .with_state((Arc::clone(&count), response));
     (format!("{}/token", serve(app).await), count)
+}
+
+/// An absurd `expires_in` is taken as a day, never as clock arithmetic that overflows.
+#[tokio::test]
+async fn an_absurd_lifetime_is_capped_not_a_panic() {
+    let (url, count) = token_endpoint(json!({
+        "token_type": "Bearer",
+        "expires_in": u64::MAX,
+    }))
+    .await;
+    let client = svc_client(url);
+    let token = client.access_token().await.expect("a token");
+    assert_eq!(token.expires_in(), Some(Duration::from_secs(24 * 3600)));
+    client.access_token().await.expect("cached");
+    assert_eq!(count.load(Ordering::SeqCst), 1);
 }
 
 /// A client-credentials client `svc` (`client_secret_post`) for a loopback token endpoint.
@@ -1458,9 +1485,23 @@ async fn a_saved_session_is_restored_elsewhere_and_keeps_refreshing() {
 
     let stored = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let sink = Arc::clone(&stored);
+    let session = restored.clone();
     restored.on_refresh(move |saved| {
-        let sink = Arc::clone(&sink);
-        async move { sink.lock().unwrap().push(saved.refresh_token().to_owned()) }
+        let (sink, session) = (Arc::clone(&sink), session.clone());
+        async move {
+            // The new tokens are in use before the hook runs, and asking for one from inside
+            // it does not wait for the refresh it is part of.
+            assert_eq!(
+                session.refresh_token().as_deref(),
+                Some(saved.refresh_token())
+            );
+            let access = session.access_token().await.expect("the new access token");
+            assert_eq!(
+                saved.saved_access_token().map(|(t, _)| t),
+                Some(access.secret())
+            );
+            sink.lock().unwrap().push(saved.refresh_token().to_owned())
+        }
     });
     let verifier = verifier(&idp, &idp.jwt_api);
     for _ in 0..2 {

@@ -205,7 +205,8 @@ impl DeviceFlow {
             }
             tokio::time::sleep(interval).await;
             match self.ask(authorization).await {
-                Ok(user) => return Ok(user),
+                // Answered 200: the device code is spent, whatever comes of the answer.
+                Ok(answered) => return answered,
                 Err(TokenError::Rejected { code, description }) => {
                     unavailable = None;
                     match next_step(code, interval) {
@@ -222,7 +223,12 @@ impl DeviceFlow {
         }
     }
 
-    async fn ask(&self, authorization: &DeviceAuthorization) -> Result<LoggedIn, TokenError> {
+    /// One poll. The outer error is the exchange's (a refusal, or a failure before any answer,
+    /// which a later poll may get past); the inner result is what a 200 gave, final either way.
+    async fn ask(
+        &self,
+        authorization: &DeviceAuthorization,
+    ) -> Result<Result<LoggedIn, TokenError>, TokenError> {
         let provider = &self.provider;
         let form = vec![
             (
@@ -240,8 +246,20 @@ impl DeviceFlow {
             .party
             .post_to(self.token_endpoint.clone(), form, true)
             .await?;
+        Ok(self.approved(&body, dpop, sent, authorization).await)
+    }
+
+    /// The user of a 200 answer.
+    async fn approved(
+        &self,
+        body: &[u8],
+        dpop: bool,
+        sent: Instant,
+        authorization: &DeviceAuthorization,
+    ) -> Result<LoggedIn, TokenError> {
+        let provider = &self.provider;
         let answer =
-            crate::oauth_response::token_answer(&body, dpop).map_err(TokenError::unavailable)?;
+            crate::oauth_response::token_answer(body, dpop).map_err(TokenError::unavailable)?;
         let raw = answer
             .id_token
             .ok_or_else(|| TokenError::Invalid("the token response has no ID token".into()))?;

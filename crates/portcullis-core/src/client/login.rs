@@ -189,7 +189,9 @@ impl Login {
 
     /// A session restored from what [`UserTokens::save`] (or an
     /// [`on_refresh`](UserTokens::on_refresh) hook) stored, in this process or an earlier one:
-    /// it refreshes like the session the login produced.
+    /// it refreshes like the session the login produced. Give it its
+    /// [`on_refresh`](UserTokens::on_refresh) hook again, or the next rotated refresh token is
+    /// not stored.
     pub fn restore(&self, saved: SavedSession) -> UserTokens {
         UserTokens::restore(Arc::clone(&self.inner), saved)
     }

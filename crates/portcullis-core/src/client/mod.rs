@@ -79,11 +79,17 @@ pub struct AccessToken {
     dpop: bool,
 }
 
+/// A lifetime a server announces above this is taken as this: 24 h. A client refreshes a
+/// longer-lived token after a day, which costs one request; believing `expires_in` as sent
+/// could overflow the clock arithmetic (`u64::MAX` seconds) or keep a token long after it was
+/// meant to be replaced.
+pub(crate) const MAX_ANNOUNCED_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
 impl AccessToken {
     pub(crate) fn new(secret: SecretString, expires_in: Option<Duration>) -> Self {
         Self {
             secret,
-            expires_in,
+            expires_in: expires_in.map(|d| d.min(MAX_ANNOUNCED_LIFETIME)),
             dpop: false,
         }
     }
@@ -105,7 +111,7 @@ impl AccessToken {
         self.secret.expose_secret()
     }
 
-    /// The lifetime the server announced (`expires_in`), if any.
+    /// The lifetime the server announced (`expires_in`, at most 24 h), if any.
     pub fn expires_in(&self) -> Option<Duration> {
         self.expires_in
     }

@@ -6,9 +6,9 @@
 //! the old one atomically together with the new access token: presenting an already rotated
 //! refresh token makes servers revoke the whole grant (reuse detection), so two requests racing
 //! with the same one would log the user out. For the same reason the refresh hook
-//! ([`UserTokens::on_refresh`]) runs inside the one refresh, before anyone gets the new access
-//! token: its calls never overlap and arrive in order, so the stored refresh token is always
-//! the newest one.
+//! ([`UserTokens::on_refresh`]) runs inside the one refresh, right after the new tokens are
+//! stored: its calls never overlap and arrive in order, so the refresh token it stores last is
+//! always the newest one.
 
 use std::fmt;
 use std::future::Future;
@@ -232,10 +232,15 @@ impl UserTokens {
     }
 
     /// Runs `hook` after every refresh, with the session to store (the rotated refresh token and
-    /// the new access token). Calls never overlap and come in order, inside the refresh: the
-    /// callers waiting for the new access token get it once `hook` has finished, so what is
-    /// stored is never older than what is in use. A hook that fails should log and return; the
-    /// new tokens are kept either way (the old refresh token is spent). Replaces an earlier hook.
+    /// the new access token). The new tokens are in use before the hook runs, so a hook that
+    /// fails, panics or is cancelled loses nothing in memory; it runs inside the one refresh, so
+    /// calls never overlap and come in order (the last one stored is the newest), and callers
+    /// that must wait for a refresh wait for the hook too: keep it short. A hook that fails
+    /// should log and return. It may call [`access_token`](Self::access_token) and
+    /// [`save`](Self::save) on this session (they see the new tokens), but not
+    /// [`refresh`](Self::refresh), which would wait for the refresh it is part of. A session
+    /// from [`Login::restore`](super::Login::restore) has no hook until given one. Replaces an
+    /// earlier hook.
     pub fn on_refresh<F, Fut>(&self, hook: F)
     where
         F: Fn(SavedSession) -> Fut + Send + Sync + 'static,
@@ -311,13 +316,15 @@ impl UserTokens {
             .refresh_token()
             .map(|r| SecretString::from(r.secret().to_owned()))
             .or_else(|| current.refresh.clone());
-        let state = TokenState::new(access.clone(), refresh, sent);
+        // Stored before the hook runs: a hook that fails, panics or is cancelled with its
+        // caller's future (a client hanging up, a timeout) cannot lose the rotated token.
+        let state = Arc::new(TokenState::new(access.clone(), refresh, sent));
+        inner.state.store(Arc::clone(&state));
         if let (Some(hook), Some(saved)) =
             (inner.on_refresh.load_full(), save(&state, &inner.resources))
         {
             hook(saved).await;
         }
-        inner.state.store(Arc::new(state));
         Ok(access)
     }
 }
