@@ -1354,7 +1354,11 @@ async fn an_mcp_client_discovers_the_server_and_calls_a_tool() {
     assert!(ready, "the MCP example did not start listening");
 
     // Step 1-3: the 401, the resource metadata, the authorization server's metadata.
-    let discovery = ResourceDiscovery::builder().build().expect("config");
+    // The client sends a secret: it trusts only the provider it is registered with.
+    let discovery = ResourceDiscovery::builder()
+        .authorization_server(&provider.issuer)
+        .build()
+        .expect("config");
     let info = discovery.discover(&mcp_url).await.expect("discovered");
     assert_eq!(info.resource, mcp_url);
     assert_eq!(info.authorization_server, provider.issuer);

@@ -262,7 +262,11 @@ pub(crate) fn metadata_pointer(header: &str) -> Option<String> {
         } else if c == '"' {
             quoted = true;
         } else if matches!(previous, None | Some(' ' | ',' | '\t'))
-            && let Some(value) = header.get(at..).and_then(|r| r.strip_prefix(NAME))
+            // Parameter names are case-insensitive (RFC 9110 §11.2).
+            && header
+                .get(at..at + NAME.len())
+                .is_some_and(|name| name.eq_ignore_ascii_case(NAME))
+            && let Some(value) = header.get(at + NAME.len()..)
             && let Some(value) = value.trim_start().strip_prefix('=')
         {
             return param_value(value.trim_start());
@@ -378,6 +382,7 @@ mod tests {
             format!(r#"Bearer, DPoP algs="ES256", resource_metadata="{url}""#),
             format!("Bearer resource_metadata={url}"),
             format!(r#"Bearer resource_metadata = "{url}""#),
+            format!(r#"Bearer Resource_Metadata="{url}""#),
         ] {
             assert_eq!(metadata_pointer(&header).as_deref(), Some(url), "{header}");
         }

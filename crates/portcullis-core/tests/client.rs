@@ -457,6 +457,16 @@ async fn resource_discovery_trusts_only_metadata_about_the_called_url() {
             }),
         )
         .route(
+            // Only the origin's document for this one (no path-inserted one).
+            "/.well-known/oauth-protected-resource",
+            get({
+                let base = base.clone();
+                move || async move {
+                    Json(json!({"resource": format!("{base}/root-only"), "authorization_servers": [base]}))
+                }
+            }),
+        )
+        .route(
             "/.well-known/openid-configuration",
             get({
                 let base = base.clone();
@@ -533,6 +543,39 @@ async fn resource_discovery_trusts_only_metadata_about_the_called_url() {
         }
         other => panic!("{other:?}"),
     }
+    // Without a path-inserted document, the origin's is tried (and held to the same rule).
+    let info = discovery
+        .discover(&format!("{base}/root-only"))
+        .await
+        .expect("the origin's document");
+    assert_eq!(
+        info.metadata_url,
+        format!("{base}/.well-known/oauth-protected-resource")
+    );
+    // A client with credentials names the servers it trusts; others are refused.
+    let picky = ResourceDiscovery::builder()
+        .authorization_server("https://login.example.com")
+        .build()
+        .expect("config");
+    set(good.clone(), None);
+    let why = invalid(picky.discover(&resource).await, "untrusted server");
+    assert!(why.contains("trusts"), "{why}");
+    let trusting = ResourceDiscovery::builder()
+        .authorization_server(&base)
+        .build()
+        .expect("config");
+    assert!(trusting.discover(&resource).await.is_ok());
+    // A public resource cannot send the client to a loopback address.
+    let why = invalid(
+        discovery
+            .from_challenge(
+                "https://api.example.com/mcp",
+                Some(&format!("Bearer resource_metadata=\"{metadata}\"")),
+            )
+            .await,
+        "loopback pointer",
+    );
+    assert!(why.contains("loopback"), "{why}");
     // A pointer over plain http to another host is refused before any request.
     set(
         good,

@@ -22,6 +22,9 @@ use crate::keys::RemoteJwks;
 use crate::token::TypPolicy;
 use crate::verifier::{TokenCache, Verified, Verifier};
 
+/// The longest ID token accepted: 64 KiB, the cap on the token response that carries it.
+const ID_TOKEN_MAX_LEN: usize = 64 * 1024;
+
 /// The validated ID token of a login. `Debug` shows its issuer and subject, never the token.
 #[derive(Clone)]
 pub struct IdToken {
@@ -90,6 +93,9 @@ impl IdTokens {
             .typ(TypPolicy::IdToken)
             .require_claim("iat")
             .require_claim("sub")
+            // ID tokens carry the user's claims (groups, roles), often past an access token's
+            // 16 KiB; the token response they come in is capped at 64 KiB anyway.
+            .max_token_len(ID_TOKEN_MAX_LEN)
             // Each ID token is checked once, at its login.
             .token_cache(TokenCache::disabled())
             .key_source(keys)

@@ -4,10 +4,14 @@
 //! authorization servers, and the token is then asked for with `resource` = that URL
 //! (RFC 8707), so it is valid there and nowhere else.
 //!
-//! The metadata must be about exactly the URL that was called (RFC 9728 §3.3 and §7.3): a
-//! resource cannot send a client to ask tokens for another one, and a forged pointer in a
-//! challenge leads nowhere. The authorization server's own metadata is read (OIDC, then
-//! RFC 8414, its `issuer` exact) before it is named.
+//! The metadata must be about exactly the URL that was called (RFC 9728 §3.3 and §7.3), so a
+//! resource cannot pass off another resource's document. That does not make what the metadata
+//! says trustworthy: anyone who can answer for the resource (or set its challenge) can name any
+//! authorization server. A client that sends credentials in its token request names the
+//! servers it is registered with ([`ResourceDiscoveryBuilder::authorization_server`]), and only
+//! those are taken. A resource that is not on loopback cannot point the client at a loopback
+//! address. The authorization server's own metadata is read (OIDC, then RFC 8414, its `issuer`
+//! exact) before it is named.
 
 use http::header::{ACCEPT, WWW_AUTHENTICATE};
 use reqwest::Url;
@@ -56,6 +60,7 @@ impl ResourceInfo {
 #[derive(Debug, Clone)]
 pub struct ResourceDiscovery {
     fetcher: Fetcher,
+    trusted: Vec<String>,
 }
 
 /// Builds a [`ResourceDiscovery`].
@@ -63,9 +68,20 @@ pub struct ResourceDiscovery {
 pub struct ResourceDiscoveryBuilder {
     http: Option<reqwest::Client>,
     allow_http: bool,
+    trusted: Vec<String>,
 }
 
 impl ResourceDiscoveryBuilder {
+    /// An authorization server this client is registered with and may send its credentials
+    /// to (its issuer identifier). Repeatable. With any set, only these are taken from a
+    /// resource's metadata. Set them whenever the token request carries a client secret or
+    /// assertion: the metadata comes from the resource, so without this list a hostile
+    /// resource could name an authorization server of its own and collect the credentials.
+    pub fn authorization_server(mut self, issuer: impl Into<String>) -> Self {
+        self.trusted.push(issuer.into());
+        self
+    }
+
     /// Sends requests with this client (proxies, private roots). Redirects must be disabled
     /// on it; the 5 s deadline and the 64 KiB body cap still apply.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
@@ -84,6 +100,7 @@ impl ResourceDiscoveryBuilder {
     pub fn build(self) -> Result<ResourceDiscovery, crate::ConfigError> {
         Ok(ResourceDiscovery {
             fetcher: Fetcher::new(self.http, self.allow_http, Limits::default())?,
+            trusted: self.trusted,
         })
     }
 }
@@ -106,46 +123,79 @@ impl ResourceDiscovery {
             .send(request)
             .await
             .map_err(|e| TokenError::unavailable(format!("the resource: {e}")))?;
-        let challenge = (response.status() == http::StatusCode::UNAUTHORIZED)
-            .then(|| response.headers().get(WWW_AUTHENTICATE))
-            .flatten()
-            .and_then(|v| v.to_str().ok());
-        self.from_challenge(resource, challenge).await
+        // Every challenge the resource sent, as one list (RFC 9110 §11.6.1).
+        let challenges: Vec<&str> = if response.status() == http::StatusCode::UNAUTHORIZED {
+            response
+                .headers()
+                .get_all(WWW_AUTHENTICATE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let joined = challenges.join(", ");
+        self.from_challenge(resource, Some(joined.as_str()).filter(|c| !c.is_empty()))
+            .await
     }
 
     /// Discovers `resource` from the `WWW-Authenticate` of a 401 it answered: the metadata at
-    /// its `resource_metadata`, or (without one) at the resource's well-known URL.
+    /// its `resource_metadata`, or (without one) at the resource's path-inserted well-known
+    /// URL, then its origin's.
     pub async fn from_challenge(
         &self,
         resource: &str,
         www_authenticate: Option<&str>,
     ) -> Result<ResourceInfo, TokenError> {
-        let metadata_url = match www_authenticate.and_then(metadata_pointer) {
-            Some(url) => url,
-            None => well_known(resource)?,
+        let resource_url = self.fetcher.check_url(resource)?;
+        let candidates = match www_authenticate.and_then(metadata_pointer) {
+            Some(url) => vec![url],
+            None => well_known(&resource_url),
         };
-        let url = self.fetcher.check_url(&metadata_url)?;
-        let body = match self.fetcher.get_json(&url, None).await {
-            Ok(Fetched::Body { bytes, .. }) => bytes,
-            Ok(_) => return Err(TokenError::unavailable("the resource metadata: no body")),
-            Err(e) => {
-                return Err(TokenError::unavailable(format!(
-                    "the resource metadata: {e}"
-                )));
+        let mut failure = String::new();
+        let mut found = None;
+        for candidate in candidates {
+            let url = self.reachable(&resource_url, &candidate)?;
+            match self.fetcher.get_json(&url, None).await {
+                Ok(Fetched::Body { bytes, .. }) => {
+                    found = Some((candidate, bytes));
+                    break;
+                }
+                Ok(_) => failure = "no body".to_owned(),
+                Err(e) => failure = e,
             }
+        }
+        let Some((metadata_url, body)) = found else {
+            return Err(TokenError::unavailable(format!(
+                "the resource metadata: {failure}"
+            )));
         };
         let answer = resource_answer(&body, resource)
             .map_err(|why| TokenError::Invalid(format!("resource metadata: {why}")))?;
+        let trusted: Vec<&String> = answer
+            .authorization_servers
+            .iter()
+            .filter(|s| self.trusted.is_empty() || self.trusted.contains(*s))
+            .collect();
+        if trusted.is_empty() {
+            return Err(TokenError::Invalid(
+                "resource metadata: it names no authorization server this client trusts".into(),
+            ));
+        }
         let mut last = String::from("no usable authorization server");
-        for server in &answer.authorization_servers {
-            match self.token_endpoint(server).await {
+        for server in trusted {
+            let endpoint = match self.reachable(&resource_url, server) {
+                Ok(_) => self.token_endpoint(server).await,
+                Err(e) => Err(e.to_string()),
+            };
+            match endpoint {
                 Ok(endpoint) => {
                     return Ok(ResourceInfo {
                         resource: resource.to_owned(),
                         metadata_url,
                         authorization_server: server.clone(),
                         token_endpoint: endpoint.to_string(),
-                        authorization_servers: answer.authorization_servers,
+                        authorization_servers: answer.authorization_servers.clone(),
                         scopes_supported: answer.scopes_supported,
                         dpop_signing_alg_values_supported: answer.dpop_algs,
                         dpop_bound_access_tokens_required: answer.dpop_required,
@@ -159,6 +209,19 @@ impl ResourceDiscovery {
         )))
     }
 
+    /// `url`, if this client may fetch it for `resource`: the https rule, and no loopback
+    /// address for a resource that is not on loopback itself (a public resource cannot make the
+    /// client probe its own host).
+    fn reachable(&self, resource: &Url, url: &str) -> Result<Url, TokenError> {
+        let url = self.fetcher.check_url(url)?;
+        if is_loopback(&url) && !is_loopback(resource) {
+            return Err(TokenError::Invalid(
+                "resource metadata: a loopback URL for a resource that is not on loopback".into(),
+            ));
+        }
+        Ok(url)
+    }
+
     /// The token endpoint in `issuer`'s own metadata (its `issuer` exact).
     async fn token_endpoint(&self, issuer: &str) -> Result<Url, String> {
         let discovery = Discovery::new(issuer.to_owned(), "token_endpoint", &self.fetcher)
@@ -167,22 +230,24 @@ impl ResourceDiscovery {
     }
 }
 
-/// The resource's well-known metadata URL (RFC 9728 §3.1: the path inserted after the prefix).
-fn well_known(resource: &str) -> Result<String, TokenError> {
-    let url = Url::parse(resource).map_err(|_| {
-        TokenError::Config(crate::ConfigError::InvalidValue {
-            name: "resource",
-            why: "not an absolute URL",
-        })
-    })?;
-    let path = match url.path() {
-        "/" => "",
-        path => path,
-    };
-    Ok(format!(
-        "{}{WELL_KNOWN_PATH}{path}",
-        url.origin().ascii_serialization()
-    ))
+/// Where a resource's metadata may be without a pointer: the path-inserted well-known URL
+/// (RFC 9728 §3.1), then the origin's (as MCP clients try next).
+fn well_known(resource: &Url) -> Vec<String> {
+    let origin = resource.origin().ascii_serialization();
+    let root = format!("{origin}{WELL_KNOWN_PATH}");
+    match resource.path() {
+        "/" | "" => vec![root],
+        path => vec![format!("{root}{path}"), root],
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 #[cfg(test)]
@@ -190,22 +255,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_well_known_url_inserts_the_path() {
-        for (resource, url) in [
+    fn the_well_known_urls_insert_the_path_then_try_the_origin() {
+        let root = "/.well-known/oauth-protected-resource";
+        for (resource, urls) in [
             (
                 "https://api.example.com",
-                "https://api.example.com/.well-known/oauth-protected-resource",
+                vec![format!("https://api.example.com{root}")],
             ),
             (
                 "https://api.example.com/mcp",
-                "https://api.example.com/.well-known/oauth-protected-resource/mcp",
+                vec![
+                    format!("https://api.example.com{root}/mcp"),
+                    format!("https://api.example.com{root}"),
+                ],
             ),
             (
                 "http://127.0.0.1:8080/a/b",
-                "http://127.0.0.1:8080/.well-known/oauth-protected-resource/a/b",
+                vec![
+                    format!("http://127.0.0.1:8080{root}/a/b"),
+                    format!("http://127.0.0.1:8080{root}"),
+                ],
             ),
         ] {
-            assert_eq!(well_known(resource).unwrap(), url);
+            assert_eq!(well_known(&Url::parse(resource).unwrap()), urls);
         }
     }
 }
