@@ -2118,6 +2118,24 @@ async fn login_refresh_and_the_device_flow_get_dpop_bound_tokens() {
         Some(key.thumbprint())
     );
 
+    // UserInfo with a DPoP-bound token: a proof with `ath`, and the provider's nonce followed.
+    let own = TokenRequest::new().scope("openid").scope("email");
+    let (url, pending) = login.start(&own);
+    let callback = Browser::new("carol")
+        .visit(url.as_str(), CALLBACK)
+        .await
+        .expect("redirected to the callback");
+    let carol = login
+        .finish(pending, callback.query().expect("query"))
+        .await
+        .expect("logged in with DPoP");
+    assert!(carol.tokens.access_token().await.expect("token").is_dpop());
+    let info: Value = login
+        .userinfo(&carol.tokens, carol.id_token.subject())
+        .await
+        .expect("userinfo over DPoP");
+    assert_eq!(info["sub"], "carol");
+
     // The device flow, approved by bob.
     let flow = DeviceFlow::builder(&idp.issuer, "device-app")
         .dpop(key.clone())

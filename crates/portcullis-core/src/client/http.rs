@@ -26,6 +26,8 @@ pub(crate) struct HttpError(pub(crate) String);
 pub(crate) struct Http<'a> {
     fetcher: &'a Fetcher,
     dpop: Option<&'a DpopKey>,
+    /// The DPoP-bound access token a resource request presents: its proofs carry `ath`.
+    bound: Option<&'a str>,
 }
 
 impl<'a> Http<'a> {
@@ -33,11 +35,20 @@ impl<'a> Http<'a> {
         Self {
             fetcher,
             dpop: None,
+            bound: None,
         }
     }
 
     pub(crate) fn dpop(mut self, key: Option<&'a DpopKey>) -> Self {
         self.dpop = key;
+        self
+    }
+
+    /// For a request to a resource (UserInfo) with this DPoP-bound access token: the proofs
+    /// hash it (`ath`), and a resource server's `401` `use_dpop_nonce` is retried like an
+    /// authorization server's `400`.
+    pub(crate) fn bound_to(mut self, access_token: &'a str) -> Self {
+        self.bound = Some(access_token);
         self
     }
 
@@ -70,7 +81,7 @@ impl<'a> Http<'a> {
         let attempt = |body: Vec<u8>| {
             let mut request = http::Request::from_parts(parts.clone(), body);
             let proof = key
-                .proof(parts.method.as_str(), &url, None)
+                .proof(parts.method.as_str(), &url, self.bound)
                 .map_err(|e| e.to_string())?;
             let value = http::HeaderValue::from_str(&proof).map_err(|_| "invalid DPoP proof")?;
             request.headers_mut().insert("dpop", value);
@@ -82,20 +93,27 @@ impl<'a> Http<'a> {
             .get("dpop-nonce")
             .and_then(|v| v.to_str().ok())
             .is_some_and(|nonce| key.remember_nonce(&url, nonce));
-        if renewed
-            && response.status() == http::StatusCode::BAD_REQUEST
-            && asks_for_nonce(&response)
-        {
+        if renewed && asks_for_nonce(&response) {
             return attempt(body)?.await;
         }
         Ok(response)
     }
 }
 
-/// An authorization server's `{"error": "use_dpop_nonce"}` (RFC 9449 §8).
+/// An authorization server's `400 {"error": "use_dpop_nonce"}` (RFC 9449 §8), or a resource
+/// server's `401` with `error="use_dpop_nonce"` in its challenge (§9).
 fn asks_for_nonce(response: &http::Response<Vec<u8>>) -> bool {
-    crate::oauth_response::error_answer(response.body())
-        .is_some_and(|(code, _)| code == "use_dpop_nonce")
+    match response.status() {
+        http::StatusCode::BAD_REQUEST => crate::oauth_response::error_answer(response.body())
+            .is_some_and(|(code, _)| code == "use_dpop_nonce"),
+        http::StatusCode::UNAUTHORIZED => response
+            .headers()
+            .get_all(http::header::WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains("error=\"use_dpop_nonce\"")),
+        _ => false,
+    }
 }
 
 impl<'c> oauth2::AsyncHttpClient<'c> for Http<'_> {

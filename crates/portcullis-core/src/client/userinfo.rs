@@ -6,6 +6,7 @@ use http::header::{ACCEPT, AUTHORIZATION, HeaderValue};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::TokenSource as _;
 use super::http::Http;
 use super::provider::Provider;
 use super::session::UserTokens;
@@ -23,31 +24,30 @@ pub(super) async fn userinfo<C: DeserializeOwned>(
         .map(|url| url.url().as_str());
     let endpoint = provider.endpoint("userinfo_endpoint", endpoint)?;
     let access = tokens.access_token().await?;
-    let mut request = http::Request::get(endpoint.as_str()).header(ACCEPT, "application/json");
-    let scheme = match (&provider.party.dpop, access.is_dpop()) {
-        (Some(key), true) => {
-            let proof = key.proof("GET", endpoint.as_str(), Some(access.secret()))?;
-            request = request.header("dpop", proof);
-            "DPoP"
-        }
-        _ => "Bearer",
-    };
+    let key = provider.party.dpop.as_ref().filter(|_| access.is_dpop());
+    let scheme = if key.is_some() { "DPoP" } else { "Bearer" };
     let mut credential =
         HeaderValue::from_str(&format!("{scheme} {}", access.secret())).map_err(|_| {
             TokenError::Invalid("userinfo: the access token cannot be sent in a header".into())
         })?;
     credential.set_sensitive(true);
-    let request = request
+    let request = http::Request::get(endpoint.as_str())
+        .header(ACCEPT, "application/json")
         .header(AUTHORIZATION, credential)
         .body(Vec::new())
         .map_err(|_| TokenError::Invalid("userinfo: invalid request".into()))?;
+    // With a DPoP-bound token, the proof hashes it and the server's nonce is followed once.
     let response = Http::new(&provider.party.fetcher)
+        .dpop(key)
+        .bound_to(access.secret())
         .send(request)
         .await
         .map_err(TokenError::unavailable)?;
     match response.status() {
         http::StatusCode::OK => {}
         http::StatusCode::UNAUTHORIZED | http::StatusCode::FORBIDDEN => {
+            // Refused (revoked, say): the next use of the session gets a new one.
+            tokens.invalidate(access.secret());
             return Err(TokenError::Rejected {
                 code: ErrorCode::parse("invalid_token"),
                 description: Some("the userinfo endpoint refused the access token".into()),
