@@ -20,7 +20,8 @@
 //! from the first 401: its `resource_metadata` gives the document, the document the
 //! authorization server, and the token is asked for with `resource` = this server's URI.
 
-use std::net::SocketAddr;
+#[path = "support/axum_serve.rs"]
+mod axum_serve;
 
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -145,15 +146,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .layer(AuthLayer::from(authenticator))
         // Outside the layer: clients read it before they have a token.
         .route(&path, resource_metadata(metadata));
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    eprintln!("listening on http://{}/mcp", listener.local_addr()?);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    axum_serve::serve(app, port, "/mcp").await?;
     Ok(())
 }

@@ -145,6 +145,17 @@ async fn started(name: &str, base: &str) -> Value {
     panic!("{name} did not start within 10 s")
 }
 
+/// Waits (bounded: 5 s) until an example without `/health` accepts connections on `port`.
+async fn listening(name: &str, port: u16) {
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{name} did not start listening within 5 s")
+}
+
 async fn check(name: &str) {
     let (issuer, _server) = TestIssuer::serve().await.expect("issuer");
     let (_running, base, log) = start(
@@ -1196,15 +1207,7 @@ async fn login_signs_a_user_in_against_a_real_provider() {
     );
     let base = format!("http://127.0.0.1:{port}");
     let browser = idp::Browser::new("alice");
-    let mut ready = false;
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(ready, "the example did not start listening");
+    listening("login", port).await;
     assert!(
         browser
             .page(&format!("{base}/me"))
@@ -1343,15 +1346,7 @@ async fn an_mcp_client_discovers_the_server_and_calls_a_tool() {
             .spawn()
             .expect("start the MCP example"),
     );
-    let mut ready = false;
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(ready, "the MCP example did not start listening");
+    listening("mcp_resource_server", port).await;
 
     // Step 1-3: the 401, the resource metadata, the authorization server's metadata.
     // The client sends a secret: it trusts only the provider it is registered with.

@@ -13,6 +13,7 @@ async fn health(State(keys): State<RemoteJwks>) -> Json<Value> {
 }
 
 /// `GET /health`: the key source's health, no authentication.
+#[allow(dead_code)] // the MCP example has no health route
 pub(crate) fn health_route(keys: RemoteJwks) -> Router {
     Router::new().route("/health", get(health)).with_state(keys)
 }

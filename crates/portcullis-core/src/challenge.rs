@@ -35,8 +35,9 @@ pub struct ChallengeOptions {
     dpop_algs: Option<String>,
     /// Whether the Bearer scheme is offered (not when DPoP is required).
     no_bearer: bool,
-    /// RFC 9728 §5.1: where the protected resource metadata is, on every 401 and 403 (set
-    /// from the authenticator's protected resource, never by hand).
+    /// RFC 9728 §5.1: where the protected resource metadata is, on every 401 and 403, already
+    /// escaped for the quoted string (set from the authenticator's protected resource, never by
+    /// hand).
     resource_metadata: Option<String>,
 }
 
@@ -71,7 +72,8 @@ impl ChallengeOptions {
 
     /// The metadata URL every 401 and 403 challenge names.
     pub(crate) fn resource_metadata(&mut self, url: Option<String>) {
-        self.resource_metadata = url;
+        // Escaped once here, not on every rejection.
+        self.resource_metadata = url.map(|u| escape_quoted(&u));
     }
 }
 
@@ -157,7 +159,7 @@ impl Challenge {
                 .as_ref()
                 .filter(|_| error.status() != 400)
             {
-                params.push(param("resource_metadata", &escape_quoted(url)));
+                params.push(param("resource_metadata", url));
             }
             if with_error {
                 if let Some(code) = code {

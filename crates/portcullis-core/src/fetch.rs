@@ -199,21 +199,25 @@ impl Fetcher {
     }
 }
 
+/// Whether `url` names this host: `localhost` or a loopback address.
+pub(crate) fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
 /// https, or http to a loopback host (tests, sidecars), or http anywhere with the dangerous opt-in.
 pub(crate) fn check_url(url: &str, allow_http: bool) -> Result<Url, ConfigError> {
     let parsed = Url::parse(url).map_err(|_| ConfigError::InvalidValue {
         name: "url",
         why: "not an absolute URL",
     })?;
-    let loopback = match parsed.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => false,
-    };
     match parsed.scheme() {
         "https" => {}
-        "http" if loopback || allow_http => {}
+        "http" if is_loopback(&parsed) || allow_http => {}
         _ => {
             return Err(ConfigError::InvalidValue {
                 name: "url",

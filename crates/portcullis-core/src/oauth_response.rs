@@ -82,7 +82,9 @@ pub(crate) fn error_answer(body: &[u8]) -> Option<(String, Option<String>)> {
     Some((code, description))
 }
 
-/// At most this many authorization servers are read from a resource's metadata: 16.
+/// At most this many authorization servers are read from a resource's metadata: 16. Each
+/// costs the client up to two discovery fetches, so the list a resource hands out bounds how
+/// many requests it can make the client send; real resources name one or two.
 pub(crate) const MAX_AUTHORIZATION_SERVERS: usize = 16;
 
 /// A protected resource's metadata document, checked.

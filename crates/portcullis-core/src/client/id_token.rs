@@ -163,11 +163,7 @@ fn explain(reason: Reason) -> String {
         Reason::BadAudience => "issued to another client",
         Reason::AlgNotAllowed => "signed with an algorithm not on the allow-list",
         Reason::BadType => "not an ID token (typ)",
-        _ => "",
+        _ => return reason.to_string(),
     };
-    if what.is_empty() {
-        reason.to_string()
-    } else {
-        format!("{what} ({reason})")
-    }
+    format!("{what} ({reason})")
 }

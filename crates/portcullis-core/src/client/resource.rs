@@ -20,7 +20,7 @@ use super::TokenError;
 use super::credentials::TokenRequest;
 use super::endpoint::DISCOVERY_TTL;
 use crate::challenge::metadata_pointer;
-use crate::fetch::{Fetched, Fetcher, Limits};
+use crate::fetch::{Fetched, Fetcher, Limits, is_loopback};
 use crate::keys::discovery::Discovery;
 use crate::oauth_response::resource_answer;
 use crate::resource_metadata::WELL_KNOWN_PATH;
@@ -238,15 +238,6 @@ fn well_known(resource: &Url) -> Vec<String> {
     match resource.path() {
         "/" | "" => vec![root],
         path => vec![format!("{root}{path}"), root],
-    }
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
     }
 }
 
