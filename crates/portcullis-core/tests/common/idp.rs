@@ -8,7 +8,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -62,12 +62,31 @@ impl Idp {
             .stderr(if std::env::var_os("PORTCULLIS_IDP_LOG").is_some() {
                 Stdio::inherit()
             } else {
-                Stdio::null()
+                Stdio::piped()
             });
         for (name, value) in env {
             command.env(name, value);
         }
         let mut child = command.spawn().expect("spawn node");
+        // The provider's stderr, kept (its last 4 KiB) to say why a start failed.
+        let stderr_tail = Arc::new(Mutex::new(String::new()));
+        if let Some(stderr) = child.stderr.take() {
+            let tail = Arc::clone(&stderr_tail);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    let mut tail = tail.lock().unwrap_or_else(|p| p.into_inner());
+                    tail.push_str(&line);
+                    tail.push('\n');
+                    if tail.len() > 4096 {
+                        let cut = tail.len() - 4096;
+                        let cut = (cut..tail.len())
+                            .find(|&i| tail.is_char_boundary(i))
+                            .unwrap_or(0);
+                        tail.drain(..cut);
+                    }
+                }
+            });
+        }
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -81,10 +100,21 @@ impl Idp {
         });
         let line = match rx.recv_timeout(Duration::from_secs(30)) {
             Ok(line) if !line.is_empty() => line,
-            _ => {
+            outcome => {
                 let _ = child.kill();
-                let _ = child.wait();
-                panic!("the IdP did not start within 30 s");
+                let status = child.wait();
+                // Give the stderr reader a moment to take what the process wrote last.
+                std::thread::sleep(Duration::from_millis(100));
+                let why = if outcome.is_err() {
+                    "printed nothing within 30 s"
+                } else {
+                    "exited before printing its start-up line"
+                };
+                let tail = stderr_tail
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone();
+                panic!("the IdP {why} ({status:?}); its stderr:\n{tail}");
             }
         };
         let info: Value = serde_json::from_str(&line).expect("IdP startup line");
