@@ -509,7 +509,32 @@ fn hit_table(cached: &Verifier, cases: &[Case]) {
 
 criterion_group!(benches, bench);
 
+/// `PORTCULLIS_BENCH_PROFILE=EdDSA` (or another algorithm): only `Verifier::verify` with the cache
+/// off, in a loop for 5 s, for `perf record`; nothing else runs.
+fn profile(alg: &str) {
+    let (verifier, _, cases) = setup();
+    let case = cases
+        .iter()
+        .find(|c| c.alg.name() == alg)
+        .expect("PORTCULLIS_BENCH_PROFILE names an algorithm");
+    let start = Instant::now();
+    let mut calls = 0u64;
+    while start.elapsed().as_secs() < 5 {
+        for _ in 0..100 {
+            black_box(portcullis_verify(&verifier, black_box(&case.token)));
+        }
+        calls += 100;
+    }
+    println!(
+        "{alg}: {calls} calls, {:.2} µs each",
+        start.elapsed().as_secs_f64() * 1e6 / calls as f64
+    );
+}
+
 fn main() {
+    if let Ok(alg) = std::env::var("PORTCULLIS_BENCH_PROFILE") {
+        return profile(&alg);
+    }
     benches();
     Criterion::default().configure_from_args().final_summary();
     // `cargo test --all-targets` runs benches once as a smoke test (no `--bench`): skip the

@@ -22,6 +22,7 @@ use crate::keys::{KeySet, StaticJwks};
 use crate::token::{Algorithm, Header, TypPolicy};
 use crate::verifier::{TrustedIssuer, Verifier};
 
+mod json_oracle;
 mod structured;
 
 /// The fixed time of the fuzz verifier (2027-01-15).
@@ -157,6 +158,45 @@ pub fn discovery(data: &[u8]) {
             .unwrap_or_else(|e| panic!("accepted what serde_json refuses: {e}"));
         assert_eq!(doc.get("issuer").and_then(Value::as_str), Some(issuer));
         assert_eq!(doc.get("jwks_uri").and_then(Value::as_str), Some(&*uri));
+    }
+}
+
+/// Any text through the strict JSON scanner behind every header and claims set, held to
+/// `serde_json` driving the same events (`json_oracle`). Invariants: both accept exactly the
+/// same objects with the same events (floats bit for bit: both round correctly), and a text the oracle refuses for a repeated member name is refused
+/// for that reason.
+pub fn json_scan(data: &[u8]) {
+    use crate::error::Reason;
+    use crate::json::{Event, Tape};
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let same = |a: &Event<'_>, b: &Event<'_>| match (a, b) {
+        (Event::F64(x), Event::F64(y)) => x.to_bits() == y.to_bits(),
+        _ => a == b,
+    };
+    match (Tape::parse(text), json_oracle::parse(text)) {
+        (Ok(tape), Ok(expected)) => {
+            let events = tape.events();
+            assert!(
+                events.len() == expected.len()
+                    && events.iter().zip(&expected).all(|(a, b)| same(a, b)),
+                "scanner and serde_json disagree on {text:?}: {events:?} vs {expected:?}"
+            );
+        }
+        (Ok(tape), Err(duplicate)) => panic!(
+            "scanner accepted what serde_json refuses (duplicate: {duplicate}): {text:?} -> {:?}",
+            tape.events()
+        ),
+        (Err(reason), Ok(expected)) => assert!(
+            reason == Reason::BadJson && !matches!(expected.first(), Some(Event::Map { .. })),
+            "scanner refused ({reason:?}) what serde_json accepts: {text:?}"
+        ),
+        (Err(reason), Err(duplicate)) => assert_eq!(
+            reason == Reason::DuplicateMember,
+            duplicate,
+            "scanner and serde_json refuse {text:?} for different reasons"
+        ),
     }
 }
 

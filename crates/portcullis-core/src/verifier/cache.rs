@@ -1,9 +1,10 @@
 //! The verified-token cache: clients reuse one access token for its whole lifetime, so a token
 //! that verified is not verified again while nothing its verification depended on has changed.
 //!
-//! An entry is keyed by the exact token text (hashed with a per-process random key, compared in
-//! full on a hit) and remembers the issuer configuration and the key-set version that verified
-//! it. A hit is served only when, at that moment:
+//! An entry is keyed by a 64-bit hash of the exact token text under a per-process random key
+//! ([`Key`], computed once per request and shared with the doorkeeper), holds the token itself
+//! (compared in full on a hit, so a hash collision is a miss, never another token's claims) and
+//! remembers the issuer configuration and the key-set version that verified it. A hit is served only when, at that moment:
 //! - `exp`, `nbf` and `iat` still pass against the verifier's clock (with its leeway);
 //! - the token's `iss` still routes to the same issuer configuration;
 //! - that issuer's key source still serves the same key set (any new set, rotation or plain
@@ -133,8 +134,8 @@ impl TokenCache {
             });
         }
         let bytes = Arc::new(AtomicU64::new(0));
-        // A fast keyed hash: keys are bearer tokens that already verified, so an attacker can
-        // only probe with lookups; the per-process random seed keeps those uniform.
+        // A fast keyed hash of the token: an attacker can only probe with lookups, and the
+        // per-process random seed keeps those uniform (and collisions unplannable).
         let hasher = foldhash::fast::RandomState::default();
         let released = Arc::clone(&bytes);
         let entries = moka::sync::Cache::builder()
@@ -157,8 +158,8 @@ impl TokenCache {
             bytes,
             doorkeeper: Doorkeeper {
                 slots: (0..DOORKEEPER_SLOTS).map(|_| AtomicU64::new(0)).collect(),
-                hasher,
             },
+            hasher,
         }))
     }
 }
@@ -173,8 +174,14 @@ pub struct TokenCacheUsage {
     pub bytes: u64,
 }
 
+/// A token's place in the cache: its keyed hash, computed once per request.
+#[derive(Clone, Copy)]
+pub(super) struct Key(u64);
+
 /// One verified token: what it established and what that depended on.
 pub(super) struct Entry {
+    /// The token itself: a lookup by [`Key`] is a hit only when this is the presented token.
+    token: Box<str>,
     pub(super) core: Arc<Core>,
     pub(super) issuer_id: u64,
     /// The key-set version whose key verified it; `None` for the issuer's HMAC secret, which
@@ -188,13 +195,8 @@ pub(super) struct Entry {
 /// Per-entry lifetime: computed at insertion from `exp` and the cap.
 struct Lifetime;
 
-impl moka::Expiry<Box<str>, Arc<Entry>> for Lifetime {
-    fn expire_after_create(
-        &self,
-        _: &Box<str>,
-        entry: &Arc<Entry>,
-        _: Instant,
-    ) -> Option<Duration> {
+impl moka::Expiry<u64, Arc<Entry>> for Lifetime {
+    fn expire_after_create(&self, _: &u64, entry: &Arc<Entry>, _: Instant) -> Option<Duration> {
         Some(entry.ttl)
     }
 }
@@ -208,15 +210,13 @@ impl moka::Expiry<Box<str>, Arc<Entry>> for Lifetime {
 /// token in steady use is stored at its second request.
 struct Doorkeeper {
     slots: Box<[AtomicU64]>,
-    hasher: foldhash::fast::RandomState,
 }
 
 impl Doorkeeper {
-    /// Records `token`; whether it had been seen (in the same slot) before.
-    fn seen_before(&self, token: &str) -> bool {
-        use std::hash::BuildHasher as _;
+    /// Records the token of `key`; whether it had been seen (in the same slot) before.
+    fn seen_before(&self, key: Key) -> bool {
         // Never 0, the value of an empty slot.
-        let hash = self.hasher.hash_one(token) | 1;
+        let hash = key.0 | 1;
         let index = (hash as usize) % self.slots.len();
         self.slots
             .get(index)
@@ -225,7 +225,8 @@ impl Doorkeeper {
 }
 
 pub(crate) struct Cache {
-    entries: moka::sync::Cache<Box<str>, Arc<Entry>, foldhash::fast::RandomState>,
+    entries: moka::sync::Cache<u64, Arc<Entry>, foldhash::fast::RandomState>,
+    hasher: foldhash::fast::RandomState,
     unit: u64,
     max_bytes: u64,
     max_ttl: Duration,
@@ -236,10 +237,22 @@ pub(crate) struct Cache {
 }
 
 impl Cache {
-    /// The entry for exactly `token`, if its times still pass; the caller checks the issuer and
-    /// key set, which need routing.
-    pub(super) fn get(&self, token: &str) -> Option<Arc<Entry>> {
-        let entry = self.entries.get(token)?;
+    /// Where `token` is (or would be) kept: one pass over the token per request, shared by the
+    /// lookup, the doorkeeper and the insertion.
+    pub(super) fn key(&self, token: &str) -> Key {
+        use std::hash::BuildHasher as _;
+        Key(self.hasher.hash_one(token))
+    }
+
+    /// The entry for exactly `token` (at `key`), if its times still pass; the caller checks the
+    /// issuer and key set, which need routing.
+    pub(super) fn get(&self, key: Key, token: &str) -> Option<Arc<Entry>> {
+        let entry = self.entries.get(&key.0)?;
+        // Not constant time, and needn't be: reaching this with another token takes a collision
+        // of a 64-bit hash under a key the attacker never sees.
+        if *entry.token != *token {
+            return None;
+        }
         let registered = entry.core.registered();
         let now = self.clock.now();
         let horizon = now.saturating_add(self.leeway);
@@ -249,26 +262,28 @@ impl Cache {
         let early = registered.nbf.is_some_and(|nbf| nbf > horizon)
             || registered.iat.is_some_and(|iat| iat > horizon);
         if expired || early {
-            self.entries.invalidate(token);
+            self.entries.invalidate(&key.0);
             return None;
         }
         Some(entry)
     }
 
-    /// Forgets `token` (its issuer or key set changed); the fresh verification replaces it.
-    pub(super) fn forget(&self, token: &str) {
-        self.entries.invalidate(token);
+    /// Forgets the token at `key` (its issuer or key set changed); the fresh verification
+    /// replaces it.
+    pub(super) fn forget(&self, key: Key) {
+        self.entries.invalidate(&key.0);
     }
 
     /// Remembers a successful verification, if this token verified before (the doorkeeper).
     pub(super) fn insert(
         &self,
+        key: Key,
         token: &str,
         core: Arc<Core>,
         issuer_id: u64,
         key_version: Option<u64>,
     ) {
-        if !self.doorkeeper.seen_before(token) {
+        if !self.doorkeeper.seen_before(key) {
             return;
         }
         let bytes = (token.len() + core.heap_size() + ENTRY_OVERHEAD) as u64;
@@ -290,8 +305,9 @@ impl Cache {
         }
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
         self.entries.insert(
-            token.into(),
+            key.0,
             Arc::new(Entry {
+                token: token.into(),
                 core,
                 issuer_id,
                 key_version,

@@ -304,10 +304,14 @@ impl Verifier {
                 .await?;
             return Ok((verified, CacheUse::Off));
         }
-        let cache = policy.cache.as_ref();
-        if let Some(cache) = cache
-            && token.len() <= policy.max_token_len
-            && let Some(core) = self.cached(cache, token).await
+        // A token over the size cap is refused below without a lookup.
+        let cache = policy
+            .cache
+            .as_ref()
+            .filter(|_| token.len() <= policy.max_token_len)
+            .map(|cache| (cache, cache.key(token)));
+        if let Some((cache, key)) = cache
+            && let Some(core) = self.cached(cache, key, token).await
         {
             let typed =
                 from_text(core.json()).ok_or(AuthError::InvalidToken(Reason::ClaimsType))?;
@@ -343,8 +347,8 @@ impl Verifier {
         drop(tape);
         let core = Arc::new(Core::new(registered, Some(header), claims, issuer.dpop));
         let used = match cache {
-            Some(cache) => {
-                cache.insert(token, Arc::clone(&core), issuer.id, key_version);
+            Some((cache, key)) => {
+                cache.insert(key, token, Arc::clone(&core), issuer.id, key_version);
                 CacheUse::Miss
             }
             None => CacheUse::Off,
@@ -403,8 +407,8 @@ impl Verifier {
 
     /// A cached verification of exactly `token`, if everything it depended on is unchanged:
     /// its times (checked by the cache), its issuer's configuration and its key set.
-    async fn cached(&self, cache: &Cache, token: &str) -> Option<Arc<Core>> {
-        let entry = cache.get(token)?;
+    async fn cached(&self, cache: &Cache, key: cache::Key, token: &str) -> Option<Arc<Core>> {
+        let entry = cache.get(key, token)?;
         let core = &entry.core;
         let iss = core.registered().iss.as_ref()?.resolve(core.json());
         let issuer = self.inner.issuers.route(iss).await;
@@ -419,7 +423,7 @@ impl Verifier {
                     .is_some_and(|set| set.version() == version),
             });
         if !unchanged {
-            cache.forget(token);
+            cache.forget(key);
             return None;
         }
         Some(Arc::clone(core))

@@ -3,14 +3,14 @@
 //! RFC 7515 §5.2 lets a parser either reject duplicates or take the last one; two parsers that
 //! choose differently read two different tokens from the same bytes. We reject.
 //!
-//! A header or claims segment is parsed by `serde_json` exactly once, into a [`Tape`]: a flat list
-//! of events with strings borrowed from the input. Policy code reads the top-level members from
+//! A header or claims segment is scanned exactly once (`scan`), into a [`Tape`]: a flat list of
+//! events with strings borrowed from the input. Policy code reads the top-level members from
 //! the tape, and [`Tape::deserialize`] replays it into the caller's claims type, so the text is
 //! never scanned twice and no `serde_json::Value` tree is built on the request path.
 
+mod scan;
+
 use std::borrow::Cow;
-use std::collections::HashSet;
-use std::fmt;
 
 use serde::de::value::{BorrowedStrDeserializer, Error as ReplayError, StrDeserializer};
 use serde::de::{
@@ -21,15 +21,13 @@ use serde_json::{Map, Value};
 
 use crate::error::Reason;
 
-const DUPLICATE: &str = "duplicate member name";
-
 /// One JSON value, or the start of a container, in document order.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Event<'de> {
     Null,
     Bool(bool),
     U64(u64),
-    /// serde_json yields `I64` only for negative integers.
+    /// Only for negative integers, as `serde_json` does.
     I64(i64),
     F64(f64),
     Str(Cow<'de, str>),
@@ -60,25 +58,24 @@ pub(crate) struct ValueRef<'t, 'de> {
 
 impl<'de> Tape<'de> {
     /// Parses `text` as one JSON object. Anything else (an array, trailing data, nesting deeper
-    /// than 128, a repeated member name at any depth) is an error. Taking `&str` means UTF-8 was
-    /// checked once for the whole buffer, so serde_json skips the per-string check.
+    /// than 127, a repeated member name at any depth) is an error. Taking `&str` means UTF-8 was
+    /// checked once for the whole buffer, so strings are only scanned for quotes and escapes.
     pub(crate) fn parse(text: &'de str) -> Result<Self, Reason> {
         let mut events = Vec::with_capacity(text.len() / 8 + 4);
-        let mut de = serde_json::Deserializer::from_str(text);
-        Build { out: &mut events }
-            .deserialize(&mut de)
-            .map_err(|e| {
-                if e.is_data() && e.to_string().starts_with(DUPLICATE) {
-                    Reason::DuplicateMember
-                } else {
-                    Reason::BadJson
-                }
-            })?;
-        de.end().map_err(|_| Reason::BadJson)?;
+        scan::scan(text, &mut events).map_err(|e| match e {
+            scan::ScanError::Duplicate => Reason::DuplicateMember,
+            scan::ScanError::Syntax => Reason::BadJson,
+        })?;
         match events.first() {
             Some(Event::Map { .. }) => Ok(Self { events }),
             _ => Err(Reason::BadJson),
         }
+    }
+
+    /// Every event, for comparing the scanner with its reference.
+    #[cfg(feature = "fuzzing")]
+    pub(crate) fn events(&self) -> &[Event<'de>] {
+        &self.events
     }
 
     /// The top-level members in document order.
@@ -182,170 +179,6 @@ fn skip(events: &[Event<'_>], at: usize) -> usize {
     match events.get(at) {
         Some(Event::Seq { end, .. } | Event::Map { end, .. }) => *end as usize,
         _ => at + 1,
-    }
-}
-
-/// Member names seen in one object. Up to 16 names live on the stack and compare linearly;
-/// past that a hash set keeps a hostile object with thousands of members from costing quadratic
-/// time.
-struct Seen<'de> {
-    few: [Cow<'de, str>; 16],
-    len: usize,
-    many: Option<HashSet<Cow<'de, str>>>,
-}
-
-impl<'de> Seen<'de> {
-    fn new() -> Self {
-        Self {
-            few: std::array::from_fn(|_| Cow::Borrowed("")),
-            len: 0,
-            many: None,
-        }
-    }
-
-    // A `&Cow` (not `&str`) so a borrowed name is stored as a borrow, without a copy.
-    #[allow(clippy::ptr_arg)]
-    fn is_new(&mut self, name: &Cow<'de, str>) -> bool {
-        if let Some(set) = &mut self.many {
-            return set.insert(name.clone());
-        }
-        let seen = self.few.get(..self.len).unwrap_or_default();
-        if seen.iter().any(|n| n.len() == name.len() && n == name) {
-            return false;
-        }
-        match self.few.get_mut(self.len) {
-            Some(slot) => {
-                *slot = name.clone();
-                self.len += 1;
-            }
-            None => {
-                let mut set: HashSet<Cow<'de, str>> = self.few.iter().cloned().collect();
-                set.insert(name.clone());
-                self.many = Some(set);
-            }
-        }
-        true
-    }
-}
-
-/// A member name, borrowed from the input unless it contains escapes.
-struct Name<'de>(Cow<'de, str>);
-
-impl<'de> de::Deserialize<'de> for Name<'de> {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Name<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a member name")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Name<'de>, E> {
-                Ok(Name(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Name<'de>, E> {
-                Ok(Name(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E>(self, v: String) -> Result<Name<'de>, E> {
-                Ok(Name(Cow::Owned(v)))
-            }
-        }
-        d.deserialize_str(V)
-    }
-}
-
-/// Appends one value's events to `out`.
-struct Build<'a, 'de> {
-    out: &'a mut Vec<Event<'de>>,
-}
-
-impl<'de> DeserializeSeed<'de> for Build<'_, 'de> {
-    type Value = ();
-
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-fn count<E: de::Error>(n: usize) -> Result<u32, E> {
-    u32::try_from(n).map_err(|_| E::custom("too many values"))
-}
-
-impl<'de> Visitor<'de> for Build<'_, 'de> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<(), E> {
-        self.out.push(Event::Bool(v));
-        Ok(())
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<(), E> {
-        self.out.push(Event::I64(v));
-        Ok(())
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<(), E> {
-        self.out.push(Event::U64(v));
-        Ok(())
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<(), E> {
-        self.out.push(Event::F64(v));
-        Ok(())
-    }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<(), E> {
-        self.out.push(Event::Str(Cow::Borrowed(v)));
-        Ok(())
-    }
-    fn visit_str<E>(self, v: &str) -> Result<(), E> {
-        self.out.push(Event::Str(Cow::Owned(v.to_owned())));
-        Ok(())
-    }
-    fn visit_string<E>(self, v: String) -> Result<(), E> {
-        self.out.push(Event::Str(Cow::Owned(v)));
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        self.out.push(Event::Null);
-        Ok(())
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let start = self.out.len();
-        self.out.push(Event::Seq { len: 0, end: 0 });
-        let mut len = 0;
-        while seq
-            .next_element_seed(Build {
-                out: &mut *self.out,
-            })?
-            .is_some()
-        {
-            len += 1;
-        }
-        let (len, end) = (count(len)?, count(self.out.len())?);
-        if let Some(slot) = self.out.get_mut(start) {
-            *slot = Event::Seq { len, end };
-        }
-        Ok(())
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<(), A::Error> {
-        let start = self.out.len();
-        self.out.push(Event::Map { len: 0, end: 0 });
-        let mut seen = Seen::new();
-        let mut len = 0;
-        while let Some(Name(name)) = access.next_key()? {
-            if !seen.is_new(&name) {
-                return Err(de::Error::custom(DUPLICATE));
-            }
-            self.out.push(Event::Str(name));
-            access.next_value_seed(Build {
-                out: &mut *self.out,
-            })?;
-            len += 1;
-        }
-        let (len, end) = (count(len)?, count(self.out.len())?);
-        if let Some(slot) = self.out.get_mut(start) {
-            *slot = Event::Map { len, end };
-        }
-        Ok(())
     }
 }
 
@@ -601,6 +434,106 @@ mod tests {
             parse_object(b"{\"a\":\"\xff\"}").unwrap_err(),
             Reason::BadJson
         );
+    }
+
+    #[test]
+    fn duplicates_are_found_past_the_linear_search_and_through_escapes() {
+        let names = |n: usize| (0..n).map(|i| format!("\"k{i}\":{i}")).collect::<Vec<_>>();
+        for n in [31, 32, 33, 200] {
+            let unique = format!("{{{}}}", names(n).join(","));
+            assert!(Tape::parse(&unique).is_ok(), "{n} names");
+            for repeated in [0, n / 2, n - 1] {
+                let twice = format!("{{{},\"k{repeated}\":0}}", names(n).join(","));
+                assert_eq!(
+                    Tape::parse(&twice).unwrap_err(),
+                    Reason::DuplicateMember,
+                    "{n} names, k{repeated} twice"
+                );
+            }
+        }
+        for bad in [
+            r#"{"\u0061":1,"a":2}"#,
+            r#"{"b":0,"\u0061":1,"c":{"a":1},"a":2}"#,
+            r#"{"x":{"a":1},"y":{"a":1,"\u0061":2}}"#,
+        ] {
+            assert_eq!(
+                Tape::parse(bad).unwrap_err(),
+                Reason::DuplicateMember,
+                "{bad}"
+            );
+        }
+        // The same name in sibling and nested objects is no duplicate.
+        assert!(Tape::parse(r#"{"a":{"a":{"a":1}},"b":{"a":2},"c":[{"a":3},{"a":4}]}"#).is_ok());
+    }
+
+    #[test]
+    fn numbers_are_classified_as_serde_json_classifies_them() {
+        let text = r#"{"n":[0,-0,7,-7,18446744073709551615,18446744073709551616,-9223372036854775808,-9223372036854775809,1.5,-2.5e-3,1e-400,0.1]}"#;
+        let tape = Tape::parse(text).unwrap();
+        let numbers: Vec<Event<'_>> = tape.events.iter().skip(3).cloned().collect();
+        assert_eq!(
+            numbers,
+            [
+                Event::U64(0),
+                Event::F64(-0.0),
+                Event::U64(7),
+                Event::I64(-7),
+                Event::U64(u64::MAX),
+                Event::F64(18446744073709551616.0),
+                Event::I64(i64::MIN),
+                Event::F64(-9223372036854775809.0),
+                Event::F64(1.5),
+                Event::F64(-2.5e-3),
+                Event::F64(0.0),
+                Event::F64(0.1),
+            ]
+        );
+        let direct: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(tape.deserialize::<Value>().unwrap(), direct);
+        for bad in [
+            "1e400", "-1e400", "1.", ".5", "-", "1e", "1e+", "+1", "0x1", "1_0", "NaN",
+        ] {
+            let text = format!("{{\"n\":{bad}}}");
+            assert_eq!(Tape::parse(&text).unwrap_err(), Reason::BadJson, "{bad}");
+        }
+    }
+
+    #[test]
+    fn strings_follow_rfc_8259() {
+        let tape =
+            Tape::parse(r#"{"s":"\ud83d\ude00 \u00e9\"\\\/\b\f\n\r\t","t":"plain é"}"#).unwrap();
+        let get = |name: &str| tape.members().find(|(n, _)| *n == name).unwrap().1;
+        assert_eq!(get("s").as_str(), Some("😀 é\"\\/\u{8}\u{c}\n\r\t"));
+        assert_eq!(get("t").as_str(), Some("plain é"));
+        for bad in [
+            "\"\\ud800\"",
+            "\"\\udc00\"",
+            "\"\\ud800\\u0041\"",
+            "\"\\u12\"",
+            "\"\\x\"",
+            "\"tab\there\"",
+            "\"nul\u{0}\"",
+            "\"open",
+            "'single'",
+        ] {
+            let text = format!("{{\"s\":{bad}}}");
+            assert_eq!(Tape::parse(&text).unwrap_err(), Reason::BadJson, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn nesting_stops_at_127_levels_as_in_serde_json() {
+        let nested = |depth: usize| {
+            format!(
+                "{{\"a\":{}{}}}",
+                "[".repeat(depth - 1),
+                "]".repeat(depth - 1)
+            )
+        };
+        assert!(Tape::parse(&nested(127)).is_ok());
+        assert!(serde_json::from_str::<Value>(&nested(127)).is_ok());
+        assert_eq!(Tape::parse(&nested(128)).unwrap_err(), Reason::BadJson);
+        assert!(serde_json::from_str::<Value>(&nested(128)).is_err());
     }
 
     #[test]

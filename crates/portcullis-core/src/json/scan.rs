@@ -1,0 +1,456 @@
+//! The strict JSON scanner behind [`Tape::parse`](super::Tape::parse): RFC 8259 text to tape
+//! events in one pass, without serde's visitor machinery on the request path.
+//!
+//! It accepts exactly what `serde_json` accepts and builds the values it would build (the
+//! `json_scan` fuzz target holds the two side by side), except that a member name repeated in
+//! one object, at any depth, is an error. A number too large for `f64` is an error in both. Floats are read with the
+//! standard library's correctly rounded parser (and `serde_json` with its `float_roundtrip`
+//! feature, so the two agree bit for bit).
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use super::Event;
+
+/// Deepest nesting of arrays and objects: 127, `serde_json`'s own bound (its recursion limit of
+/// 128 counts the value that would exceed it), so the two agree on every document and a hostile
+/// one cannot exhaust the stack.
+const MAX_DEPTH: u32 = 127;
+
+/// Why a text is not a strict JSON object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ScanError {
+    /// A member name appears twice in one object.
+    Duplicate,
+    /// Not JSON, or nested deeper than [`MAX_DEPTH`].
+    Syntax,
+}
+
+type Scanned<T> = Result<T, ScanError>;
+
+/// Appends the events of the one JSON value in `text` (surrounded by optional whitespace).
+pub(super) fn scan<'de>(text: &'de str, out: &mut Vec<Event<'de>>) -> Scanned<()> {
+    let mut scanner = Scanner {
+        text,
+        bytes: text.as_bytes(),
+        pos: 0,
+        out,
+        names: Names {
+            stack: Vec::with_capacity(LINEAR_NAMES),
+        },
+    };
+    scanner.value(0)?;
+    scanner.skip_whitespace();
+    if scanner.pos == scanner.bytes.len() {
+        Ok(())
+    } else {
+        Err(ScanError::Syntax)
+    }
+}
+
+struct Scanner<'a, 'de> {
+    text: &'de str,
+    bytes: &'de [u8],
+    pos: usize,
+    out: &'a mut Vec<Event<'de>>,
+    names: Names<'de>,
+}
+
+fn count(n: usize) -> Scanned<u32> {
+    u32::try_from(n).map_err(|_| ScanError::Syntax)
+}
+
+impl<'de> Scanner<'_, 'de> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn skip_whitespace(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    /// Consumes `literal` (the rest of `true`, `false` or `null`).
+    fn expect(&mut self, literal: &[u8]) -> Scanned<()> {
+        let end = self.pos + literal.len();
+        if self.bytes.get(self.pos..end) == Some(literal) {
+            self.pos = end;
+            Ok(())
+        } else {
+            Err(ScanError::Syntax)
+        }
+    }
+
+    fn value(&mut self, depth: u32) -> Scanned<()> {
+        self.skip_whitespace();
+        let Some(first) = self.peek() else {
+            return Err(ScanError::Syntax);
+        };
+        match first {
+            b'{' => self.object(depth + 1),
+            b'[' => self.array(depth + 1),
+            b'"' => {
+                self.pos += 1;
+                let s = self.string()?;
+                self.out.push(Event::Str(s));
+                Ok(())
+            }
+            b't' => {
+                self.expect(b"true")?;
+                self.out.push(Event::Bool(true));
+                Ok(())
+            }
+            b'f' => {
+                self.expect(b"false")?;
+                self.out.push(Event::Bool(false));
+                Ok(())
+            }
+            b'n' => {
+                self.expect(b"null")?;
+                self.out.push(Event::Null);
+                Ok(())
+            }
+            b'-' | b'0'..=b'9' => {
+                let number = self.number()?;
+                self.out.push(number);
+                Ok(())
+            }
+            _ => Err(ScanError::Syntax),
+        }
+    }
+
+    fn array(&mut self, depth: u32) -> Scanned<()> {
+        if depth > MAX_DEPTH {
+            return Err(ScanError::Syntax);
+        }
+        self.pos += 1;
+        let start = self.out.len();
+        self.out.push(Event::Seq { len: 0, end: 0 });
+        let mut len = 0usize;
+        self.skip_whitespace();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+        } else {
+            loop {
+                self.value(depth)?;
+                len += 1;
+                self.skip_whitespace();
+                match self.peek() {
+                    Some(b',') => self.pos += 1,
+                    Some(b']') => {
+                        self.pos += 1;
+                        break;
+                    }
+                    _ => return Err(ScanError::Syntax),
+                }
+            }
+        }
+        let (len, end) = (count(len)?, count(self.out.len())?);
+        if let Some(slot) = self.out.get_mut(start) {
+            *slot = Event::Seq { len, end };
+        }
+        Ok(())
+    }
+
+    fn object(&mut self, depth: u32) -> Scanned<()> {
+        if depth > MAX_DEPTH {
+            return Err(ScanError::Syntax);
+        }
+        self.pos += 1;
+        let start = self.out.len();
+        self.out.push(Event::Map { len: 0, end: 0 });
+        let base = self.names.stack.len();
+        let mut set = None;
+        let mut len = 0usize;
+        self.skip_whitespace();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+        } else {
+            loop {
+                self.skip_whitespace();
+                if self.peek() != Some(b'"') {
+                    return Err(ScanError::Syntax);
+                }
+                self.pos += 1;
+                let name = self.string()?;
+                if !self.names.is_new(base, &mut set, &name) {
+                    return Err(ScanError::Duplicate);
+                }
+                self.out.push(Event::Str(name));
+                self.skip_whitespace();
+                if self.peek() != Some(b':') {
+                    return Err(ScanError::Syntax);
+                }
+                self.pos += 1;
+                self.value(depth)?;
+                len += 1;
+                self.skip_whitespace();
+                match self.peek() {
+                    Some(b',') => self.pos += 1,
+                    Some(b'}') => {
+                        self.pos += 1;
+                        break;
+                    }
+                    _ => return Err(ScanError::Syntax),
+                }
+            }
+        }
+        self.names.stack.truncate(base);
+        let (len, end) = (count(len)?, count(self.out.len())?);
+        if let Some(slot) = self.out.get_mut(start) {
+            *slot = Event::Map { len, end };
+        }
+        Ok(())
+    }
+
+    /// The string whose opening quote was just consumed: borrowed from the text unless it has
+    /// escapes. The text is already UTF-8, so only quotes, escapes and control characters
+    /// (which RFC 8259 forbids unescaped) need looking at.
+    fn string(&mut self) -> Scanned<Cow<'de, str>> {
+        let start = self.pos;
+        self.pos = self.to_special(self.pos);
+        match self.peek() {
+            Some(b'"') => {
+                let s = self.text.get(start..self.pos).ok_or(ScanError::Syntax)?;
+                self.pos += 1;
+                Ok(Cow::Borrowed(s))
+            }
+            Some(b'\\') => {
+                let mut owned =
+                    String::from(self.text.get(start..self.pos).ok_or(ScanError::Syntax)?);
+                self.escaped(&mut owned)?;
+                Ok(Cow::Owned(owned))
+            }
+            _ => Err(ScanError::Syntax),
+        }
+    }
+
+    /// The rest of a string from its first backslash, unescaped into `owned`.
+    fn escaped(&mut self, owned: &mut String) -> Scanned<()> {
+        loop {
+            match self.peek() {
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                Some(b'\\') => {
+                    self.pos += 1;
+                    let c = self.escape()?;
+                    owned.push(c);
+                }
+                _ => return Err(ScanError::Syntax),
+            }
+            let run = self.pos;
+            self.pos = self.to_special(self.pos);
+            owned.push_str(self.text.get(run..self.pos).ok_or(ScanError::Syntax)?);
+        }
+    }
+
+    /// One escape after its backslash.
+    fn escape(&mut self) -> Scanned<char> {
+        let Some(kind) = self.peek() else {
+            return Err(ScanError::Syntax);
+        };
+        self.pos += 1;
+        Ok(match kind {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let unit = self.hex4()?;
+                let code = match unit {
+                    0xD800..=0xDBFF => {
+                        // A high surrogate is only half a character: a low one must follow.
+                        self.expect(b"\\u")?;
+                        let low = self.hex4()?;
+                        if !(0xDC00..=0xDFFF).contains(&low) {
+                            return Err(ScanError::Syntax);
+                        }
+                        0x10000 + ((u32::from(unit) - 0xD800) << 10) + (u32::from(low) - 0xDC00)
+                    }
+                    0xDC00..=0xDFFF => return Err(ScanError::Syntax),
+                    _ => u32::from(unit),
+                };
+                char::from_u32(code).ok_or(ScanError::Syntax)?
+            }
+            _ => return Err(ScanError::Syntax),
+        })
+    }
+
+    fn hex4(&mut self) -> Scanned<u16> {
+        let digits = self
+            .bytes
+            .get(self.pos..self.pos + 4)
+            .ok_or(ScanError::Syntax)?;
+        let mut unit = 0u16;
+        for &d in digits {
+            let v = match d {
+                b'0'..=b'9' => d - b'0',
+                b'a'..=b'f' => d - b'a' + 10,
+                b'A'..=b'F' => d - b'A' + 10,
+                _ => return Err(ScanError::Syntax),
+            };
+            unit = (unit << 4) | u16::from(v);
+        }
+        self.pos += 4;
+        Ok(unit)
+    }
+
+    /// The index of the first quote, backslash or control character at or after `at` (or the
+    /// end). Eight bytes at a time: JSON strings are mostly plain text.
+    fn to_special(&self, mut at: usize) -> usize {
+        const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+        const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+        const fn has_zero_byte(v: u64) -> u64 {
+            v.wrapping_sub(ONES) & !v & HIGHS
+        }
+        while let Some(chunk) = self.bytes.get(at..at + 8) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            let v = u64::from_ne_bytes(word);
+            // Bytes below 0x20 (control characters), 0x22 (") and 0x5C (\).
+            let special = (v.wrapping_sub(ONES * 0x20) & !v & HIGHS)
+                | has_zero_byte(v ^ (ONES * 0x22))
+                | has_zero_byte(v ^ (ONES * 0x5C));
+            if special != 0 {
+                break;
+            }
+            at += 8;
+        }
+        while let Some(&b) = self.bytes.get(at) {
+            if b == b'"' || b == b'\\' || b < 0x20 {
+                break;
+            }
+            at += 1;
+        }
+        at
+    }
+
+    /// A number, classified as `serde_json` does: a non-negative integer that fits is `U64`, a
+    /// negative one that fits is `I64`, and everything else (fractions, exponents, `-0`,
+    /// integers beyond 64 bits) is `F64`.
+    fn number(&mut self) -> Scanned<Event<'de>> {
+        let start = self.pos;
+        let negative = self.peek() == Some(b'-');
+        if negative {
+            self.pos += 1;
+        }
+        let digits = self.pos;
+        match self.peek() {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => self.skip_digits(),
+            _ => return Err(ScanError::Syntax),
+        }
+        let integer_end = self.pos;
+        let mut float = false;
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            self.require_digits()?;
+            float = true;
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.pos += 1;
+            }
+            self.require_digits()?;
+            float = true;
+        }
+        if !float {
+            let integer = self.bytes.get(digits..integer_end).and_then(parse_u64);
+            match (integer, negative) {
+                (Some(n), false) => return Ok(Event::U64(n)),
+                (Some(n), true) if n != 0 && n <= 1u64 << 63 => {
+                    return Ok(Event::I64(0i64.wrapping_sub_unsigned(n)));
+                }
+                _ => {}
+            }
+        }
+        let text = self.text.get(start..self.pos).ok_or(ScanError::Syntax)?;
+        match text.parse::<f64>() {
+            Ok(f) if f.is_finite() => Ok(Event::F64(f)),
+            _ => Err(ScanError::Syntax),
+        }
+    }
+
+    fn skip_digits(&mut self) {
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    fn require_digits(&mut self) -> Scanned<()> {
+        let before = self.pos;
+        self.skip_digits();
+        if self.pos == before {
+            Err(ScanError::Syntax)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// ASCII digits as a `u64`, or `None` past `u64::MAX`.
+fn parse_u64(digits: &[u8]) -> Option<u64> {
+    digits.iter().try_fold(0u64, |n, &d| {
+        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })
+}
+
+/// Names an object may hold before duplicates are found with a hash set instead of a linear
+/// search: 32. Access tokens carry 10 to 30 claims, and comparing lengths and end bytes first
+/// keeps 32 linear probes cheaper than hashing; past that a hostile object with thousands of
+/// members costs linear time, not quadratic.
+const LINEAR_NAMES: usize = 32;
+
+/// The member names of the objects being scanned, innermost last: each object checks its own
+/// names (from its `base`) and removes them when it ends, so one buffer serves every depth.
+struct Names<'de> {
+    stack: Vec<&'de str>,
+}
+
+/// One object's duplicate check past [`LINEAR_NAMES`], or once a name had escapes (an owned
+/// name cannot go on the borrowed stack).
+type NameSet<'de> = HashSet<Cow<'de, str>, foldhash::fast::RandomState>;
+
+impl<'de> Names<'de> {
+    /// Records `name` in the object whose names start at `base`; whether it is new there.
+    #[allow(clippy::ptr_arg)] // a `&Cow` so a borrowed name is stored as a borrow, without a copy
+    fn is_new(
+        &mut self,
+        base: usize,
+        set: &mut Option<NameSet<'de>>,
+        name: &Cow<'de, str>,
+    ) -> bool {
+        if let Some(set) = set {
+            return set.insert(name.clone());
+        }
+        let seen = self.stack.get(base..).unwrap_or_default();
+        let (bytes, len) = (name.as_bytes(), name.len());
+        if seen.iter().any(|n| {
+            n.len() == len
+                && n.as_bytes().first() == bytes.first()
+                && n.as_bytes().last() == bytes.last()
+                && n.as_bytes() == bytes
+        }) {
+            return false;
+        }
+        match name {
+            Cow::Borrowed(borrowed) if seen.len() < LINEAR_NAMES => {
+                self.stack.push(borrowed);
+            }
+            _ => {
+                let mut all: NameSet<'de> = seen.iter().map(|n| Cow::Borrowed(*n)).collect();
+                all.insert(name.clone());
+                *set = Some(all);
+            }
+        }
+        true
+    }
+}
