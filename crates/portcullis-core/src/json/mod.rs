@@ -521,6 +521,38 @@ mod tests {
         }
     }
 
+    /// The scan eight bytes at a time must stop at the first special byte wherever it falls.
+    #[test]
+    fn every_offset_of_a_quote_escape_or_control_character() {
+        for offset in 0..40 {
+            let plain = "aé\u{7f}~".repeat(12);
+            let prefix: String = plain.chars().take(offset).collect();
+            for (tail, expect) in [
+                ("\"", Some(prefix.clone())),
+                ("\\n\"", Some(format!("{prefix}\n"))),
+                ("\\\"\"", Some(format!("{prefix}\""))),
+                ("\u{1}\"", None),
+                ("\u{1f}x\"", None),
+            ] {
+                let text = format!("{{\"s\":\"{prefix}{tail}}}");
+                let tape = Tape::parse(&text);
+                match &expect {
+                    Some(value) => {
+                        let tape = tape.unwrap_or_else(|e| panic!("{text:?}: {e:?}"));
+                        let got = tape.members().next().and_then(|(_, v)| v.as_str());
+                        assert_eq!(got, Some(value.as_str()), "{text:?}");
+                        let direct: Value = serde_json::from_str(&text).unwrap();
+                        assert_eq!(direct["s"], value.as_str());
+                    }
+                    None => {
+                        assert_eq!(tape.unwrap_err(), Reason::BadJson, "{text:?}");
+                        assert!(serde_json::from_str::<Value>(&text).is_err());
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn nesting_stops_at_127_levels_as_in_serde_json() {
         let nested = |depth: usize| {

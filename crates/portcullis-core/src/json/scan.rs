@@ -35,9 +35,6 @@ pub(super) fn scan<'de>(text: &'de str, out: &mut Vec<Event<'de>>) -> Scanned<()
         bytes: text.as_bytes(),
         pos: 0,
         out,
-        names: Names {
-            stack: Vec::with_capacity(LINEAR_NAMES),
-        },
     };
     scanner.value(0)?;
     scanner.skip_whitespace();
@@ -53,7 +50,6 @@ struct Scanner<'a, 'de> {
     bytes: &'de [u8],
     pos: usize,
     out: &'a mut Vec<Event<'de>>,
-    names: Names<'de>,
 }
 
 fn count(n: usize) -> Scanned<u32> {
@@ -160,8 +156,11 @@ impl<'de> Scanner<'_, 'de> {
         self.pos += 1;
         let start = self.out.len();
         self.out.push(Event::Map { len: 0, end: 0 });
-        let base = self.names.stack.len();
-        let mut set = None;
+        let mut names = Names {
+            start,
+            marks: 0,
+            set: None,
+        };
         let mut len = 0usize;
         self.skip_whitespace();
         if self.peek() == Some(b'}') {
@@ -174,7 +173,7 @@ impl<'de> Scanner<'_, 'de> {
                 }
                 self.pos += 1;
                 let name = self.string()?;
-                if !self.names.is_new(base, &mut set, &name) {
+                if !names.is_new(self.out, len, &name) {
                     return Err(ScanError::Duplicate);
                 }
                 self.out.push(Event::Str(name));
@@ -196,7 +195,6 @@ impl<'de> Scanner<'_, 'de> {
                 }
             }
         }
-        self.names.stack.truncate(base);
         let (len, end) = (count(len)?, count(self.out.len())?);
         if let Some(slot) = self.out.get_mut(start) {
             *slot = Event::Map { len, end };
@@ -207,6 +205,8 @@ impl<'de> Scanner<'_, 'de> {
     /// The string whose opening quote was just consumed: borrowed from the text unless it has
     /// escapes. The text is already UTF-8, so only quotes, escapes and control characters
     /// (which RFC 8259 forbids unescaped) need looking at.
+    // Inlined: returned through memory, the `Cow` cost a store-forwarding stall per string.
+    #[inline(always)]
     fn string(&mut self) -> Scanned<Cow<'de, str>> {
         let start = self.pos;
         self.pos = self.to_special(self.pos);
@@ -313,13 +313,14 @@ impl<'de> Scanner<'_, 'de> {
         while let Some(chunk) = self.bytes.get(at..at + 8) {
             let mut word = [0u8; 8];
             word.copy_from_slice(chunk);
-            let v = u64::from_ne_bytes(word);
-            // Bytes below 0x20 (control characters), 0x22 (") and 0x5C (\).
+            let v = u64::from_le_bytes(word);
+            // Bytes below 0x20 (control characters), 0x22 (") and 0x5C (\). A borrow only
+            // ever runs upwards, so the lowest flagged byte is the first special one.
             let special = (v.wrapping_sub(ONES * 0x20) & !v & HIGHS)
                 | has_zero_byte(v ^ (ONES * 0x22))
                 | has_zero_byte(v ^ (ONES * 0x5C));
             if special != 0 {
-                break;
+                return at + (special.trailing_zeros() / 8) as usize;
             }
             at += 8;
         }
@@ -398,59 +399,73 @@ impl<'de> Scanner<'_, 'de> {
 
 /// ASCII digits as a `u64`, or `None` past `u64::MAX`.
 fn parse_u64(digits: &[u8]) -> Option<u64> {
-    digits.iter().try_fold(0u64, |n, &d| {
-        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-    })
+    let digit = |d: &u8| u64::from(d.wrapping_sub(b'0'));
+    // Up to 19 digits cannot overflow: no checks in the loop every timestamp takes.
+    if digits.len() <= 19 {
+        return Some(digits.iter().fold(0u64, |n, d| n * 10 + digit(d)));
+    }
+    digits
+        .iter()
+        .try_fold(0u64, |n, d| n.checked_mul(10)?.checked_add(digit(d)))
 }
 
-/// Names an object may hold before duplicates are found with a hash set instead of a linear
-/// search: 32. Access tokens carry 10 to 30 claims, and comparing lengths and end bytes first
-/// keeps 32 linear probes cheaper than hashing; past that a hostile object with thousands of
-/// members costs linear time, not quadratic.
+/// Names an object may hold before duplicates are found with a hash set instead of a search of
+/// the names so far: 32. Access tokens carry 10 to 30 claims, and the class marks make most
+/// searches unnecessary; past 32 a hostile object with thousands of members costs linear time,
+/// not quadratic.
 const LINEAR_NAMES: usize = 32;
 
-/// The member names of the objects being scanned, innermost last: each object checks its own
-/// names (from its `base`) and removes them when it ends, so one buffer serves every depth.
+/// The duplicate check of one object being scanned. Its names are already in the tape (each
+/// right after the object's start or the previous member's value), so nothing is copied: a
+/// name is compared with them only when `marks` says one of them shares its class.
 struct Names<'de> {
-    stack: Vec<&'de str>,
+    /// Where the object's `Map` event is.
+    start: usize,
+    /// One bit per (length, first byte, last byte) class of the names so far: a name whose
+    /// class is unmarked is new without a search.
+    marks: u64,
+    /// Every name so far, once there are [`LINEAR_NAMES`] of them.
+    set: Option<NameSet<'de>>,
 }
 
-/// One object's duplicate check past [`LINEAR_NAMES`], or once a name had escapes (an owned
-/// name cannot go on the borrowed stack).
+/// One object's names past [`LINEAR_NAMES`].
 type NameSet<'de> = HashSet<Cow<'de, str>, foldhash::fast::RandomState>;
 
 impl<'de> Names<'de> {
-    /// Records `name` in the object whose names start at `base`; whether it is new there.
-    #[allow(clippy::ptr_arg)] // a `&Cow` so a borrowed name is stored as a borrow, without a copy
-    fn is_new(
-        &mut self,
-        base: usize,
-        set: &mut Option<NameSet<'de>>,
-        name: &Cow<'de, str>,
-    ) -> bool {
-        if let Some(set) = set {
+    /// Whether `name`, after `count` members, is new in the object.
+    #[allow(clippy::ptr_arg)] // a `&Cow` so a borrowed name is kept as a borrow, without a copy
+    fn is_new(&mut self, events: &[Event<'de>], count: usize, name: &Cow<'de, str>) -> bool {
+        if let Some(set) = &mut self.set {
             return set.insert(name.clone());
         }
-        let seen = self.stack.get(base..).unwrap_or_default();
-        let (bytes, len) = (name.as_bytes(), name.len());
-        if seen.iter().any(|n| {
-            n.len() == len
-                && n.as_bytes().first() == bytes.first()
-                && n.as_bytes().last() == bytes.last()
-                && n.as_bytes() == bytes
-        }) {
-            return false;
+        if count >= LINEAR_NAMES {
+            let mut set: NameSet<'de> = self.so_far(events, count).cloned().collect();
+            let new = set.insert(name.clone());
+            self.set = Some(set);
+            return new;
         }
-        match name {
-            Cow::Borrowed(borrowed) if seen.len() < LINEAR_NAMES => {
-                self.stack.push(borrowed);
-            }
-            _ => {
-                let mut all: NameSet<'de> = seen.iter().map(|n| Cow::Borrowed(*n)).collect();
-                all.insert(name.clone());
-                *set = Some(all);
-            }
-        }
-        true
+        let bytes = name.as_bytes();
+        let class = |b: Option<&u8>| usize::from(b.copied().unwrap_or(0));
+        let mark =
+            1u64 << ((bytes.len() + 3 * class(bytes.first()) + 7 * class(bytes.last())) % 64);
+        let marked = self.marks & mark != 0;
+        self.marks |= mark;
+        !marked || !self.so_far(events, count).any(|n| n == name)
+    }
+
+    /// The object's first `count` names, from the tape.
+    fn so_far<'t>(
+        &self,
+        events: &'t [Event<'de>],
+        count: usize,
+    ) -> impl Iterator<Item = &'t Cow<'de, str>> {
+        let mut at = self.start + 1;
+        (0..count).map_while(move |_| {
+            let Some(Event::Str(name)) = events.get(at) else {
+                return None;
+            };
+            at = super::skip(events, at + 1);
+            Some(name)
+        })
     }
 }

@@ -4,6 +4,7 @@ use std::time::Duration;
 use secrecy::SecretBox;
 
 use super::cache::TokenCache;
+use super::header_cache::HeaderCache;
 use super::issuer::{IssuerResolver, Issuers, TrustedIssuer};
 use super::opaque::OpaqueTokens;
 use super::{Policy, Verifier};
@@ -272,6 +273,7 @@ impl VerifierBuilder {
                 required_claims: self.required_claims,
                 clock: self.clock,
                 cache,
+                headers: HeaderCache::new(),
                 opaque: self.opaque,
                 max_token_age: self.max_token_age.map(|age| age.as_secs()),
                 revocations: self.revocations,

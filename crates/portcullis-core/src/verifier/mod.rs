@@ -22,6 +22,7 @@
 
 mod builder;
 mod cache;
+mod header_cache;
 mod issuer;
 mod opaque;
 pub(crate) mod verified;
@@ -51,6 +52,7 @@ use crate::revocation::Revocations;
 use crate::token::claims::Registered;
 use crate::token::{Header, TypPolicy, compact};
 use cache::Cache;
+use header_cache::HeaderCache;
 use issuer::{IssuerPolicy, Issuers};
 use verified::Core;
 pub(crate) use verified::Presentation;
@@ -74,6 +76,7 @@ struct Policy {
     required_claims: Vec<&'static str>,
     clock: Arc<dyn Clock>,
     cache: Option<Cache>,
+    headers: HeaderCache,
     opaque: Option<Arc<dyn OpaqueTokens>>,
     /// Seconds.
     max_token_age: Option<u64>,
@@ -276,6 +279,7 @@ impl Verifier {
     /// not access tokens (and for conformance vectors); use [`verify`](Self::verify) for tokens.
     pub async fn verify_signature(&self, jws: &str) -> Result<Header, AuthError> {
         let (parts, header) = self.parse_header(jws).map_err(AuthError::InvalidToken)?;
+        let header = Header::clone(&header);
         // The payload is not read, but it must still be strict base64url: otherwise two spellings
         // of one payload would both verify.
         compact::decode(parts.claims).map_err(AuthError::InvalidToken)?;
@@ -430,10 +434,15 @@ impl Verifier {
     }
 
     /// Steps 1-2: everything about the header, which needs no key.
-    fn parse_header<'t>(&self, token: &'t str) -> Result<(compact::Compact<'t>, Header), Reason> {
+    fn parse_header<'t>(
+        &self,
+        token: &'t str,
+    ) -> Result<(compact::Compact<'t>, Arc<Header>), Reason> {
         let policy = &*self.inner;
         let parts = compact::split(token, policy.max_token_len)?;
-        let header = Header::from_json(&compact::decode(parts.header)?, policy.typ)?;
+        let header = policy.headers.get_or_parse(parts.header, || {
+            Header::from_json(&compact::decode(parts.header)?, policy.typ)
+        })?;
         Ok((parts, header))
     }
 

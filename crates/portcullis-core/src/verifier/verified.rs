@@ -38,7 +38,7 @@ pub struct Verified<C> {
 pub(crate) struct Core {
     registered: Registered,
     /// `None` for an opaque token (resolved by introspection, not a signature).
-    header: Option<Header>,
+    header: Option<Arc<Header>>,
     json: String,
     tree: OnceLock<Map<String, Value>>,
     /// The DPoP mode of the issuer that vouched for the token, when it has its own (a cached
@@ -52,7 +52,7 @@ pub(crate) struct Core {
 impl Core {
     pub(crate) fn new(
         registered: Registered,
-        header: Option<Header>,
+        header: Option<Arc<Header>>,
         json: String,
         dpop: Option<DpopMode>,
     ) -> Self {
