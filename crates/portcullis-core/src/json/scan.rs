@@ -117,77 +117,73 @@ impl<'de> Scanner<'_, 'de> {
     }
 
     fn array(&mut self, depth: u32) -> Scanned<()> {
-        if depth > MAX_DEPTH {
-            return Err(ScanError::Syntax);
-        }
-        self.pos += 1;
-        let start = self.out.len();
-        self.out.push(Event::Seq { len: 0, end: 0 });
-        let mut len = 0usize;
-        self.skip_whitespace();
-        if self.peek() == Some(b']') {
-            self.pos += 1;
-        } else {
-            loop {
-                self.value(depth)?;
-                len += 1;
-                self.skip_whitespace();
-                match self.peek() {
-                    Some(b',') => self.pos += 1,
-                    Some(b']') => {
-                        self.pos += 1;
-                        break;
-                    }
-                    _ => return Err(ScanError::Syntax),
-                }
-            }
-        }
-        let (len, end) = (count(len)?, count(self.out.len())?);
-        if let Some(slot) = self.out.get_mut(start) {
-            *slot = Event::Seq { len, end };
-        }
-        Ok(())
+        self.container(
+            depth,
+            b']',
+            |len, end| Event::Seq { len, end },
+            |scanner, _| scanner.value(depth),
+        )
     }
 
     fn object(&mut self, depth: u32) -> Scanned<()> {
+        let mut names = Names {
+            start: self.out.len(),
+            marks: 0,
+            set: None,
+        };
+        self.container(
+            depth,
+            b'}',
+            |len, end| Event::Map { len, end },
+            |scanner, count| {
+                scanner.skip_whitespace();
+                if scanner.peek() != Some(b'"') {
+                    return Err(ScanError::Syntax);
+                }
+                scanner.pos += 1;
+                let name = scanner.string()?;
+                if !names.is_new(scanner.out, count, &name) {
+                    return Err(ScanError::Duplicate);
+                }
+                scanner.out.push(Event::Str(name));
+                scanner.skip_whitespace();
+                if scanner.peek() != Some(b':') {
+                    return Err(ScanError::Syntax);
+                }
+                scanner.pos += 1;
+                scanner.value(depth)
+            },
+        )
+    }
+
+    /// An array or object whose opening bracket is next: `item` scans one element or member
+    /// (told how many came before), `close` ends it, and `event` records its size in the
+    /// placeholder pushed at its start.
+    fn container(
+        &mut self,
+        depth: u32,
+        close: u8,
+        event: fn(u32, u32) -> Event<'de>,
+        mut item: impl FnMut(&mut Self, usize) -> Scanned<()>,
+    ) -> Scanned<()> {
         if depth > MAX_DEPTH {
             return Err(ScanError::Syntax);
         }
         self.pos += 1;
         let start = self.out.len();
-        self.out.push(Event::Map { len: 0, end: 0 });
-        let mut names = Names {
-            start,
-            marks: 0,
-            set: None,
-        };
+        self.out.push(event(0, 0));
         let mut len = 0usize;
         self.skip_whitespace();
-        if self.peek() == Some(b'}') {
+        if self.peek() == Some(close) {
             self.pos += 1;
         } else {
             loop {
-                self.skip_whitespace();
-                if self.peek() != Some(b'"') {
-                    return Err(ScanError::Syntax);
-                }
-                self.pos += 1;
-                let name = self.string()?;
-                if !names.is_new(self.out, len, &name) {
-                    return Err(ScanError::Duplicate);
-                }
-                self.out.push(Event::Str(name));
-                self.skip_whitespace();
-                if self.peek() != Some(b':') {
-                    return Err(ScanError::Syntax);
-                }
-                self.pos += 1;
-                self.value(depth)?;
+                item(self, len)?;
                 len += 1;
                 self.skip_whitespace();
                 match self.peek() {
                     Some(b',') => self.pos += 1,
-                    Some(b'}') => {
+                    Some(c) if c == close => {
                         self.pos += 1;
                         break;
                     }
@@ -197,7 +193,7 @@ impl<'de> Scanner<'_, 'de> {
         }
         let (len, end) = (count(len)?, count(self.out.len())?);
         if let Some(slot) = self.out.get_mut(start) {
-            *slot = Event::Map { len, end };
+            *slot = event(len, end);
         }
         Ok(())
     }
