@@ -200,21 +200,6 @@ pub fn json_scan(data: &[u8]) {
     }
 }
 
-/// Any text through the strict base64url decoder every token segment goes through, held to the
-/// `base64` crate's `URL_SAFE_NO_PAD` (strict: canonical trailing bits, no padding). Invariant:
-/// the same bytes, or an error from both.
-pub fn base64url(data: &[u8]) {
-    use base64::Engine as _;
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    let ours = crate::token::compact::decode(text).ok();
-    let reference = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(text)
-        .ok();
-    assert_eq!(ours, reference, "base64url decoders disagree on {text:?}");
-}
-
 /// A JOSE header object.
 pub fn header(data: &[u8]) {
     let _ = Header::from_json(data, TypPolicy::AccessTokenOrJwt);

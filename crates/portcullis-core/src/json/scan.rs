@@ -3,9 +3,9 @@
 //!
 //! It accepts exactly what `serde_json` accepts and builds the values it would build (the
 //! `json_scan` fuzz target holds the two side by side), except that a member name repeated in
-//! one object, at any depth, is an error. A number too large for `f64` is an error in both. Floats are read with the
-//! standard library's correctly rounded parser (and `serde_json` with its `float_roundtrip`
-//! feature, so the two agree bit for bit).
+//! one object, at any depth, is an error. A number too large for `f64` is an error in both.
+//! Floats are read with the standard library's correctly rounded parser (and `serde_json` with
+//! its `float_roundtrip` feature, so the two agree bit for bit).
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -30,15 +30,10 @@ type Scanned<T> = Result<T, ScanError>;
 
 /// Appends the events of the one JSON value in `text` (surrounded by optional whitespace).
 pub(super) fn scan<'de>(text: &'de str, out: &mut Vec<Event<'de>>) -> Scanned<()> {
-    let mut scanner = Scanner {
-        text,
-        bytes: text.as_bytes(),
-        pos: 0,
-        out,
-    };
+    let mut scanner = Scanner { text, pos: 0, out };
     scanner.value(0)?;
     scanner.skip_whitespace();
-    if scanner.pos == scanner.bytes.len() {
+    if scanner.pos == text.len() {
         Ok(())
     } else {
         Err(ScanError::Syntax)
@@ -47,7 +42,6 @@ pub(super) fn scan<'de>(text: &'de str, out: &mut Vec<Event<'de>>) -> Scanned<()
 
 struct Scanner<'a, 'de> {
     text: &'de str,
-    bytes: &'de [u8],
     pos: usize,
     out: &'a mut Vec<Event<'de>>,
 }
@@ -57,8 +51,12 @@ fn count(n: usize) -> Scanned<u32> {
 }
 
 impl<'de> Scanner<'_, 'de> {
+    fn bytes(&self) -> &'de [u8] {
+        self.text.as_bytes()
+    }
+
     fn peek(&self) -> Option<u8> {
-        self.bytes.get(self.pos).copied()
+        self.bytes().get(self.pos).copied()
     }
 
     fn skip_whitespace(&mut self) {
@@ -70,7 +68,7 @@ impl<'de> Scanner<'_, 'de> {
     /// Consumes `literal` (the rest of `true`, `false` or `null`).
     fn expect(&mut self, literal: &[u8]) -> Scanned<()> {
         let end = self.pos + literal.len();
-        if self.bytes.get(self.pos..end) == Some(literal) {
+        if self.bytes().get(self.pos..end) == Some(literal) {
             self.pos = end;
             Ok(())
         } else {
@@ -281,7 +279,7 @@ impl<'de> Scanner<'_, 'de> {
 
     fn hex4(&mut self) -> Scanned<u16> {
         let digits = self
-            .bytes
+            .bytes()
             .get(self.pos..self.pos + 4)
             .ok_or(ScanError::Syntax)?;
         let mut unit = 0u16;
@@ -306,7 +304,7 @@ impl<'de> Scanner<'_, 'de> {
         const fn has_zero_byte(v: u64) -> u64 {
             v.wrapping_sub(ONES) & !v & HIGHS
         }
-        while let Some(chunk) = self.bytes.get(at..at + 8) {
+        while let Some(chunk) = self.bytes().get(at..at + 8) {
             let mut word = [0u8; 8];
             word.copy_from_slice(chunk);
             let v = u64::from_le_bytes(word);
@@ -320,7 +318,7 @@ impl<'de> Scanner<'_, 'de> {
             }
             at += 8;
         }
-        while let Some(&b) = self.bytes.get(at) {
+        while let Some(&b) = self.bytes().get(at) {
             if b == b'"' || b == b'\\' || b < 0x20 {
                 break;
             }
@@ -360,7 +358,7 @@ impl<'de> Scanner<'_, 'de> {
             float = true;
         }
         if !float {
-            let integer = self.bytes.get(digits..integer_end).and_then(parse_u64);
+            let integer = self.bytes().get(digits..integer_end).and_then(parse_u64);
             match (integer, negative) {
                 (Some(n), false) => return Ok(Event::U64(n)),
                 (Some(n), true) if n != 0 && n <= 1u64 << 63 => {

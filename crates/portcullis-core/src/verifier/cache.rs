@@ -4,7 +4,8 @@
 //! An entry is keyed by a 64-bit hash of the exact token text under a per-process random key
 //! ([`Key`], computed once per request and shared with the doorkeeper), holds the token itself
 //! (compared in full on a hit, so a hash collision is a miss, never another token's claims) and
-//! remembers the issuer configuration and the key-set version that verified it. A hit is served only when, at that moment:
+//! remembers the issuer configuration and the key-set version that verified it. A hit is served
+//! only when, at that moment:
 //! - `exp`, `nbf` and `iat` still pass against the verifier's clock (with its leeway);
 //! - the token's `iss` still routes to the same issuer configuration;
 //! - that issuer's key source still serves the same key set (any new set, rotation or plain

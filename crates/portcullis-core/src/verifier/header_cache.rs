@@ -7,6 +7,10 @@
 //! exactly what parsing the segment again would give (the verifier's `typ` policy is fixed at
 //! build). Only headers that passed are kept: a rejected header is parsed (and rejected) every
 //! time. A lookup is one atomic load, no lock.
+//!
+//! A header is kept before its token's signature is checked, so a forged token can take a slot.
+//! That costs the next genuine token of that slot one parse, as without the cache, and can
+//! never change a decision: a hit is the parse of the very same text.
 
 use std::hash::BuildHasher as _;
 use std::sync::Arc;
