@@ -14,7 +14,8 @@ use portcullis_core::fuzzing;
 /// A fuzz target: its corpus directory name and its entry point.
 type Target = (&'static str, fn(&[u8]));
 
-const TARGETS: [Target; 17] = [
+const TARGETS: [Target; 18] = [
+    ("base64url", fuzzing::base64url),
     ("json_scan", fuzzing::json_scan),
     ("token_response", fuzzing::token_response),
     ("introspection_response", fuzzing::introspection_response),

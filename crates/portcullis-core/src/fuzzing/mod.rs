@@ -200,6 +200,31 @@ pub fn json_scan(data: &[u8]) {
     }
 }
 
+/// Any text through the strict base64url decoders every token segment goes through (SIMD, from
+/// `base64-simd`), held to the `base64` crate's `URL_SAFE_NO_PAD` (strict: canonical trailing
+/// bits, no padding). Invariant: the same bytes, or an error from both; the signature decoder
+/// agrees up to its bound and refuses only past it.
+pub fn base64url(data: &[u8]) {
+    use base64::Engine as _;
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let ours = crate::token::compact::decode(text).ok();
+    let reference = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .ok();
+    assert_eq!(ours, reference, "base64url decoders disagree on {text:?}");
+    let mut buf = crate::token::compact::signature_buf();
+    match crate::token::compact::decode_signature(text, &mut buf) {
+        Ok(bytes) => assert_eq!(Some(bytes), reference.as_deref(), "{text:?}"),
+        Err(crate::error::Reason::BadSignature) => assert!(
+            text.len() > (crate::token::compact::MAX_SIGNATURE_BYTES * 4).div_ceil(3),
+            "signature bound on {text:?}"
+        ),
+        Err(_) => assert_eq!(reference, None, "{text:?}"),
+    }
+}
+
 /// A JOSE header object.
 pub fn header(data: &[u8]) {
     let _ = Header::from_json(data, TypPolicy::AccessTokenOrJwt);

@@ -15,6 +15,9 @@ use crate::token::compact;
 pub(crate) const MIN_RSA_BITS: usize = 2048;
 /// Largest RSA modulus accepted, in bits: bigger keys only cost CPU per request (a DoS lever).
 pub(crate) const MAX_RSA_BITS: usize = 8192;
+// A signature segment is decoded into a buffer of `compact::MAX_SIGNATURE_BYTES`: the largest
+// key's signatures must fit.
+const _: () = assert!(MAX_RSA_BITS / 8 <= compact::MAX_SIGNATURE_BYTES);
 
 /// A usable verification key from a key set.
 #[derive(Debug)]

@@ -46,7 +46,7 @@ use crate::clock::Clock;
 use crate::dpop::DpopMode;
 use crate::error::{AuthError, KeySourceError, Reason};
 use crate::json::Tape;
-use crate::keys::{KeySourceHealth, Refresh};
+use crate::keys::{KeySet, KeySourceHealth, Refresh};
 use crate::request::context::RequestContext;
 use crate::revocation::Revocations;
 use crate::token::claims::Registered;
@@ -515,21 +515,22 @@ async fn check_signature(
     if !issuer.algorithms.contains(header.alg) {
         return Err(AuthError::InvalidToken(Reason::AlgNotAllowed));
     }
-    let mut signature = Vec::with_capacity(parts.signature.len() * 3 / 4 + 3);
-    compact::decode_into(parts.signature, &mut signature).map_err(AuthError::InvalidToken)?;
     let message = parts.signing_input.as_bytes();
     if header.alg.is_hmac() {
         // Only the configured secret, never a key set: a public key must never become an
         // HMAC secret (the RS256 -> HS256 confusion attack).
-        let ok = issuer
-            .hmac
-            .as_ref()
-            .is_some_and(|k| k.verify(header.alg, message, &signature));
-        return if ok {
-            Ok(None)
-        } else {
-            Err(AuthError::InvalidToken(Reason::BadSignature))
-        };
+        return with_signature(parts.signature, |signature| {
+            let ok = issuer
+                .hmac
+                .as_ref()
+                .is_some_and(|k| k.verify(header.alg, message, signature));
+            if ok {
+                Ok(None)
+            } else {
+                Err(Reason::BadSignature)
+            }
+        })
+        .map_err(AuthError::InvalidToken);
     }
     let Some(source) = &issuer.keys else {
         return Err(AuthError::InvalidToken(Reason::AlgNotAllowed));
@@ -539,21 +540,34 @@ async fn check_signature(
         Some(set) => set,
         None => source.refresh(Refresh::Cold).await.map_err(unavailable)?,
     };
-    match set.verify(kid, alg, message, &signature) {
+    let verify = |set: &KeySet| {
+        with_signature(parts.signature, |signature| {
+            set.verify(kid, alg, message, signature)
+                .map(|()| Some(set.version()))
+        })
+    };
+    match verify(&set) {
         // One refresh at most; the source decides whether that means a fetch.
         Err(Reason::UnknownKey) => {
             let newer = source
                 .refresh(Refresh::UnknownKey { kid })
                 .await
                 .map_err(unavailable)?;
-            newer
-                .verify(kid, alg, message, &signature)
-                .map(|()| newer.version())
+            verify(&newer)
         }
-        outcome => outcome.map(|()| set.version()),
+        outcome => outcome,
     }
-    .map(Some)
     .map_err(AuthError::InvalidToken)
+}
+
+/// `check` on the decoded signature. Synchronous, so the buffer lives on the stack of this call
+/// and never in a future's state across an `.await`.
+fn with_signature<T>(
+    segment: &str,
+    check: impl FnOnce(&[u8]) -> Result<T, Reason>,
+) -> Result<T, Reason> {
+    let mut buf = compact::signature_buf();
+    check(compact::decode_signature(segment, &mut buf)?)
 }
 
 fn unavailable(e: KeySourceError) -> AuthError {
