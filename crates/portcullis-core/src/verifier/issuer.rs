@@ -12,6 +12,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use foldhash::fast::RandomState;
 use secrecy::{ExposeSecret, SecretBox};
 
 use crate::crypto::HmacKey;
@@ -211,7 +212,9 @@ type Resolved = (
 
 /// The issuers of one verifier.
 pub(crate) struct Issuers {
-    fixed: HashMap<String, Arc<IssuerPolicy>>,
+    /// Seeded foldhash: looked up on every request with the token's own `iss`, and only ever
+    /// filled from configuration, so there is nothing for a hostile key to flood.
+    fixed: HashMap<String, Arc<IssuerPolicy>, RandomState>,
     resolver: Option<Resolved>,
 }
 
@@ -231,7 +234,7 @@ impl Issuers {
         resolver: Option<Arc<dyn IssuerResolver>>,
         opaque_only: bool,
     ) -> Result<Self, ConfigError> {
-        let mut map = HashMap::with_capacity(fixed.len());
+        let mut map = HashMap::with_capacity_and_hasher(fixed.len(), RandomState::default());
         for policy in fixed {
             let name = policy.issuer.clone();
             if map.insert(name, Arc::new(policy)).is_some() {
@@ -288,6 +291,13 @@ impl Issuers {
         if let Some(policy) = self.fixed.get(iss) {
             return Some(Arc::clone(policy));
         }
+        // Boxed: inline, the resolver's future (about 1.5 KB, most of it moka's) would sit in
+        // every request's future, and be copied with it, also for fixed issuers.
+        Box::pin(self.resolve(iss)).await
+    }
+
+    /// `iss` through the resolver and its cache, when there is a resolver.
+    async fn resolve(&self, iss: &str) -> Option<Arc<IssuerPolicy>> {
         let (resolver, cache) = self.resolver.as_ref()?;
         cache
             .optionally_get_with(iss.to_owned(), async {
