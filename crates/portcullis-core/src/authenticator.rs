@@ -204,7 +204,10 @@ impl Authenticator {
             Ok(Some(credential)) => match credential.scheme {
                 Scheme::Dpop => {
                     request.dpop = true;
-                    self.proven(view, credential.token, &request)
+                    // Boxed: inline, the DPoP path's state (a proof, the token's verification,
+                    // the replay store's answer) would make every request's future larger,
+                    // and be copied with it, Bearer requests too.
+                    Box::pin(self.proven(view, credential.token, &request))
                         .await
                         .map(|(principal, renew)| (Some(principal), renew))
                 }
