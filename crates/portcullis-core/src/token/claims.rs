@@ -212,19 +212,21 @@ impl Registered {
                     *flag = true;
                 }
             }
-            match name {
-                "iss" => r.iss = Some(string(value, base, "iss")?),
-                "sub" => r.sub = Some(string(value, base, "sub")?),
-                "jti" => r.jti = Some(string(value, base, "jti")?),
-                "client_id" => r.client_id = Some(string(value, base, "client_id")?),
-                "sid" => r.sid = Some(string(value, base, "sid")?),
-                "aud" => r.aud = Some(audiences(value, base)?),
-                "exp" => r.exp = Some(numeric_date(value, "exp")?),
-                "nbf" => r.nbf = Some(numeric_date(value, "nbf")?),
-                "iat" => r.iat = Some(numeric_date(value, "iat")?),
-                "scope" => r.scope = Scopes::from_value(value, base),
-                "scp" => scp = Scopes::from_value(value, base),
-                "cnf" => r.cnf = Cnf::from_value(value, base),
+            // Byte patterns: matched by length and then byte by byte, where string patterns
+            // would call `memcmp` once per arm of the same length (ten arms are three bytes).
+            match name.as_bytes() {
+                b"iss" => r.iss = Some(string(value, base, "iss")?),
+                b"sub" => r.sub = Some(string(value, base, "sub")?),
+                b"jti" => r.jti = Some(string(value, base, "jti")?),
+                b"client_id" => r.client_id = Some(string(value, base, "client_id")?),
+                b"sid" => r.sid = Some(string(value, base, "sid")?),
+                b"aud" => r.aud = Some(audiences(value, base)?),
+                b"exp" => r.exp = Some(numeric_date(value, "exp")?),
+                b"nbf" => r.nbf = Some(numeric_date(value, "nbf")?),
+                b"iat" => r.iat = Some(numeric_date(value, "iat")?),
+                b"scope" => r.scope = Scopes::from_value(value, base),
+                b"scp" => scp = Scopes::from_value(value, base),
+                b"cnf" => r.cnf = Cnf::from_value(value, base),
                 _ => {}
             }
         }
