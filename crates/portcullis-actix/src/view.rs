@@ -3,16 +3,28 @@
 use std::ops::ControlFlow;
 
 use actix_web::HttpRequest;
-use actix_web::http::header::{self, HeaderMap};
+use actix_web::http::header::{self, HeaderMap, HeaderName};
+use portcullis_core::request::id::REQUEST_ID_HEADER;
 use portcullis_core::request::{ClientCertificateChain, Headers, RequestView};
 
 /// Core's header access over actix's header map.
 pub(crate) struct HeaderView<'a>(pub(crate) &'a HeaderMap);
 
+/// Core's request-id header, parsed once.
+static X_REQUEST_ID: HeaderName = HeaderName::from_static(REQUEST_ID_HEADER);
+
 impl Headers for HeaderView<'_> {
     fn each_value<'s>(&'s self, name: &str, each: &mut dyn FnMut(&'s [u8]) -> ControlFlow<()>) {
+        // The names core reads on every request, already parsed: looked up by `&str`, a name is
+        // parsed again on each call.
+        let mut values = match name {
+            "authorization" => self.0.get_all(header::AUTHORIZATION),
+            "content-type" => self.0.get_all(header::CONTENT_TYPE),
+            REQUEST_ID_HEADER => self.0.get_all(&X_REQUEST_ID),
+            other => self.0.get_all(other),
+        };
         // Break only stops the walk: there is nothing to report.
-        let _ = self.0.get_all(name).try_for_each(|v| each(v.as_bytes()));
+        let _ = values.try_for_each(|v| each(v.as_bytes()));
     }
 }
 
@@ -40,4 +52,53 @@ pub(crate) fn is_grpc(request: &HttpRequest) -> bool {
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|ct| portcullis_core::render::is_grpc(ct.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use actix_web::http::header::HeaderValue;
+
+    use super::*;
+
+    fn collect(headers: &HeaderView<'_>, name: &str) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        headers.each_value(name, &mut |v| {
+            out.push(v.to_vec());
+            ControlFlow::Continue(())
+        });
+        out
+    }
+
+    /// The pre-parsed names find exactly what a lookup by the name's text finds, every value
+    /// of a repeated header in order.
+    #[test]
+    fn parsed_names_read_like_text() {
+        let mut map = HeaderMap::new();
+        for (name, value) in [
+            ("authorization", "Bearer a"),
+            ("authorization", "Bearer b"),
+            ("content-type", "application/grpc"),
+            ("x-request-id", "req-1"),
+            ("cookie", "a=b"),
+        ] {
+            map.append(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+        let view = HeaderView(&map);
+        for name in [
+            "authorization",
+            "content-type",
+            REQUEST_ID_HEADER,
+            "cookie",
+            "dpop",
+        ] {
+            let text: Vec<Vec<u8>> = map.get_all(name).map(|v| v.as_bytes().to_vec()).collect();
+            assert_eq!(collect(&view, name), text, "{name}");
+        }
+        assert_eq!(collect(&view, "authorization").len(), 2);
+    }
 }
